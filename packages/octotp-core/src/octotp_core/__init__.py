@@ -1,0 +1,54 @@
+"""octotp core: one-time verification codes, framework-neutral.
+
+Quick start (in-process)::
+
+    from octotp_core import Octotp, Settings
+
+    octotp = Octotp(Settings(database_url="sqlite:///octotp.db"))
+    octotp.migrate()
+    project = octotp.accounts.create_project("My app").project
+    token = octotp.create_token(project.id, email="user@example.com")
+    octotp.validate_token(project.id, email="user@example.com", code=token.code)
+"""
+
+from .clock import Clock, FrozenClock, SystemClock
+from .core import Octotp
+from .errors import (
+    AuthenticationFailed,
+    Conflict,
+    DeliveryFailed,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    OctotpError,
+    PermissionDenied,
+    RateLimited,
+    StorageUnavailable,
+)
+from .settings import Plan, Settings
+from .tokens import CreatedToken, TokenEvent, TokenService, Validation
+from .version import __version__
+
+__all__ = [
+    "AuthenticationFailed",
+    "Clock",
+    "Conflict",
+    "CreatedToken",
+    "DeliveryFailed",
+    "FieldError",
+    "FrozenClock",
+    "InvalidInput",
+    "NotFound",
+    "Octotp",
+    "OctotpError",
+    "PermissionDenied",
+    "Plan",
+    "RateLimited",
+    "Settings",
+    "StorageUnavailable",
+    "SystemClock",
+    "TokenEvent",
+    "TokenService",
+    "Validation",
+    "__version__",
+]

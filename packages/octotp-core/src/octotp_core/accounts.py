@@ -1,0 +1,151 @@
+"""Accounts, projects, API keys and plans: everything around tokens that an operator manages."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from . import apikeys
+from .clock import Clock
+from .errors import AuthenticationFailed, FieldError, InvalidInput, NotFound
+from .ids import is_uuid
+from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from .recipients import normalise_email
+from .settings import Settings
+from .store import Account, ApiKey, Project, Store
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created API key: ``secret`` is shown this once and never again."""
+
+    key: ApiKey
+    secret: str
+
+
+@dataclass(frozen=True)
+class CreatedProject:
+    """A new project with its first API key."""
+
+    project: Project
+    api_key: IssuedKey
+
+
+class AccountService:
+    """Creates and looks up accounts, projects and keys; authenticates API keys (with a short cache)."""
+
+    # last_used_at is written at most this often per key, so requests do not each pay a write.
+    TOUCH_INTERVAL = 60.0
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store, self.settings, self.clock = store, settings, clock
+        self._cache: dict[str, tuple[float, ApiKey, Project]] = {}
+        self._touched: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    # -- accounts ----------------------------------------------------------------------------
+    def create_account(self, email: str, password: str) -> Account:
+        """A dashboard account; the email is normalised, the password stored as argon2id."""
+        normalised = normalise_email(email, field="email").value
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(FieldError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters"))
+        account = Account(str(uuid.uuid4()), normalised, hash_password(password), self.clock.now())
+        self.store.create_account(account)
+        return account
+
+    def authenticate_account(self, email: str, password: str) -> Account | None:
+        """The account for these credentials, or None (same work whether or not the email exists)."""
+        try:
+            normalised = normalise_email(email, field="email").value
+        except InvalidInput:
+            normalised = ""
+        account = self.store.get_account_by_email(normalised) if normalised else None
+        ok = verify_password(account.password_hash if account else None, password)
+        return account if ok and account and account.is_active else None
+
+    def account_by_email(self, email: str) -> Account:
+        """The account with this email, or ``NotFound``."""
+        account = self.store.get_account_by_email(normalise_email(email, field="email").value)
+        if account is None:
+            raise NotFound(f"no account with email {email!r}")
+        return account
+
+    # -- projects ----------------------------------------------------------------------------
+    def create_project(self, name: str, owner: Account | None = None, plan: str | None = None) -> CreatedProject:
+        """A project on the default plan (or ``plan``), with its first API key."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput(FieldError("name", "must be 1-200 characters"))
+        plan = plan or self.settings.default_plan
+        self._check_plan(plan)
+        project = Project(str(uuid.uuid4()), name, owner.id if owner else None, plan, self.clock.now())
+        self.store.create_project(project)
+        return CreatedProject(project, self.create_api_key(project.id, "default"))
+
+    def get_project(self, project_id: str) -> Project:
+        """The project, or ``NotFound``."""
+        project = self.store.get_project(project_id) if is_uuid(project_id) else None
+        if project is None:
+            raise NotFound(f"no project {project_id}")
+        return project
+
+    def set_plan(self, project_id: str, plan: str) -> None:
+        """Move a project to another plan (takes effect on its next request)."""
+        self._check_plan(plan)
+        if not self.store.set_project_plan(self.get_project(project_id).id, plan):
+            raise NotFound(f"no project {project_id}")
+        self._forget_project(project_id)
+
+    def _check_plan(self, plan: str) -> None:
+        if plan not in self.settings.plans:
+            raise InvalidInput(FieldError("plan", f"must be one of {', '.join(sorted(self.settings.plans))}"))
+
+    # -- API keys ----------------------------------------------------------------------------
+    def create_api_key(self, project_id: str, name: str = "") -> IssuedKey:
+        """A new key for the project; the returned ``secret`` is the only copy there will ever be."""
+        secret = apikeys.generate_api_key()
+        key = ApiKey(str(uuid.uuid4()), project_id, name or "key", apikeys.display_prefix(secret), self.clock.now())
+        self.store.create_api_key(key, apikeys.key_digest(secret))
+        return IssuedKey(key, secret)
+
+    def revoke_api_key(self, key_id: str) -> None:
+        """Revoke; every process refuses the key within ``api_key_cache_seconds``."""
+        if not self.store.revoke_api_key(key_id, self.clock.now()):
+            raise NotFound(f"no active API key {key_id}")
+        with self._lock:
+            for digest, (_, key, _) in list(self._cache.items()):
+                if key.id == key_id:
+                    del self._cache[digest]
+
+    def authenticate(self, api_key: str | None) -> tuple[ApiKey, Project]:
+        """The key and its project, or ``AuthenticationFailed`` (missing, malformed, unknown, revoked)."""
+        if not api_key:
+            raise AuthenticationFailed("missing API key: send it in the X-Api-Key header")
+        if not apikeys.is_well_formed(api_key):
+            raise AuthenticationFailed("invalid API key")
+        digest = apikeys.key_digest(api_key)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached and now - cached[0] < self.settings.api_key_cache_seconds:
+            key, project = cached[1], cached[2]
+        else:
+            found = self.store.find_api_key(digest)
+            if found is None:
+                raise AuthenticationFailed("invalid API key")
+            key, project = found
+            with self._lock:
+                self._cache[digest] = (now, key, project)
+        if key.revoked_at is not None:
+            raise AuthenticationFailed("this API key has been revoked")
+        if now - self._touched.get(key.id, -self.TOUCH_INTERVAL) >= self.TOUCH_INTERVAL:
+            self._touched[key.id] = now
+            self.store.touch_api_key(key.id, self.clock.now())
+        return key, project
+
+    def _forget_project(self, project_id: str) -> None:
+        with self._lock:
+            for digest, (_, _, project) in list(self._cache.items()):
+                if project.id == project_id:
+                    del self._cache[digest]

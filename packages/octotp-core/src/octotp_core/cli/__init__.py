@@ -1,0 +1,7 @@
+"""The ``octotp`` command line (click). Other packages add subcommands through the
+``octotp.commands`` entry-point group (octotp-fastapi adds ``serve``)."""
+
+from .app import OCTOTP_ENTRY_POINT_GROUP, add_core_commands, main
+from .context import CliContext, emit, json_option, pass_octotp
+
+__all__ = ["OCTOTP_ENTRY_POINT_GROUP", "CliContext", "add_core_commands", "emit", "json_option", "main", "pass_octotp"]

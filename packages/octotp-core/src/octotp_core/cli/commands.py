@@ -1,0 +1,218 @@
+"""The core commands: ``db``, ``accounts``, ``projects``, ``keys``, ``plans``, ``purge``.
+
+Written once and mounted by every front end (``octotp``, ``flask octotp``, ``manage.py octotp``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..core import Octotp
+from ..migrate import current_revision, head_revision, upgrade
+from .context import emit, json_option, pass_octotp
+
+
+@click.group("db")
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@json_option
+@pass_octotp
+def db_upgrade(octotp: Octotp, as_json: bool) -> None:
+    """Create or upgrade octotp's tables to the newest revision."""
+    if octotp.engine is None:
+        raise click.ClickException("this octotp does not use SQLAlchemy (use your framework's migrations)")
+    upgrade(octotp.engine)
+    revision = current_revision(octotp.engine)
+    emit(as_json, {"revision": revision}, f"Database is at revision {revision}.")
+
+
+@db.command("current")
+@json_option
+@pass_octotp
+def db_current(octotp: Octotp, as_json: bool) -> None:
+    """Show the database's revision and the newest one available."""
+    if octotp.engine is None:
+        raise click.ClickException("this octotp does not use SQLAlchemy")
+    current, head = current_revision(octotp.engine), head_revision()
+    emit(as_json, {"revision": current, "head": head}, f"current: {current or 'none'}  head: {head}")
+
+
+@click.group("accounts")
+def accounts() -> None:
+    """Dashboard accounts."""
+
+
+@accounts.command("create")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@json_option
+@pass_octotp
+def accounts_create(octotp: Octotp, email: str, password_stdin: bool, as_json: bool) -> None:
+    """Create a dashboard account."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    account = octotp.accounts.create_account(email, password)
+    emit(as_json, {"id": account.id, "email": account.email}, f"Created account {account.email} ({account.id}).")
+
+
+@accounts.command("list")
+@json_option
+@pass_octotp
+def accounts_list(octotp: Octotp, as_json: bool) -> None:
+    """List accounts."""
+    rows = octotp.store.list_accounts()
+    emit(
+        as_json,
+        [{"id": a.id, "email": a.email, "createdAt": a.created_at.isoformat()} for a in rows],
+        "\n".join(f"{a.id}  {a.email}" for a in rows) or "No accounts.",
+    )
+
+
+@click.group("projects")
+def projects() -> None:
+    """Projects (each has its own keys, tokens and plan)."""
+
+
+@projects.command("create")
+@click.argument("name")
+@click.option("--owner", "owner_email", help="Email of the owning dashboard account.")
+@click.option("--plan", default=None, help="Plan name (default: the default plan).")
+@json_option
+@pass_octotp
+def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: str | None, as_json: bool) -> None:
+    """Create a project and print its id and first API key (shown only this once)."""
+    owner = octotp.accounts.account_by_email(owner_email) if owner_email else None
+    created = octotp.accounts.create_project(name, owner, plan)
+    data = {
+        "projectId": created.project.id,
+        "name": created.project.name,
+        "plan": created.project.plan,
+        "apiKey": created.api_key.secret,
+        "apiKeyId": created.api_key.key.id,
+    }
+    emit(
+        as_json,
+        data,
+        f"projectId: {data['projectId']}\napiKey:    {data['apiKey']}\nKeep the API key now: it is shown only once.",
+    )
+
+
+@projects.command("list")
+@json_option
+@pass_octotp
+def projects_list(octotp: Octotp, as_json: bool) -> None:
+    """List projects."""
+    rows = octotp.store.list_projects()
+    emit(
+        as_json,
+        [{"projectId": p.id, "name": p.name, "plan": p.plan, "ownerId": p.owner_id} for p in rows],
+        "\n".join(f"{p.id}  {p.plan:<6} {p.name}" for p in rows) or "No projects.",
+    )
+
+
+@click.group("keys")
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.argument("project_id")
+@click.option("--name", default="", help="A label to tell keys apart.")
+@json_option
+@pass_octotp
+def keys_create(octotp: Octotp, project_id: str, name: str, as_json: bool) -> None:
+    """Create another API key for a project (shown only this once)."""
+    project = octotp.accounts.get_project(project_id)
+    issued = octotp.accounts.create_api_key(project.id, name)
+    emit(
+        as_json,
+        {"apiKeyId": issued.key.id, "apiKey": issued.secret, "projectId": project.id},
+        f"apiKeyId: {issued.key.id}\napiKey:   {issued.secret}\nKeep the API key now: it is shown only once.",
+    )
+
+
+@keys.command("list")
+@click.argument("project_id")
+@json_option
+@pass_octotp
+def keys_list(octotp: Octotp, project_id: str, as_json: bool) -> None:
+    """List a project's keys (prefixes only; keys themselves are never stored)."""
+    project = octotp.accounts.get_project(project_id)
+    rows = octotp.store.list_api_keys(project.id)
+    data = [
+        {
+            "apiKeyId": k.id,
+            "name": k.name,
+            "prefix": k.prefix,
+            "createdAt": k.created_at.isoformat(),
+            "lastUsedAt": k.last_used_at.isoformat() if k.last_used_at else None,
+            "revokedAt": k.revoked_at.isoformat() if k.revoked_at else None,
+        }
+        for k in rows
+    ]
+    text = "\n".join(f"{k.id}  {k.prefix}…  {k.name}{'  (revoked)' if k.revoked_at else ''}" for k in rows)
+    emit(as_json, data, text or "No keys.")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@json_option
+@pass_octotp
+def keys_revoke(octotp: Octotp, key_id: str, as_json: bool) -> None:
+    """Revoke an API key (refused everywhere within seconds)."""
+    octotp.accounts.revoke_api_key(key_id)
+    emit(as_json, {"apiKeyId": key_id, "revoked": True}, f"Revoked {key_id}.")
+
+
+@click.group("plans")
+def plans() -> None:
+    """Plans and their limits."""
+
+
+@plans.command("list")
+@json_option
+@pass_octotp
+def plans_list(octotp: Octotp, as_json: bool) -> None:
+    """List the plans defined in settings."""
+    data = [
+        {"name": name, "createsPerMinute": plan.creates_per_minute, "default": name == octotp.settings.default_plan}
+        for name, plan in sorted(octotp.settings.plans.items())
+    ]
+    emit(
+        as_json,
+        data,
+        "\n".join(
+            f"{d['name']:<8} {d['createsPerMinute']:>6}/min{'  (default)' if d['default'] else ''}" for d in data
+        ),
+    )
+
+
+@plans.command("set")
+@click.argument("project_id")
+@click.argument("plan")
+@json_option
+@pass_octotp
+def plans_set(octotp: Octotp, project_id: str, plan: str, as_json: bool) -> None:
+    """Move a project to a plan."""
+    octotp.accounts.set_plan(project_id, plan)
+    emit(as_json, {"projectId": project_id, "plan": plan}, f"Project {project_id} is now on plan {plan}.")
+
+
+@click.command("purge")
+@click.option("--grace", default=0, show_default=True, help="Keep tokens that expired less than this many seconds ago.")
+@json_option
+@pass_octotp
+def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
+    """Delete expired tokens so tables stay bounded."""
+    deleted = octotp.tokens.purge(grace)
+    emit(as_json, {"deleted": deleted}, f"Deleted {deleted} expired tokens.")
+
+
+CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, plans, purge]

@@ -1,0 +1,58 @@
+"""How commands find their ``Octotp``: a ``CliContext`` on the click context, made lazily."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cached_property, update_wrapper
+from typing import Any, TypeVar, cast
+
+import click
+
+from ..core import Octotp
+from ..errors import OctotpError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliContext:
+    """Holds the factory that builds the ``Octotp`` (from env settings, a Flask app, Django settings)."""
+
+    def __init__(self, factory: Callable[[], Octotp], *, auto_migrate: bool | None = None) -> None:
+        self._factory = factory
+        self._auto_migrate = auto_migrate
+
+    @cached_property
+    def octotp(self) -> Octotp:
+        """The configured ``Octotp``, migrated first when it is the embedded SQLite default."""
+        octotp = self._factory()
+        auto = self._auto_migrate
+        if auto is None:
+            auto = octotp.engine is not None and octotp.engine.dialect.name == "sqlite"
+        if auto:
+            octotp.migrate()
+        return octotp
+
+
+def pass_octotp(func: F) -> F:
+    """Give the command the ``Octotp`` as its first argument and turn octotp errors into clean exits."""
+
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        cli_context = ctx.find_object(CliContext)
+        if cli_context is None:  # pragma: no cover - only if mounted without a context
+            raise click.UsageError("octotp commands need a CliContext")
+        try:
+            return ctx.invoke(func, cli_context.octotp, *args, **kwargs)
+        except OctotpError as exc:
+            raise click.ClickException(exc.detail) from None
+
+    return cast(F, update_wrapper(wrapper, func))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def emit(as_json: bool, data: Any, text: str) -> None:
+    """Print ``data`` as JSON, or ``text`` for people."""
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else text)

@@ -1,0 +1,81 @@
+"""``Octotp``: the composition root that wires settings, store, hasher, limits and services together.
+
+Adapters build one per app; a host app's code calls its in-process API (``create_token``,
+``validate_token``, ``cancel_token``) with no HTTP involved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from .accounts import AccountService
+from .clock import Clock, SystemClock
+from .delivery import DeliveryBackend, load_backend
+from .hashing import make_code_hasher
+from .ratelimit import RateLimits
+from .settings import Settings
+from .store import SqlAlchemyStore, Store, make_engine
+from .tokens import CreatedToken, TokenService, Validation
+
+
+class Octotp:
+    """One configured octotp: ``tokens`` and ``accounts`` services over one store."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: Store | None = None,
+        engine: Engine | None = None,
+        clock: Clock | None = None,
+        backends: dict[str, DeliveryBackend] | None = None,
+    ) -> None:
+        self.settings = settings = settings or Settings()
+        self.clock = clock or SystemClock()
+        self.engine = engine
+        if store is None:
+            self.engine = engine or make_engine(settings.effective_database_url)
+            store = SqlAlchemyStore(self.engine)
+        self.store = store
+        secrets = settings.secrets()
+        self.hasher = make_code_hasher(settings.hasher, secrets, settings.argon2_profile)
+        self.limits = RateLimits(
+            settings.rate_limit_storage, settings.recipient_send_budget, settings.recipient_failure_budget
+        )
+        if backends is None:
+            backends = {
+                "email": load_backend(settings.delivery_email_backend, settings.delivery_options),
+                "sms": load_backend(settings.delivery_sms_backend, settings.delivery_options),
+            }
+        self.accounts = AccountService(store, settings, self.clock)
+        self.tokens = TokenService(
+            store, settings, self.hasher, self.limits, self.clock, secrets[0], backends, fallback_secrets=secrets[1:]
+        )
+
+    def migrate(self) -> None:
+        """Create or upgrade octotp's tables (SQLAlchemy stores only)."""
+        from .migrate import upgrade
+
+        if self.engine is None:
+            raise RuntimeError("this Octotp has no SQLAlchemy engine to migrate")
+        upgrade(self.engine)
+
+    # -- the in-process API ------------------------------------------------------------------
+    def create_token(self, project_id: str, **kwargs: Any) -> CreatedToken:
+        """``TokenService.create`` for a project id (``email=`` or ``phone=``, ``expires_in=``, ``purpose=``...)."""
+        return self.tokens.create(project_id, **kwargs)
+
+    def validate_token(self, project_id: str, **kwargs: Any) -> Validation:
+        """``TokenService.validate`` for a project id: ``email=`` or ``phone=``, ``code=``, ``purpose=``."""
+        return self.tokens.validate(project_id, **kwargs)
+
+    def cancel_token(self, project_id: str, token_id: str) -> None:
+        """``TokenService.cancel`` for a project id."""
+        self.tokens.cancel(project_id, token_id)
+
+    def close(self) -> None:
+        """Release database connections."""
+        if self.engine is not None:
+            self.engine.dispose()

@@ -1,0 +1,81 @@
+"""The exceptions core raises. Each carries a stable ``code``; the HTTP layer maps them to statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid input field: its (camelCase, API-facing) name and why it was refused."""
+
+    field: str
+    reason: str
+
+
+class OctotpError(Exception):
+    """Base class of every error octotp raises on purpose."""
+
+    code = "octotp_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(OctotpError):
+    """One or more fields are invalid (HTTP 400)."""
+
+    code = "invalid_field"
+
+    def __init__(self, errors: list[FieldError] | FieldError, detail: str | None = None) -> None:
+        self.errors = [errors] if isinstance(errors, FieldError) else list(errors)
+        super().__init__(detail or "; ".join(f"{e.field}: {e.reason}" for e in self.errors))
+
+
+class AuthenticationFailed(OctotpError):
+    """The API key is missing, malformed, unknown or revoked (HTTP 401)."""
+
+    code = "invalid_api_key"
+
+
+class PermissionDenied(OctotpError):
+    """The API key is valid but not for the project named in the request (HTTP 403)."""
+
+    code = "project_mismatch"
+
+
+class NotFound(OctotpError):
+    """The thing asked for does not exist, or not for this caller (HTTP 404)."""
+
+    code = "not_found"
+
+
+class Conflict(OctotpError):
+    """The request conflicts with existing state (HTTP 409), e.g. a duplicate account email."""
+
+    code = "conflict"
+
+
+class RateLimited(OctotpError):
+    """A rate limit or budget is exhausted (HTTP 429)."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, limit: int, retry_after: int, scope: str) -> None:
+        super().__init__(detail)
+        self.limit = limit
+        self.retry_after = retry_after
+        self.scope = scope
+
+
+class DeliveryFailed(OctotpError):
+    """The code could not be delivered; no usable code was left behind (HTTP 502)."""
+
+    code = "delivery_failed"
+
+
+class StorageUnavailable(OctotpError):
+    """The database cannot be reached (HTTP 503)."""
+
+    code = "storage_unavailable"

@@ -1,0 +1,1 @@
+"""Alembic migrations for ``SqlAlchemyStore`` (version table ``octotp_alembic_version``)."""

@@ -1,0 +1,25 @@
+"""Dashboard account passwords: argon2id with the library's recommended parameters."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+# Verified when an account does not exist, so a login takes as long either way (no enumeration).
+_DUMMY_HASH = _HASHER.hash("octotp-dummy-password")
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of ``password``."""
+    return _HASHER.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """Check ``password`` against ``stored``; with ``stored=None`` spend the same time and fail."""
+    try:
+        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False

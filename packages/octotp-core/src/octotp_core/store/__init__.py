@@ -1,0 +1,8 @@
+"""Persistence: the ``Store`` protocol, its records, and the SQLAlchemy implementation."""
+
+from .engine import make_engine
+from .protocol import Store
+from .records import Account, ApiKey, NewToken, Project, Token, UsageDay
+from .sql import SqlAlchemyStore
+
+__all__ = ["Account", "ApiKey", "NewToken", "Project", "SqlAlchemyStore", "Store", "Token", "UsageDay", "make_engine"]

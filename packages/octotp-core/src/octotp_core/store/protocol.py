@@ -1,0 +1,86 @@
+"""The ``Store`` protocol: what the services need from persistence, and nothing more.
+
+Token state changes are conditional single-statement updates whose row count tells whether they
+won, so single use holds under any concurrency on any database (no read-then-write).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from .records import Account, ApiKey, NewToken, Project, Token, UsageDay
+
+
+class Store(Protocol):
+    """Persistence for accounts, projects, keys, tokens and usage."""
+
+    def ping(self) -> None:
+        """Raise ``StorageUnavailable`` unless the database answers."""
+
+    # accounts
+    def create_account(self, account: Account) -> None:
+        """Insert; raise ``Conflict`` when the email is taken."""
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def get_account_by_email(self, email: str) -> Account | None: ...
+
+    def list_accounts(self) -> list[Account]: ...
+
+    # projects
+    def create_project(self, project: Project) -> None: ...
+
+    def get_project(self, project_id: str) -> Project | None: ...
+
+    def list_projects(self, owner_id: str | None = None) -> list[Project]: ...
+
+    def set_project_plan(self, project_id: str, plan: str) -> bool:
+        """Change a project's plan; False when there is no such project."""
+
+    # API keys
+    def create_api_key(self, key: ApiKey, digest: str) -> None: ...
+
+    def find_api_key(self, digest: str) -> tuple[ApiKey, Project] | None:
+        """The key with this digest and its project (revoked keys included, so callers can tell)."""
+
+    def list_api_keys(self, project_id: str) -> list[ApiKey]: ...
+
+    def revoke_api_key(self, key_id: str, now: dt.datetime) -> bool:
+        """Revoke; False when the key does not exist or was already revoked."""
+
+    def touch_api_key(self, key_id: str, now: dt.datetime) -> None:
+        """Record ``last_used_at``."""
+
+    # tokens
+    def insert_token(self, token: NewToken) -> None:
+        """In one transaction: supersede the binding's open tokens, insert this one, count it as created."""
+
+    def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
+        """The binding's most recently created token, open or not."""
+
+    def get_token(self, token_id: str) -> Token | None: ...
+
+    def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
+        """The project's newest tokens first."""
+
+    def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
+        """``attempts += 1`` only if the token is open, unexpired and under its cap; True if it was."""
+
+    def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
+        """Close as ``approved`` only if still open, counting the approval; True for exactly one caller."""
+
+    def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
+        """Close an open token (cancel, failed delivery); True if this call closed it."""
+
+    def purge_tokens(self, expired_before: dt.datetime) -> int:
+        """Delete tokens that expired before the given time; return how many."""
+
+    # usage
+    def add_usage(
+        self, project_id: str, day: dt.date, *, approved: int = 0, failed: int = 0, rate_limited: int = 0
+    ) -> None:
+        """Add to a project's counters for a day (created is counted by ``insert_token``)."""
+
+    def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
+        """The project's days from ``since`` on, oldest first."""

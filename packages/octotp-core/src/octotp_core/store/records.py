@@ -1,0 +1,85 @@
+"""Plain records passed between the store and the services (no ORM objects leak out of a store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Account:
+    """A dashboard user."""
+
+    id: str
+    email: str
+    password_hash: str
+    created_at: dt.datetime
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class Project:
+    """A tenant: owns API keys and tokens; its plan sets its rate limit."""
+
+    id: str
+    name: str
+    owner_id: str | None
+    plan: str
+    created_at: dt.datetime
+    code_length: int | None = None
+    expiry_default: int | None = None
+    expiry_min: int | None = None
+    expiry_max: int | None = None
+    default_phone_region: str | None = None
+    deliver_only: bool = False
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key's metadata (the key itself is never stored; only its digest)."""
+
+    id: str
+    project_id: str
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token about to be stored."""
+
+    id: str
+    project_id: str
+    recipient_digest: str
+    recipient_hint: str
+    channel: str
+    purpose: str
+    code_hash: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class Token(NewToken):
+    """A stored token with its mutable state."""
+
+    attempts: int = 0
+    closed_at: dt.datetime | None = None
+    closed_reason: str | None = None
+    """``approved``, ``superseded``, ``cancelled`` or ``delivery_failed`` once closed."""
+
+
+@dataclass(frozen=True)
+class UsageDay:
+    """One project's counters for one UTC day."""
+
+    project_id: str
+    day: dt.date
+    created: int = 0
+    approved: int = 0
+    failed: int = 0
+    rate_limited: int = 0

@@ -1,0 +1,299 @@
+"""``SqlAlchemyStore``: the ``Store`` protocol on SQLAlchemy Core, for SQLite, PostgreSQL and MariaDB/MySQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from ..errors import Conflict, StorageUnavailable
+from .models import AccountRow, ApiKeyRow, ProjectRow, TokenRow, UsageRow
+from .records import Account, ApiKey, NewToken, Project, Token, UsageDay
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+accounts: Table = AccountRow.__table__  # type: ignore[assignment]
+projects: Table = ProjectRow.__table__  # type: ignore[assignment]
+api_keys: Table = ApiKeyRow.__table__  # type: ignore[assignment]
+tokens: Table = TokenRow.__table__  # type: ignore[assignment]
+usage_daily: Table = UsageRow.__table__  # type: ignore[assignment]
+
+_TOKEN_COLUMNS = [c for c in tokens.c if c.name != "pk"]
+_COUNTERS = ("created", "approved", "failed", "rate_limited")
+
+
+def _guard(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn a lost or unreachable database into ``StorageUnavailable`` (HTTP 503), never a crash."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError) as exc:
+            raise StorageUnavailable(f"storage unavailable: {type(exc.orig).__name__}") from exc
+
+    return wrapper
+
+
+def _token(row: Any) -> Token:
+    return Token(**{c.name: row._mapping[c.name] for c in _TOKEN_COLUMNS})
+
+
+def _project(row: Any) -> Project:
+    return Project(**{c.name: row._mapping[c.name] for c in projects.c})
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(**{c.name: row._mapping[c.name] for c in api_keys.c if c.name != "digest"})
+
+
+def _account(row: Any) -> Account:
+    return Account(**dict(row._mapping))
+
+
+class SqlAlchemyStore:
+    """The store on any SQLAlchemy engine (its own, or a host application's)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _add_usage(self, conn: Connection, project_id: str, day: dt.date, counts: dict[str, int]) -> None:
+        counts = {k: v for k, v in counts.items() if v}
+        if not counts:
+            return
+        values = {"project_id": project_id, "day": day, **dict.fromkeys(_COUNTERS, 0), **counts}
+        name = conn.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            s = sqlite_insert(usage_daily).values(values)
+            stmt: Any = s.on_conflict_do_update(
+                index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + s.excluded[k] for k in counts}
+            )
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            p = pg_insert(usage_daily).values(values)
+            stmt = p.on_conflict_do_update(
+                index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + p.excluded[k] for k in counts}
+            )
+        elif name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+            m = mysql_insert(usage_daily).values(values)
+            stmt = m.on_duplicate_key_update({k: usage_daily.c[k] + m.inserted[k] for k in counts})
+        else:  # pragma: no cover - other databases are not supported
+            raise NotImplementedError(f"usage counters on {name}")
+        conn.execute(stmt)
+
+    # -- health ------------------------------------------------------------------------------
+    @_guard
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # -- accounts ----------------------------------------------------------------------------
+    @_guard
+    def create_account(self, account: Account) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(accounts).values(**account.__dict__))
+        except IntegrityError:
+            raise Conflict(f"an account with email {account.email!r} already exists") from None
+
+    @_guard
+    def get_account(self, account_id: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        return _account(row) if row else None
+
+    @_guard
+    def get_account_by_email(self, email: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.email == email)).first()
+        return _account(row) if row else None
+
+    @_guard
+    def list_accounts(self) -> list[Account]:
+        with self.engine.connect() as conn:
+            return [_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.created_at))]
+
+    # -- projects ----------------------------------------------------------------------------
+    @_guard
+    def create_project(self, project: Project) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(projects).values(**project.__dict__))
+
+    @_guard
+    def get_project(self, project_id: str) -> Project | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(projects).where(projects.c.id == project_id)).first()
+        return _project(row) if row else None
+
+    @_guard
+    def list_projects(self, owner_id: str | None = None) -> list[Project]:
+        query = select(projects).order_by(projects.c.created_at, projects.c.id)
+        if owner_id is not None:
+            query = query.where(projects.c.owner_id == owner_id)
+        with self.engine.connect() as conn:
+            return [_project(r) for r in conn.execute(query)]
+
+    @_guard
+    def set_project_plan(self, project_id: str, plan: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(update(projects).where(projects.c.id == project_id).values(plan=plan)).rowcount == 1
+
+    # -- API keys ----------------------------------------------------------------------------
+    @_guard
+    def create_api_key(self, key: ApiKey, digest: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(api_keys).values(digest=digest, **key.__dict__))
+
+    @_guard
+    def find_api_key(self, digest: str) -> tuple[ApiKey, Project] | None:
+        query = (
+            select(api_keys, *[c.label(f"p_{c.name}") for c in projects.c])
+            .join(projects, projects.c.id == api_keys.c.project_id)
+            .where(api_keys.c.digest == digest)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        m = row._mapping
+        project = Project(**{c.name: m[f"p_{c.name}"] for c in projects.c})
+        return _api_key(row), project
+
+    @_guard
+    def list_api_keys(self, project_id: str) -> list[ApiKey]:
+        query = select(api_keys).where(api_keys.c.project_id == project_id).order_by(api_keys.c.created_at)
+        with self.engine.connect() as conn:
+            return [_api_key(r) for r in conn.execute(query)]
+
+    @_guard
+    def revoke_api_key(self, key_id: str, now: dt.datetime) -> bool:
+        stmt = update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    @_guard
+    def touch_api_key(self, key_id: str, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
+
+    # -- tokens ------------------------------------------------------------------------------
+    @_guard
+    def insert_token(self, token: NewToken) -> None:
+        supersede = (
+            update(tokens)
+            .where(
+                tokens.c.project_id == token.project_id,
+                tokens.c.recipient_digest == token.recipient_digest,
+                tokens.c.purpose == token.purpose,
+                tokens.c.closed_at.is_(None),
+            )
+            .values(closed_at=token.created_at, closed_reason="superseded")
+        )
+        with self.engine.begin() as conn:
+            conn.execute(supersede)
+            conn.execute(insert(tokens).values(attempts=0, **token.__dict__))
+            self._add_usage(conn, token.project_id, token.created_at.date(), {"created": 1})
+
+    @_guard
+    def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
+        query = (
+            select(*_TOKEN_COLUMNS)
+            .where(
+                tokens.c.project_id == project_id,
+                tokens.c.recipient_digest == recipient_digest,
+                tokens.c.purpose == purpose,
+            )
+            .order_by(tokens.c.pk.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _token(row) if row else None
+
+    @_guard
+    def get_token(self, token_id: str) -> Token | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_TOKEN_COLUMNS).where(tokens.c.id == token_id)).first()
+        return _token(row) if row else None
+
+    @_guard
+    def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
+        query = (
+            select(*_TOKEN_COLUMNS).where(tokens.c.project_id == project_id).order_by(tokens.c.pk.desc()).limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_token(r) for r in conn.execute(query)]
+
+    @_guard
+    def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
+        stmt = (
+            update(tokens)
+            .where(
+                tokens.c.id == token_id,
+                tokens.c.attempts < tokens.c.max_attempts,
+                tokens.c.closed_at.is_(None),
+                tokens.c.expires_at > now,
+            )
+            .values(attempts=tokens.c.attempts + 1)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    @_guard
+    def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
+        stmt = (
+            update(tokens)
+            .where(tokens.c.id == token_id, tokens.c.closed_at.is_(None))
+            .values(closed_at=now, closed_reason="approved")
+        )
+        with self.engine.begin() as conn:
+            won = conn.execute(stmt).rowcount == 1
+            if won:
+                self._add_usage(conn, project_id, now.date(), {"approved": 1})
+        return won
+
+    @_guard
+    def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
+        stmt = update(tokens).where(tokens.c.id == token_id, tokens.c.closed_at.is_(None))
+        if project_id is not None:
+            stmt = stmt.where(tokens.c.project_id == project_id)
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.values(closed_at=now, closed_reason=reason)).rowcount == 1
+
+    @_guard
+    def purge_tokens(self, expired_before: dt.datetime) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(tokens).where(tokens.c.expires_at < expired_before)).rowcount)
+
+    # -- usage -------------------------------------------------------------------------------
+    @_guard
+    def add_usage(
+        self, project_id: str, day: dt.date, *, approved: int = 0, failed: int = 0, rate_limited: int = 0
+    ) -> None:
+        with self.engine.begin() as conn:
+            self._add_usage(
+                conn, project_id, day, {"approved": approved, "failed": failed, "rate_limited": rate_limited}
+            )
+
+    @_guard
+    def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
+        query = (
+            select(usage_daily)
+            .where(usage_daily.c.project_id == project_id, usage_daily.c.day >= since)
+            .order_by(usage_daily.c.day)
+        )
+        with self.engine.connect() as conn:
+            return [UsageDay(**dict(r._mapping)) for r in conn.execute(query)]

@@ -1,0 +1,281 @@
+"""``TokenService``: issuing and checking one-time codes (DESIGN §5).
+
+Single use holds under any concurrency because every state change is a conditional UPDATE whose
+row count decides the winner: reserve an attempt (open, unexpired, under the cap), verify the hash,
+then consume (still open). No decision is ever taken on a value read earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from .clock import Clock
+from .codes import generate_code, looks_like_code
+from .delivery import DeliveryBackend, render
+from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimited
+from .hashing import CodeHasher
+from .ids import is_uuid
+from .ratelimit import LimitState, RateLimits
+from .recipients import Recipient, recipient_from
+from .settings import Settings
+from .store import NewToken, Project, Store, Token
+
+log = logging.getLogger("octotp.tokens")
+
+Status = Literal["approved", "incorrect", "expired", "locked", "not_found"]
+EventKind = Literal["created", "approved", "failed", "locked"]
+_PURPOSE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+CHANNELS = ("email", "sms")
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """The result of ``create``. ``code`` is None when the project is deliver-only."""
+
+    id: str
+    code: str | None
+    expires_at: dt.datetime
+    channel: str
+    sent: bool
+    limit: LimitState | None = None
+
+    def __repr__(self) -> str:  # never show the code in a log or traceback
+        return f"CreatedToken(id={self.id!r}, expires_at={self.expires_at.isoformat()!r}, sent={self.sent})"
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The result of ``validate``: ``is_valid`` is True only for ``approved``."""
+
+    is_valid: bool
+    status: Status
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """Told to listeners (Flask/Django signals); carries no code."""
+
+    kind: EventKind
+    project_id: str
+    token_id: str | None
+    recipient_hint: str
+    purpose: str
+    status: Status | None = None
+
+
+class TokenService:
+    """Creates, validates and cancels tokens for projects."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        hasher: CodeHasher,
+        limits: RateLimits,
+        clock: Clock,
+        secret: bytes,
+        backends: dict[str, DeliveryBackend],
+        fallback_secrets: list[bytes] | None = None,
+    ) -> None:
+        self.store, self.settings, self.hasher, self.limits, self.clock = store, settings, hasher, limits, clock
+        self._secret = secret
+        self._fallback_secrets = fallback_secrets or []
+        self.backends = backends
+        self.listeners: list[Callable[[TokenEvent], None]] = []
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _emit(self, event: TokenEvent) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def _project(self, project: Project | str) -> Project:
+        if isinstance(project, Project):
+            return project
+        found = self.store.get_project(project) if is_uuid(project) else None
+        if found is None:
+            raise NotFound(f"no project {project}")
+        return found
+
+    def _bounds(self, project: Project) -> tuple[int, int, int]:
+        s = self.settings
+        low = project.expiry_min or s.expiry_min
+        high = project.expiry_max or s.expiry_max
+        return low, project.expiry_default or s.expiry_default, high
+
+    @staticmethod
+    def _purpose(purpose: str | None) -> str:
+        if purpose is None or purpose == "":
+            return ""
+        if not _PURPOSE.match(purpose):
+            raise InvalidInput(FieldError("purpose", "must be 1-64 characters of letters, digits and _ . : -"))
+        return purpose
+
+    # -- create ------------------------------------------------------------------------------
+    def create(
+        self,
+        project: Project | str,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        expires_in: int | None = None,
+        purpose: str | None = None,
+        send: bool = False,
+        channel: str | None = None,
+        locale: str | None = None,
+    ) -> CreatedToken:
+        """Issue a code for (project, recipient, purpose), superseding any earlier one.
+
+        Raises ``InvalidInput``, ``RateLimited`` (plan limit or the recipient's send budget; checked
+        before any hashing), ``DeliveryFailed`` (no usable code is left behind) or ``NotFound``.
+        """
+        project = self._project(project)
+        low, default, high = self._bounds(project)
+        if expires_in is None:
+            expires_in = default
+        elif isinstance(expires_in, bool) or not isinstance(expires_in, int) or not low <= expires_in <= high:
+            raise InvalidInput(FieldError("expiresInSeconds", f"must be an integer from {low} to {high} seconds"))
+        purpose_value = self._purpose(purpose)
+        recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
+        if channel is not None and channel != recipient.channel:
+            if channel not in CHANNELS:
+                raise InvalidInput(FieldError("channel", f"must be one of {', '.join(CHANNELS)}"))
+            raise InvalidInput(FieldError("channel", f"{channel} cannot reach a {recipient.kind} recipient"))
+        send = send or project.deliver_only
+        digest = recipient.digest(self._secret)
+        now = self.clock.now()
+
+        plan = self.settings.plans.get(project.plan) or self.settings.plans[self.settings.default_plan]
+        try:
+            limit = self.limits.hit_plan(project.id, plan.creates_per_minute)
+            self.limits.hit_send_budget(project.id, digest)
+        except RateLimited:
+            self.store.add_usage(project.id, now.date(), rate_limited=1)
+            log.info("token create rate limited project=%s recipient=%s", project.id, recipient.hint)
+            raise
+
+        code = generate_code(project.code_length or self.settings.code_length)
+        token = NewToken(
+            id=str(uuid.uuid4()),
+            project_id=project.id,
+            recipient_digest=digest,
+            recipient_hint=recipient.hint,
+            channel=recipient.channel,
+            purpose=purpose_value,
+            code_hash=self.hasher.hash(code),
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=expires_in),
+            max_attempts=self.settings.max_attempts,
+        )
+        self.store.insert_token(token)
+        if send:
+            self._deliver(token, recipient, code, project, expires_in, locale)
+        log.info("token created id=%s project=%s recipient=%s sent=%s", token.id, project.id, recipient.hint, send)
+        self._emit(TokenEvent("created", project.id, token.id, recipient.hint, purpose_value))
+        return CreatedToken(
+            token.id, None if project.deliver_only else code, token.expires_at, token.channel, send, limit
+        )
+
+    def _deliver(
+        self, token: NewToken, recipient: Recipient, code: str, project: Project, expires_in: int, locale: str | None
+    ) -> None:
+        message = render(recipient.channel, recipient.value, code, project.name, expires_in, locale)
+        try:
+            self.backends[recipient.channel].send(message)
+        except Exception as exc:
+            self.store.close_token(token.id, self.clock.now(), "delivery_failed")
+            log.warning("delivery failed id=%s channel=%s error=%s", token.id, recipient.channel, type(exc).__name__)
+            raise DeliveryFailed(f"the {recipient.channel} could not be delivered; no code was issued") from None
+
+    # -- validate ----------------------------------------------------------------------------
+    def validate(
+        self,
+        project: Project | str,
+        *,
+        code: str,
+        email: str | None = None,
+        phone: str | None = None,
+        purpose: str | None = None,
+    ) -> Validation:
+        """Check a code. ``approved`` happens at most once per token, whatever the concurrency."""
+        project = self._project(project)
+        purpose_value = self._purpose(purpose)
+        recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
+        if not isinstance(code, str) or not looks_like_code(code):
+            raise InvalidInput(FieldError("code", "must be a string of 4-10 digits"))
+        token, digest = self._find(project.id, recipient, purpose_value)
+        now = self.clock.now()
+        if token is None:
+            return self._result(project.id, None, recipient, purpose_value, "not_found", now)
+        if self.limits.failure_budget_exhausted(project.id, digest):
+            return self._result(project.id, token.id, recipient, purpose_value, "locked", now)
+        if not self.store.reserve_attempt(token.id, now):
+            return self._result(project.id, token.id, recipient, purpose_value, self._why_closed(token.id, now), now)
+        if not self.hasher.verify(token.code_hash, code):
+            self.limits.record_failure(project.id, digest)
+            return self._result(project.id, token.id, recipient, purpose_value, "incorrect", now)
+        if not self.store.consume_token(token.id, project.id, now):
+            # Someone else approved it between our reservation and now.
+            return self._result(project.id, token.id, recipient, purpose_value, "not_found", now)
+        log.info("token approved id=%s project=%s recipient=%s", token.id, project.id, recipient.hint)
+        self._emit(TokenEvent("approved", project.id, token.id, recipient.hint, purpose_value, "approved"))
+        return Validation(True, "approved")
+
+    def _find(self, project_id: str, recipient: Recipient, purpose: str) -> tuple[Token | None, str]:
+        digest = recipient.digest(self._secret)
+        token = self.store.latest_token(project_id, digest, purpose)
+        for old_secret in self._fallback_secrets:  # tokens issued just before a secret rotation
+            if token is not None:
+                break
+            digest = recipient.digest(old_secret)
+            token = self.store.latest_token(project_id, digest, purpose)
+        return token, digest
+
+    def _why_closed(self, token_id: str, now: dt.datetime) -> Status:
+        token = self.store.get_token(token_id)
+        if token is None or token.closed_at is not None:
+            return "not_found"
+        if token.expires_at <= now:
+            return "expired"
+        return "locked"
+
+    def _result(
+        self,
+        project_id: str,
+        token_id: str | None,
+        recipient: Recipient,
+        purpose: str,
+        status: Status,
+        now: dt.datetime,
+    ) -> Validation:
+        self.store.add_usage(project_id, now.date(), failed=1)
+        log.info(
+            "token validation failed id=%s project=%s recipient=%s status=%s",
+            token_id,
+            project_id,
+            recipient.hint,
+            status,
+        )
+        self._emit(
+            TokenEvent(
+                "locked" if status == "locked" else "failed", project_id, token_id, recipient.hint, purpose, status
+            )
+        )
+        return Validation(False, status)
+
+    # -- cancel and purge --------------------------------------------------------------------
+    def cancel(self, project: Project | str, token_id: str) -> None:
+        """Close an open token so it can no longer be approved; ``NotFound`` if there is none."""
+        project = self._project(project)
+        if not is_uuid(token_id) or not self.store.close_token(token_id, self.clock.now(), "cancelled", project.id):
+            raise NotFound(f"no open token {token_id} in this project")
+        log.info("token cancelled id=%s project=%s", token_id, project.id)
+
+    def purge(self, grace_seconds: int = 0) -> int:
+        """Delete tokens that expired more than ``grace_seconds`` ago; return how many."""
+        return self.store.purge_tokens(self.clock.now() - dt.timedelta(seconds=grace_seconds))

@@ -1,0 +1,93 @@
+"""Fixtures shared by every package's tests: databases on each backend, Redis, a ready Octotp."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octotp_core import FrozenClock, Octotp, Settings
+from octotp_core.migrate import upgrade
+from octotp_core.store import make_engine
+from octotp_core.testing.databases import (
+    ServiceUnavailable,
+    selected_backends,
+    service_url,
+    services_required,
+    temporary_database,
+)
+
+
+def unavailable(exc: Exception) -> None:
+    """Fail in CI (OCTOTP_TEST_REQUIRE_SERVICES=1); skip, saying why, on a developer machine."""
+    if services_required():
+        pytest.fail(f"required test service unavailable: {exc}", pytrace=False)
+    pytest.skip(f"service not available locally: {exc}")
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """Each selected database backend in turn: sqlite, postgres, mysql."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, session-wide temporary database on ``db_backend``."""
+    try:
+        with temporary_database(db_backend, tmp_path_factory.mktemp("db")) as url:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            yield url
+    except ServiceUnavailable as exc:
+        unavailable(exc)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis (``OCTOTP_TEST_REDIS_URL``), checked to answer."""
+    try:
+        url = service_url("redis")
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        unavailable(exc)
+    return url
+
+
+@pytest.fixture(scope="session")
+def test_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock that starts at the real now and only moves when told."""
+    from octotp_core.clock import SystemClock
+
+    return FrozenClock(SystemClock().now())
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, test_secret: str) -> Callable[..., Settings]:
+    """Settings with a fixed secret and a temp data dir; keyword arguments override."""
+
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"data_dir": tmp_path, "secret_key": test_secret}
+        values.update(overrides)
+        return Settings(**values)
+
+    return factory
+
+
+@pytest.fixture
+def octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[Octotp]:
+    """An Octotp on the session database of the current backend, with a frozen clock."""
+    instance = Octotp(make_settings(database_url=database_url), clock=clock)
+    yield instance
+    instance.close()

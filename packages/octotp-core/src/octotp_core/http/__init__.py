@@ -1,0 +1,20 @@
+"""The framework-neutral HTTP layer: adapters turn their native request into a ``Request``, call
+``ApiHandler.handle``, and send the ``Response`` back unchanged."""
+
+from .api import MAX_BODY_BYTES, ApiHandler, format_timestamp
+from .messages import Request, Response
+from .openapi import openapi_document
+from .problems import PROBLEM_JSON, problem, problem_for, status_for
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "PROBLEM_JSON",
+    "ApiHandler",
+    "Request",
+    "Response",
+    "format_timestamp",
+    "openapi_document",
+    "problem",
+    "problem_for",
+    "status_for",
+]

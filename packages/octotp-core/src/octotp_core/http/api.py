@@ -1,0 +1,265 @@
+"""``ApiHandler``: the whole token API (DESIGN §4) on neutral requests. Adapters only translate.
+
+Everything a client can observe is decided here, once: routing, body limits, content type, JSON
+parsing, field validation, authentication, rate-limit headers, problem bodies, request ids, logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..core import Octotp
+from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied
+from ..ratelimit import LimitState
+from ..store import Project
+from .messages import Request, Response
+from .models import CreateTokenRequest, ValidateTokenRequest
+from .openapi import openapi_document
+from .problems import problem, problem_for
+
+log = logging.getLogger("octotp.http")
+
+MAX_BODY_BYTES = 64 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TOKEN_PATH = re.compile(r"^/api/tokens/([^/]+)$")
+_KEY_QUERY_NAMES = {"api_key", "apikey", "x-api-key", "x_api_key", "key", "token"}
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+class _Call:
+    """Per-request facts gathered on the way, for the response headers and the log line."""
+
+    __slots__ = ("project_id", "request_id")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.project_id: str | None = None
+
+
+Handler = Callable[[Request, _Call], Response]
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """ISO-8601 UTC with a ``Z``, to the second (``2026-02-14T12:05:00Z``)."""
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _reason(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    reasons = {
+        "missing": "is required",
+        "string_type": "must be a string",
+        "int_type": "must be an integer",
+        "bool_type": "must be true or false",
+        "string_pattern_mismatch": "must be a UUID",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+        "literal_error": f"must be one of {ctx.get('expected', '')}".replace("'", ""),
+    }
+    return reasons.get(kind, str(error["msg"]))
+
+
+class ApiHandler:
+    """Answers the token API for one ``Octotp``."""
+
+    def __init__(self, octotp: Octotp) -> None:
+        self.octotp = octotp
+        self._openapi: bytes | None = None
+
+    # -- entry point -------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        """Answer one request. Never raises for anything a client can send."""
+        started = time.perf_counter()
+        incoming = request.header("x-request-id")
+        call = _Call(incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex)
+        try:
+            response = self._route(request)(request, call)
+        except _Abort as exc:
+            response = problem(exc.status, exc.code, exc.detail, call.request_id)
+        except OctotpError as exc:
+            response = problem_for(exc, call.request_id)
+        except Exception:  # a bug of ours: still a problem body, never a stack trace
+            log.exception(
+                "unhandled error request_id=%s method=%s path=%s",
+                call.request_id,
+                request.method,
+                _safe_path(request.path),
+            )
+            response = problem(500, "internal_error", "an unexpected error occurred", call.request_id)
+        response.set_header("X-Request-Id", call.request_id)
+        log.info(
+            "request_id=%s method=%s path=%s status=%s duration_ms=%.1f project=%s",
+            call.request_id,
+            request.method,
+            _safe_path(request.path),
+            response.status,
+            (time.perf_counter() - started) * 1000,
+            call.project_id or "-",
+        )
+        return response
+
+    def _route(self, request: Request) -> Handler:
+        path, method = request.path, request.method.upper()
+        routes: dict[str, Handler]
+        if path == "/api/tokens":
+            routes = {"POST": self._create}
+        elif path == "/api/tokens/validate":
+            routes = {"POST": self._validate}
+        elif _TOKEN_PATH.match(path):
+            routes = {"DELETE": self._cancel}
+        elif path == "/healthz":
+            routes = {"GET": self._healthz, "HEAD": self._healthz}
+        elif path == "/readyz":
+            routes = {"GET": self._readyz, "HEAD": self._readyz}
+        elif path == "/openapi.json":
+            routes = {"GET": self._openapi_json, "HEAD": self._openapi_json}
+        else:
+            return _not_found
+        handler = routes.get(method)
+        if handler is None:
+            return _MethodNotAllowed(sorted(routes))
+        return handler
+
+    # -- shared steps ------------------------------------------------------------------------
+    def _authenticate(self, request: Request, *, required: bool = True) -> Project | None:
+        if any(name.lower() in _KEY_QUERY_NAMES for name in request.query) or "octotp_" in request.query_string:
+            raise AuthenticationFailed("API keys are never accepted in the URL; send the X-Api-Key header")
+        key = request.header("x-api-key")
+        if key is None and not required:
+            return None
+        return self.octotp.accounts.authenticate(key)[1]
+
+    def _parse(self, request: Request, model: type[BaseModel]) -> Any:
+        if len(request.body) > MAX_BODY_BYTES:
+            raise _Abort(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json" and not (
+            content_type.startswith("application/") and content_type.endswith("+json")
+        ):
+            raise _Abort(415, "unsupported_media_type", "send the body as application/json")
+        try:
+            return model.model_validate_json(request.body)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            if any(e["type"] == "json_invalid" for e in errors):
+                raise _Abort(400, "malformed_json", "the body is not valid JSON") from None
+            if any(e["type"] == "model_type" for e in errors):
+                raise _Abort(400, "malformed_json", "the body must be a JSON object") from None
+            fields = [FieldError(".".join(str(p) for p in e["loc"]) or "body", _reason(e)) for e in errors]
+            raise InvalidInput(fields) from None
+
+    @staticmethod
+    def _check_project(project: Project | None, project_id: str) -> None:
+        if project is not None and project.id.lower() != project_id.lower():
+            raise PermissionDenied("this API key is not valid for the projectId in the request")
+
+    # -- endpoints ---------------------------------------------------------------------------
+    def _create(self, request: Request, call: _Call) -> Response:
+        project = self._authenticate(request)
+        assert project is not None
+        call.project_id = project.id
+        body: CreateTokenRequest = self._parse(request, CreateTokenRequest)
+        self._check_project(project, body.project_id)
+        created = self.octotp.tokens.create(
+            project,
+            email=body.recipient_email,
+            phone=body.recipient_phone,
+            expires_in=body.expires_in_seconds,
+            purpose=body.purpose,
+            send=bool(body.send),
+            channel=body.channel,
+            locale=body.locale,
+        )
+        data: dict[str, Any] = {"id": created.id}
+        if created.code is not None:
+            data["code"] = created.code
+        data.update(expiresAt=format_timestamp(created.expires_at), channel=created.channel, sent=created.sent)
+        response = Response.json(201, data)
+        response.headers += [_NO_STORE, *_limit_headers(created.limit)]
+        return response
+
+    def _validate(self, request: Request, call: _Call) -> Response:
+        project = self._authenticate(request, required=False)
+        body: ValidateTokenRequest = self._parse(request, ValidateTokenRequest)
+        self._check_project(project, body.project_id)
+        call.project_id = body.project_id
+        result = self.octotp.tokens.validate(
+            project or body.project_id.lower(),
+            code=body.code,
+            email=body.recipient_email,
+            phone=body.recipient_phone,
+            purpose=body.purpose,
+        )
+        response = Response.json(200, {"isValid": result.is_valid, "status": result.status})
+        response.headers.append(_NO_STORE)
+        return response
+
+    def _cancel(self, request: Request, call: _Call) -> Response:
+        project = self._authenticate(request)
+        assert project is not None
+        call.project_id = project.id
+        match = _TOKEN_PATH.match(request.path)
+        assert match is not None
+        self.octotp.tokens.cancel(project, match.group(1))
+        return Response(204)
+
+    def _healthz(self, request: Request, call: _Call) -> Response:
+        return Response.json(200, {"status": "ok"})
+
+    def _readyz(self, request: Request, call: _Call) -> Response:
+        self.octotp.store.ping()
+        self.octotp.limits.ping()
+        return Response.json(200, {"status": "ready"})
+
+    def _openapi_json(self, request: Request, call: _Call) -> Response:
+        if self._openapi is None:
+            self._openapi = Response.json(200, openapi_document()).body
+        return Response(200, [("Content-Type", "application/json")], self._openapi)
+
+
+class _Abort(OctotpError):
+    """A transport-level refusal with its own status (413, 415, malformed JSON)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code = status, code
+
+
+def _not_found(request: Request, call: _Call) -> Response:
+    return problem(404, "not_found", f"no route for {_safe_path(request.path)}", call.request_id)
+
+
+class _MethodNotAllowed:
+    def __init__(self, allowed: list[str]) -> None:
+        self.allowed = allowed
+
+    def __call__(self, request: Request, call: _Call) -> Response:
+        return problem(
+            405,
+            "method_not_allowed",
+            f"{request.method.upper()} is not allowed here; use {', '.join(self.allowed)}",
+            call.request_id,
+            headers=[("Allow", ", ".join(self.allowed))],
+        )
+
+
+def _limit_headers(state: LimitState | None) -> list[tuple[str, str]]:
+    if state is None:
+        return []
+    return [
+        ("RateLimit-Limit", str(state.limit)),
+        ("RateLimit-Remaining", str(state.remaining)),
+        ("RateLimit-Reset", str(state.reset_after)),
+    ]
+
+
+def _safe_path(path: str) -> str:
+    """The path as logged: never longer than 200 characters, never containing something key-shaped."""
+    return re.sub(r"octotp_[A-Za-z0-9]+", "octotp_[redacted]", path)[:200]

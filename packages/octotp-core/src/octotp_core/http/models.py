@@ -1,0 +1,75 @@
+"""The API's request and response bodies as pydantic models: the single source of both input
+validation (in ``octotp_core.http.api``) and the OpenAPI document (``octotp_core.http.openapi``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", strict=True)
+
+
+class CreateTokenRequest(_Body):
+    """Body of ``POST /api/tokens``. Exactly one of ``recipientEmail`` / ``recipientPhone`` (null counts as absent)."""
+
+    project_id: str = Field(pattern=UUID_PATTERN, description="The project's UUID (must match the API key's).")
+    recipient_email: str | None = Field(default=None, max_length=320)
+    recipient_phone: str | None = Field(default=None, max_length=40, description="E.164, or national with a region.")
+    expires_in_seconds: int | None = Field(default=None, description="Default 300; within the project's bounds.")
+    purpose: str | None = Field(default=None, max_length=64, description="Binds the code to an action.")
+    send: bool | None = Field(default=None, description="Deliver the code by email/SMS (default false).")
+    channel: Literal["email", "sms"] | None = None
+    locale: str | None = Field(default=None, max_length=35)
+
+
+class CreatedTokenResponse(_Body):
+    """``201`` body of ``POST /api/tokens``."""
+
+    id: str
+    code: str | None = Field(default=None, description="Omitted when the project is deliver-only.")
+    expires_at: str = Field(description="ISO-8601 UTC, e.g. 2026-02-14T12:05:00Z")
+    channel: Literal["email", "sms"]
+    sent: bool
+
+
+class ValidateTokenRequest(_Body):
+    """Body of ``POST /api/tokens/validate``."""
+
+    project_id: str = Field(pattern=UUID_PATTERN)
+    recipient_email: str | None = Field(default=None, max_length=320)
+    recipient_phone: str | None = Field(default=None, max_length=40)
+    code: str = Field(max_length=10)
+    purpose: str | None = Field(default=None, max_length=64)
+
+
+class ValidationResponse(_Body):
+    """``200`` body of ``POST /api/tokens/validate``."""
+
+    is_valid: bool
+    status: Literal["approved", "incorrect", "expired", "locked", "not_found"]
+
+
+class FieldProblem(BaseModel):
+    """One invalid field in a 400 problem."""
+
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with octotp's stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str = Field(alias="requestId")
+    errors: list[FieldProblem] | None = None
+    retry_after: int | None = Field(default=None, alias="retryAfter")

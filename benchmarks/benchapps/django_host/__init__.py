@@ -1,0 +1,1 @@
+"""A minimal Django project with octotp-django under ``/octotp/`` and the reference views."""

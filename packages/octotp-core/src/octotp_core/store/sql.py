@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, Table, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict, StorageUnavailable
@@ -26,6 +26,93 @@ idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment
 
 _TOKEN_COLUMNS = [c for c in tokens.c if c.name != "pk"]
 _COUNTERS = ("created", "approved", "failed", "rate_limited")
+
+
+# The statements on the token hot path are built once, with bound parameters, and executed with a
+# parameter dict: building them per call (``.values(**...)``, ``.where(col == value)``, the upsert's
+# ``excluded`` alias) cost more CPU than the database round trips themselves.
+def _param(name: str, column: str) -> Any:
+    return bindparam(name, type_=tokens.c[column].type)
+
+
+_SUPERSEDE_TOKENS = (
+    update(tokens)
+    .where(
+        tokens.c.project_id == _param("b_project_id", "project_id"),
+        tokens.c.recipient_digest == _param("b_recipient_digest", "recipient_digest"),
+        tokens.c.purpose == _param("b_purpose", "purpose"),
+        tokens.c.closed_at.is_(None),
+    )
+    .values(closed_at=_param("b_now", "closed_at"), closed_reason="superseded")
+)
+_INSERT_TOKEN = insert(tokens)
+_GET_TOKEN = select(*_TOKEN_COLUMNS).where(tokens.c.id == _param("b_id", "id"))
+_RESERVE_ATTEMPT = (
+    update(tokens)
+    .where(
+        tokens.c.id == _param("b_id", "id"),
+        tokens.c.attempts < tokens.c.max_attempts,
+        tokens.c.closed_at.is_(None),
+        tokens.c.expires_at > _param("b_now", "expires_at"),
+    )
+    .values(attempts=tokens.c.attempts + 1)
+)
+_CONSUME_TOKEN = (
+    update(tokens)
+    .where(tokens.c.id == _param("b_id", "id"), tokens.c.closed_at.is_(None))
+    .values(closed_at=_param("b_now", "closed_at"), closed_reason="approved")
+)
+_GET_PROJECT = select(projects).where(projects.c.id == bindparam("b_id", type_=projects.c.id.type))
+
+
+def _latest_token_select(project_id: Any, recipient_digest: Any, purpose: Any) -> Select[Any]:
+    """The validate lookup: one seek on ``ix_octotp_tokens_binding``, newest first."""
+    return (
+        select(*_TOKEN_COLUMNS)
+        .where(
+            tokens.c.project_id == project_id,
+            tokens.c.recipient_digest == recipient_digest,
+            tokens.c.purpose == purpose,
+        )
+        .order_by(tokens.c.pk.desc())
+        .limit(1)
+        # MySQL/MariaDB may pick a shorter project index for ORDER BY ... LIMIT 1 and scan a busy
+        # project's rows; name the binding index so the lookup stays one seek at any size.
+        .with_hint(tokens, "FORCE INDEX (ix_octotp_tokens_binding)", "mysql")
+        .with_hint(tokens, "FORCE INDEX (ix_octotp_tokens_binding)", "mariadb")
+    )
+
+
+_LATEST_TOKEN = _latest_token_select(
+    _param("b_project_id", "project_id"),
+    _param("b_recipient_digest", "recipient_digest"),
+    _param("b_purpose", "purpose"),
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _usage_upsert(dialect: str, counted: tuple[str, ...]) -> Any:
+    """The usage-counter upsert adding to the ``counted`` columns, for one dialect (values bound at execution)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        s = sqlite_insert(usage_daily)
+        return s.on_conflict_do_update(
+            index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + s.excluded[k] for k in counted}
+        )
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        p = pg_insert(usage_daily)
+        return p.on_conflict_do_update(
+            index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + p.excluded[k] for k in counted}
+        )
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        m = mysql_insert(usage_daily)
+        return m.on_duplicate_key_update({k: usage_daily.c[k] + m.inserted[k] for k in counted})
+    raise NotImplementedError(f"usage counters on {dialect}")  # pragma: no cover - not supported
 
 
 def _guard(method: Callable[P, R]) -> Callable[P, R]:
@@ -71,29 +158,7 @@ class SqlAlchemyStore:
         if not counts:
             return
         values = {"project_id": project_id, "day": day, **dict.fromkeys(_COUNTERS, 0), **counts}
-        name = conn.dialect.name
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            s = sqlite_insert(usage_daily).values(values)
-            stmt: Any = s.on_conflict_do_update(
-                index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + s.excluded[k] for k in counts}
-            )
-        elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            p = pg_insert(usage_daily).values(values)
-            stmt = p.on_conflict_do_update(
-                index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + p.excluded[k] for k in counts}
-            )
-        elif name in ("mysql", "mariadb"):
-            from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-            m = mysql_insert(usage_daily).values(values)
-            stmt = m.on_duplicate_key_update({k: usage_daily.c[k] + m.inserted[k] for k in counts})
-        else:  # pragma: no cover - other databases are not supported
-            raise NotImplementedError(f"usage counters on {name}")
-        conn.execute(stmt)
+        conn.execute(_usage_upsert(conn.dialect.name, tuple(counts)), values)
 
     # -- health ------------------------------------------------------------------------------
     @_guard
@@ -136,7 +201,7 @@ class SqlAlchemyStore:
     @_guard
     def get_project(self, project_id: str) -> Project | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(projects).where(projects.c.id == project_id)).first()
+            row = conn.execute(_GET_PROJECT, {"b_id": project_id}).first()
         return _project(row) if row else None
 
     @_guard
@@ -193,50 +258,34 @@ class SqlAlchemyStore:
     # -- tokens ------------------------------------------------------------------------------
     @_guard
     def insert_token(self, token: NewToken) -> None:
-        supersede = (
-            update(tokens)
-            .where(
-                tokens.c.project_id == token.project_id,
-                tokens.c.recipient_digest == token.recipient_digest,
-                tokens.c.purpose == token.purpose,
-                tokens.c.closed_at.is_(None),
-            )
-            .values(closed_at=token.created_at, closed_reason="superseded")
-        )
+        supersede = {
+            "b_project_id": token.project_id,
+            "b_recipient_digest": token.recipient_digest,
+            "b_purpose": token.purpose,
+            "b_now": token.created_at,
+        }
         with self.engine.begin() as conn:
-            conn.execute(supersede)
-            conn.execute(insert(tokens).values(attempts=0, **token.__dict__))
+            conn.execute(_SUPERSEDE_TOKENS, supersede)
+            conn.execute(_INSERT_TOKEN, {"attempts": 0, **token.__dict__})
             self._add_usage(conn, token.project_id, token.created_at.date(), {"created": 1})
 
     @staticmethod
     def latest_token_query(project_id: str, recipient_digest: str, purpose: str) -> Select[Any]:
-        """The validate lookup: one seek on ``ix_octotp_tokens_binding``, newest first."""
-        return (
-            select(*_TOKEN_COLUMNS)
-            .where(
-                tokens.c.project_id == project_id,
-                tokens.c.recipient_digest == recipient_digest,
-                tokens.c.purpose == purpose,
-            )
-            .order_by(tokens.c.pk.desc())
-            .limit(1)
-            # MySQL/MariaDB may pick a shorter project index for ORDER BY ... LIMIT 1 and scan a busy
-            # project's rows; name the binding index so the lookup stays one seek at any size.
-            .with_hint(tokens, "FORCE INDEX (ix_octotp_tokens_binding)", "mysql")
-            .with_hint(tokens, "FORCE INDEX (ix_octotp_tokens_binding)", "mariadb")
-        )
+        """The validate lookup: one seek on ``ix_octotp_tokens_binding``, newest first (the statement
+        ``latest_token`` runs, with these values in place of its bound parameters)."""
+        return _latest_token_select(project_id, recipient_digest, purpose)
 
     @_guard
     def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
-        query = self.latest_token_query(project_id, recipient_digest, purpose)
+        params = {"b_project_id": project_id, "b_recipient_digest": recipient_digest, "b_purpose": purpose}
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_LATEST_TOKEN, params).first()
         return _token(row) if row else None
 
     @_guard
     def get_token(self, token_id: str) -> Token | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(*_TOKEN_COLUMNS).where(tokens.c.id == token_id)).first()
+            row = conn.execute(_GET_TOKEN, {"b_id": token_id}).first()
         return _token(row) if row else None
 
     @_guard
@@ -252,28 +301,13 @@ class SqlAlchemyStore:
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
-        stmt = (
-            update(tokens)
-            .where(
-                tokens.c.id == token_id,
-                tokens.c.attempts < tokens.c.max_attempts,
-                tokens.c.closed_at.is_(None),
-                tokens.c.expires_at > now,
-            )
-            .values(attempts=tokens.c.attempts + 1)
-        )
         with self.engine.begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+            return conn.execute(_RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
     def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
-        stmt = (
-            update(tokens)
-            .where(tokens.c.id == token_id, tokens.c.closed_at.is_(None))
-            .values(closed_at=now, closed_reason="approved")
-        )
         with self.engine.begin() as conn:
-            won = conn.execute(stmt).rowcount == 1
+            won = conn.execute(_CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
             if won:
                 self._add_usage(conn, project_id, now.date(), {"approved": 1})
         return won

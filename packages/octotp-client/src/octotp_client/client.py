@@ -31,7 +31,7 @@ class OctotpClient(ClientBase):
     ``ConfigurationError`` here. ``timeout`` (seconds) bounds connecting and each read on every
     attempt; ``max_retries`` is how often a safe-to-repeat failure is retried (see the README's
     retry rule). One connection pool (a ``requests.Session``) is reused by every call; pass
-    ``session`` to use your own, which ``close()`` then leaves open. Safe to share between threads.
+    ``session`` to use your own, which ``close()`` then leaves open.
     """
 
     def __init__(

@@ -105,7 +105,7 @@ def test_plan_limit_is_a_rate_limit_error_with_retry_after(
     assert caught.value.body["retryAfter"] == caught.value.retry_after
     # Retry-After is longer than the client waits (10 s): raised at once, not retried.
     assert len(scripted.received) == 2
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
 
 
 def test_failed_delivery_is_a_delivery_error_and_not_retried(

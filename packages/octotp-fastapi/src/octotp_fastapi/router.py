@@ -8,6 +8,7 @@ scheme are declared only so the host's OpenAPI docs show the API.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Security
@@ -60,7 +61,7 @@ async def _read_body(request: FastAPIRequest) -> bytes:
     return b"".join(chunks)
 
 
-def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str] | None = None) -> APIRouter:
+def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | None = None) -> APIRouter:
     """An ``APIRouter`` serving the octotp API (DESIGN §4) under ``prefix`` for ``octotp``."""
     handler = ApiHandler(octotp)
     router = APIRouter(prefix=prefix, tags=tags or ["octotp"])
@@ -149,6 +150,9 @@ def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str] | None = 
     ]:
         others = [m for m in _OTHER_METHODS if m != used and not (used == "GET" and m == "HEAD")]
         router.add_api_route(path, plain, methods=others, include_in_schema=False)
+    if prefix:
+        # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
+        router.add_api_route("/{rest:path}", plain, methods=_OTHER_METHODS, include_in_schema=False)
     return router
 
 

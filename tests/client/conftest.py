@@ -272,15 +272,18 @@ class Scripted:
 
 
 PROXY = "proxy"
+PROXY_THEN_HANG_UP = "proxy-then-hang-up"  # forward, then drop the answer: the client never sees it
 
 
 class ScriptedServer:
     """An HTTP/1.1 server (keep-alive) that answers from a script, then proxies to ``upstream``.
 
     ``server.then(server.problem(503, "x", retry_after="0"), server.answer(502), server.PROXY)``.
+    ``upstream_answers`` records (status, headers) of every proxied answer.
     """
 
     PROXY = PROXY
+    PROXY_THEN_HANG_UP = PROXY_THEN_HANG_UP
     problem = staticmethod(Scripted.problem)
     answer = Scripted
 
@@ -288,6 +291,7 @@ class ScriptedServer:
         self.upstream = upstream
         self.script: list[Scripted | str] = []
         self.received: list[Received] = []
+        self.upstream_answers: list[tuple[int, dict[str, str]]] = []
         self.lock = threading.Lock()
         outer = self
 
@@ -309,6 +313,10 @@ class ScriptedServer:
                 with outer.lock:
                     outer.received.append(seen)
                     step = outer.script.pop(0) if outer.script else PROXY
+                if step == PROXY_THEN_HANG_UP:
+                    outer._proxy(seen)
+                    self.close_connection = True
+                    return
                 status, headers, content = outer._proxy(seen) if step == PROXY else outer._canned(step)
                 self.send_response(status)
                 for name, value in headers.items():
@@ -339,8 +347,10 @@ class ScriptedServer:
         answer = requests.request(
             seen.method, self.upstream + seen.path, headers=headers, data=seen.body, timeout=10, allow_redirects=False
         )
-        keep = ("content-type", "x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining")
-        return answer.status_code, {k: v for k, v in answer.headers.items() if k.lower() in keep}, answer.content
+        keep = ("content-type", "x-request-id", "retry-after", "ratelimit-limit", "idempotent-replayed")
+        headers = {k: v for k, v in answer.headers.items() if k.lower() in keep}
+        self.upstream_answers.append((answer.status_code, {k.lower(): v for k, v in headers.items()}))
+        return answer.status_code, headers, answer.content
 
     def then(self, *steps: Scripted | str) -> ScriptedServer:
         """Answer the next requests with ``steps`` (``PROXY`` forwards to the upstream), then proxy."""

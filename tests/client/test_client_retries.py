@@ -45,6 +45,30 @@ def test_create_is_retried_on_503_with_one_idempotency_key(
         assert direct.validate_token(email=recipient, code=token.code).is_valid
 
 
+def test_a_create_whose_answer_was_lost_is_retried_and_replayed(
+    standalone: Any, scripted: Any, project: Any, make_client: Any, recipient: str
+) -> None:
+    scripted.then(scripted.PROXY_THEN_HANG_UP)  # the server creates a token; the answer never arrives
+    token = make_client(project, base_url=scripted.base_url).create_token(email=recipient)
+
+    assert len(scripted.received) == 2
+    assert len(set(keys(scripted.received))) == 1
+    first, second = scripted.upstream_answers
+    assert first[0] == second[0] == 201
+    assert "idempotent-replayed" not in first[1]
+    assert second[1]["idempotent-replayed"] == "true"  # the live server recognised the retry
+    assert token.replayed
+    assert token.code is not None  # and the caller holds a working code
+    with OctotpClient(project.api_key, standalone.base_url, project_id=project.id) as direct:
+        assert direct.validate_token(email=recipient, code=token.code).is_valid
+
+
+def test_a_create_still_in_progress_is_retried(scripted: Any, project: Any, make_client: Any, recipient: str) -> None:
+    scripted.then(scripted.problem(409, "request_in_progress"))
+    assert make_client(project, base_url=scripted.base_url).create_token(email=recipient).code is not None
+    assert len(scripted.received) == 2
+
+
 def test_every_create_call_has_its_own_idempotency_key(
     scripted: Any, project: Any, make_client: Any, recipient: str
 ) -> None:
@@ -241,6 +265,8 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
         (HttpResponse(503, {"retry-after": "2"}, b""), False, 2.0),
         (HttpResponse(429, {"retry-after": "0"}, b""), False, 0.0),
         (HttpResponse(429, {"retry-after": "11"}, b""), True, None),
+        (HttpResponse(409, {}, b'{"code":"request_in_progress"}'), True, "backoff"),
+        (HttpResponse(409, {}, b'{"code":"idempotency_key_reused"}'), True, None),
         (HttpResponse(500, {}, b""), True, None),
         (HttpResponse(502, {}, b""), True, None),
         (HttpResponse(400, {}, b""), True, None),

@@ -77,6 +77,19 @@ def test_phone_recipient_purpose_and_expiry(live_project: Any, make_client: Any)
     assert client.validate_token(phone=phone, code=token.code, purpose="reset-password").is_valid
 
 
+def test_the_same_idempotency_key_is_replayed_by_the_server(
+    live_project: Any, make_client: Any, recipient: str
+) -> None:
+    client = make_client(live_project)
+    key = str(uuid.uuid4())
+    first = client.create_token(email=recipient, idempotency_key=key)
+    again = client.create_token(email=recipient, idempotency_key=key)
+    assert (first.replayed, again.replayed) == (False, True)
+    # The caller may have lost the first answer, so the replay carries a fresh, working code.
+    assert again.code is not None
+    assert client.validate_token(email=recipient, code=again.code).is_valid
+
+
 def test_health_and_ready(live_project: Any, make_client: Any) -> None:
     client = make_client(live_project)
     assert client.health().status == "ok"

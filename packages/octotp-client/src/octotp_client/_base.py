@@ -247,6 +247,7 @@ def _created_token(response: HttpResponse) -> CreatedToken:
         expires_at=expires_at,
         channel=data["channel"] if isinstance(data.get("channel"), str) else None,
         sent=data["sent"] if isinstance(data.get("sent"), bool) else None,
+        replayed=response.headers.get("idempotent-replayed", "").lower() == "true",
     )
 
 

@@ -2,8 +2,9 @@
 
 The rule (also in the README):
 
-- Only three failures are retried: no response at all (a connection failure), ``429 Too Many
-  Requests`` and ``503 Service Unavailable``. In both statuses the server did not act.
+- Only failures in which the server did not act are retried: no response at all (a connection
+  failure), ``429 Too Many Requests``, ``503 Service Unavailable``, and ``409`` with code
+  ``request_in_progress`` (a create with the same ``Idempotency-Key`` is still running).
 - A connection failure is retried only if repeating the call is safe:
   ``create_token`` sends an ``Idempotency-Key`` (one per call, the same on every attempt), and
   ``health``/``ready`` are reads, so they are retried after any connection failure, timeouts
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from ._http import HttpResponse, Outcome, TransportFailure, parse_retry_after
 
 RETRYABLE_STATUSES = frozenset({429, 503})
+IN_PROGRESS = (409, "request_in_progress")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class RetryPolicy:
                 return None
             return self.backoff(retries_done)
         assert isinstance(outcome, HttpResponse)
-        if outcome.status not in RETRYABLE_STATUSES:
+        if outcome.status not in RETRYABLE_STATUSES and not _in_progress(outcome):
             return None
         retry_after = parse_retry_after(outcome.headers.get("retry-after"))
         if retry_after is None:
@@ -61,3 +63,11 @@ class RetryPolicy:
         if retry_after > self.max_retry_after:
             return None
         return retry_after
+
+
+def _in_progress(response: HttpResponse) -> bool:
+    """A 409 saying the first request with this ``Idempotency-Key`` is still running (nothing was done)."""
+    if response.status != IN_PROGRESS[0]:
+        return False
+    body = response.json()
+    return isinstance(body, dict) and body.get("code") == IN_PROGRESS[1]

@@ -11,7 +11,7 @@
         ├── AuthenticationError      401  missing, invalid or revoked API key
         ├── PermissionDeniedError    403  the key is not valid for the project id sent
         ├── NotFoundError            404  e.g. cancelling a token that is not open
-        ├── ConflictError            409
+        ├── ConflictError            409  e.g. an Idempotency-Key reused with a different request
         ├── RateLimitError           429  ``.retry_after`` seconds (from ``Retry-After``)
         ├── DeliveryError            502  the code could not be sent; no usable code was left behind
         └── ServiceUnavailableError  503  the server's storage is down
@@ -151,7 +151,8 @@ class NotFoundError(APIError):
 
 
 class ConflictError(APIError):
-    """409: the request conflicts with existing state."""
+    """409: the request conflicts with existing state, e.g. ``code == "idempotency_key_reused"``
+    (the key was used for a different request) or ``"request_in_progress"`` (still running)."""
 
 
 class RateLimitError(APIError):

@@ -27,6 +27,9 @@ class CreatedToken:
     """``email`` or ``sms``: how the recipient is reached (``None`` if the server did not say)."""
     sent: bool | None = None
     """True when octotp delivered the code itself (``None`` if the server did not say)."""
+    replayed: bool = False
+    """True when the server recognised the ``Idempotency-Key`` of an earlier attempt of this call
+    (``Idempotent-Replayed``): nothing was delivered twice, and the result is the one to use."""
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,8 @@ Every test module here marks itself ``xdist_group("client")`` so one worker star
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -36,25 +33,14 @@ import requests
 
 from octotp_client import OctotpClient
 from octotp_core import Octotp, Settings
-from octotp_core.testing.databases import ServiceUnavailable, service_url, services_required, temporary_database
+from octotp_core.testing.databases import ServiceUnavailable, service_url, temporary_database
+from octotp_core.testing.servers import ServeProcess
+from octotp_core.testing.servers import free_port as dead_port
+
+from ..conftest import unavailable
 
 PLANS = {"free": {"creates_per_minute": 600}, "tiny": {"creates_per_minute": 1}}
 STARTUP_SECONDS = 90.0
-
-
-def unavailable(reason: str) -> None:
-    """Fail when services are required (CI); skip with the reason otherwise."""
-    if services_required():
-        pytest.fail(f"required test service unavailable: {reason}", pytrace=False)
-    pytest.skip(f"service not available locally: {reason}")
-
-
-def dead_port() -> int:
-    """A port on 127.0.0.1 with nothing listening (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @dataclass(frozen=True)
@@ -84,61 +70,24 @@ def settings_for(data_dir: Path, secret: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text() if log else ''}", pytrace=False)
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server at {url} did not become healthy:\n{log.read_text() if log else ''}", pytrace=False)
-
-
 # -- octotp serve as a real subprocess -----------------------------------------------------------
 @pytest.fixture(scope="session")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``octotp serve`` on a free port with its own data dir; terminated at the end of the session."""
     data_dir = tmp_path_factory.mktemp("standalone")
     secret = secrets.token_urlsafe(32)
-    port = dead_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OCTOTP_") or k.startswith("OCTOTP_TEST_")}
-    env.update(
-        OCTOTP_DATA_DIR=str(data_dir),
-        OCTOTP_SECRET_KEY=secret,
-        OCTOTP_PLANS=json.dumps(PLANS),
-        OCTOTP_API_KEY_CACHE_SECONDS="0",  # revocations take effect at once
-        OCTOTP_DELIVERY_EMAIL_BACKEND="octotp_core.delivery.smtp.SmtpBackend",
-        OCTOTP_DELIVERY_OPTIONS=json.dumps({"smtp": {"host": "127.0.0.1", "port": dead_port(), "timeout": 2}}),
-    )
-    executable = Path(sys.executable).with_name("octotp")
-    command = [str(executable)] if executable.exists() else [sys.executable, "-m", "octotp_core.cli"]
-    log = data_dir / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    core: Octotp | None = None
-    try:
-        wait_until_healthy(base_url, process, log)
+    env = {
+        "OCTOTP_DATA_DIR": str(data_dir),
+        "OCTOTP_SECRET_KEY": secret,
+        "OCTOTP_PLANS": json.dumps(PLANS),
+        "OCTOTP_API_KEY_CACHE_SECONDS": "0",  # revocations take effect at once
+        "OCTOTP_DELIVERY_EMAIL_BACKEND": "octotp_core.delivery.smtp.SmtpBackend",
+        "OCTOTP_DELIVERY_OPTIONS": json.dumps({"smtp": {"host": "127.0.0.1", "port": dead_port(), "timeout": 2}}),
+    }
+    with ServeProcess(env, startup_timeout=STARTUP_SECONDS) as server:
         core = Octotp(settings_for(data_dir, secret))  # the server migrated the database at start
-        yield LiveServer(base_url, core)
-    finally:
-        if core is not None:
-            core.close()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        yield LiveServer(server.url, core)
+        core.close()
 
 
 # -- apps served by uvicorn in a thread ----------------------------------------------------------

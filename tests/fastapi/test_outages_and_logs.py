@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 
 from octotp_core import Octotp, Settings
 from octotp_core.testing.contract import MountedOctotp, assert_problem
+from octotp_core.testing.servers import free_port
 from octotp_fastapi import install
-
-from .conftest import free_port
 
 
 def _app(octotp: Octotp) -> TestClient:

@@ -99,7 +99,10 @@ def _values() -> tuple[dict[str, Any], list[SettingProblem]]:
             }
         values[name] = value
     if "secret_key" not in values:
-        django_secret = getattr(django_settings, "SECRET_KEY", "")
+        try:
+            django_secret = getattr(django_settings, "SECRET_KEY", "")
+        except ImproperlyConfigured:  # Django refuses to hand out an empty SECRET_KEY
+            django_secret = ""
         if not django_secret:
             problems.append(
                 SettingProblem(

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import django_project_settings as project_settings
-import octotp_test_router
 import pytest
 
 from octotp_core import FrozenClock, Octotp
 from octotp_core.testing.databases import services_required
+
+from . import django_project_settings as project_settings
+from . import octotp_test_router
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,10 +38,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"service not available locally: {reason}")
 
 
-@pytest.fixture(params=project_settings.SELECTED)
-def octotp_db(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The database alias octotp's models are routed to for this test, once per selected backend."""
-    backend = str(request.param)
+def _route_octotp_to(backend: str) -> Iterator[str]:
     if backend in project_settings.UNAVAILABLE:
         _unavailable(project_settings.UNAVAILABLE[backend])
     alias = project_settings.ALIASES[backend]
@@ -49,12 +47,16 @@ def octotp_db(request: pytest.FixtureRequest) -> Iterator[str]:
     octotp_test_router.ACTIVE["alias"] = "default"
 
 
-@pytest.fixture
-def server_db(octotp_db: str) -> str:
-    """Like ``octotp_db``, but only the server databases (PostgreSQL and MariaDB)."""
-    if octotp_db == "default":
-        pytest.skip("needs a database server (PostgreSQL or MariaDB)")
-    return octotp_db
+@pytest.fixture(params=project_settings.SELECTED)
+def octotp_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database alias octotp's models are routed to for this test, once per selected backend."""
+    yield from _route_octotp_to(str(request.param))
+
+
+@pytest.fixture(params=[b for b in project_settings.SELECTED if b != "sqlite"])
+def server_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like ``octotp_db``, for the database servers only (PostgreSQL and MariaDB)."""
+    yield from _route_octotp_to(str(request.param))
 
 
 @pytest.fixture

@@ -65,14 +65,14 @@ for _backend in SELECTED:
     except ServiceUnavailable as _exc:
         UNAVAILABLE[_backend] = str(_exc)
 
-DATABASE_ROUTERS = ["octotp_test_router.OctotpTestRouter"]
+DATABASE_ROUTERS = ["tests.django.octotp_test_router.OctotpTestRouter"]
 
 SECRET_KEY = "django-insecure-octotp-tests-" + "x" * 30
 DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
-ROOT_URLCONF = "django_project_urls"
+ROOT_URLCONF = "tests.django.django_project_urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "octotp@example.com"

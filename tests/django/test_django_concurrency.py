@@ -44,9 +44,9 @@ def _in_threads(count: int, work: Callable[[], str]) -> list[str]:
 
 
 @pytest.mark.xdist_group("django-concurrency")
-@pytest.mark.parametrize("hasher", ["argon2", "hmac"])
-def test_fifty_concurrent_validations_approve_exactly_once(server_db: str, hasher: str) -> None:
-    settings = get_settings().model_copy(update={"hasher": hasher, "max_attempts": THREADS})
+def test_fifty_concurrent_validations_approve_exactly_once(server_db: str) -> None:
+    # argon2 (not the tests' fast hmac) keeps the window between reserving and consuming realistic.
+    settings = get_settings().model_copy(update={"hasher": "argon2", "max_attempts": THREADS})
     octotp = Octotp(settings, store=DjangoStore())
     project = octotp.accounts.create_project("race").project
     for round_number in range(ROUNDS):

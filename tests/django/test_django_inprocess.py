@@ -134,7 +134,7 @@ def test_django_email_backend_options_and_failure() -> None:
     message = render("email", "user@example.com", "123456", "Shop", 300, None)
     DjangoEmailBackend(from_email="codes@example.com").send(message)
     assert mail.outbox[-1].from_email == "codes@example.com"
-    with pytest.raises(Exception):
+    with override_settings(EMAIL_PORT=1, EMAIL_TIMEOUT=2), pytest.raises(ConnectionRefusedError):
         DjangoEmailBackend(backend="django.core.mail.backends.smtp.EmailBackend").send(message)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from octotp_core import CreatedToken, Octotp, Validation
+from octotp_core import Clock, CreatedToken, Octotp, Validation
 
 if TYPE_CHECKING:
     from octotp_core.http import ApiHandler
@@ -19,12 +19,17 @@ _octotp: Octotp | None = None
 _handler: ApiHandler | None = None
 
 
-def _build() -> Octotp:
+def build_octotp(*, clock: Clock | None = None) -> Octotp:
+    """A new ``Octotp`` from ``settings.OCTOTP`` on the Django store, sending the Django signals.
+
+    ``get_octotp()`` builds its one instance with this; tests can build one with a ``FrozenClock``
+    and install it with ``reset_octotp(octotp)``.
+    """
     from .conf import get_settings
     from .signals import send_token_signal
     from .store import DjangoStore
 
-    octotp = Octotp(get_settings(), store=DjangoStore())
+    octotp = Octotp(get_settings(), store=DjangoStore(), clock=clock)
     octotp.tokens.listeners.append(send_token_signal)
     return octotp
 
@@ -36,7 +41,7 @@ def get_octotp() -> Octotp:
     if octotp is None:
         with _lock:
             if _octotp is None:
-                _octotp = _build()
+                _octotp = build_octotp()
             octotp = _octotp
     return octotp
 
@@ -56,11 +61,12 @@ def get_api_handler() -> ApiHandler:
     return handler
 
 
-def reset_octotp() -> None:
-    """Forget the built ``Octotp`` so the next call rebuilds it (done when ``OCTOTP`` or ``SECRET_KEY`` change)."""
+def reset_octotp(octotp: Octotp | None = None) -> None:
+    """Forget the built ``Octotp`` so the next use rebuilds it (done when ``OCTOTP`` or ``SECRET_KEY``
+    change), or install ``octotp`` as the one ``get_octotp()`` returns (tests)."""
     global _octotp, _handler
     with _lock:
-        _octotp, _handler = None, None
+        _octotp, _handler = octotp, None
 
 
 def create_token(

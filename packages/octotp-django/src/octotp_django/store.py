@@ -80,7 +80,7 @@ class DjangoStore:
         qn = connection.ops.quote_name
         table = qn(m.UsageDay._meta.db_table)
         columns = ["project_id", "day", *_COUNTERS]
-        day_value = m.UsageDay._meta.get_field("day").get_db_prep_value(day, connection)
+        day_value = connection.ops.adapt_datefield_value(day)
         params = [project_id, day_value, *(counts.get(c, 0) for c in _COUNTERS)]
         insert = (
             f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
@@ -146,7 +146,7 @@ class DjangoStore:
 
     @_guard
     def set_project_plan(self, project_id: str, plan: str) -> bool:
-        return m.Project.objects.using(self._write_db(m.Project)).filter(id=project_id).update(plan=plan) == 1
+        return int(m.Project.objects.using(self._write_db(m.Project)).filter(id=project_id).update(plan=plan)) == 1
 
     # -- API keys ----------------------------------------------------------------------------
     @_guard
@@ -170,7 +170,7 @@ class DjangoStore:
     @_guard
     def revoke_api_key(self, key_id: str, now: dt.datetime) -> bool:
         query = m.ApiKey.objects.using(self._write_db(m.ApiKey)).filter(id=key_id, revoked_at__isnull=True)
-        return query.update(revoked_at=now) == 1
+        return int(query.update(revoked_at=now)) == 1
 
     @_guard
     def touch_api_key(self, key_id: str, now: dt.datetime) -> None:
@@ -222,18 +222,18 @@ class DjangoStore:
             .filter(token_id=token_id, attempts__lt=F("max_attempts"), closed_at__isnull=True, expires_at__gt=now)
             .update(attempts=F("attempts") + 1)
         )
-        return updated == 1
+        return int(updated) == 1
 
     @_guard
     def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
         db = self._write_db(m.Token)
         with transaction.atomic(using=db):
-            won = (
+            updated = (
                 m.Token.objects.using(db)
                 .filter(token_id=token_id, closed_at__isnull=True)
                 .update(closed_at=now, closed_reason="approved")
-                == 1
             )
+            won = int(updated) == 1
             if won:
                 self._add_usage(db, project_id, now.date(), {"approved": 1})
         return won
@@ -243,12 +243,12 @@ class DjangoStore:
         query = m.Token.objects.using(self._write_db(m.Token)).filter(token_id=token_id, closed_at__isnull=True)
         if project_id is not None:
             query = query.filter(project_id=project_id)
-        return query.update(closed_at=now, closed_reason=reason) == 1
+        return int(query.update(closed_at=now, closed_reason=reason)) == 1
 
     @_guard
     def purge_tokens(self, expired_before: dt.datetime) -> int:
         deleted, _ = m.Token.objects.using(self._write_db(m.Token)).filter(expires_at__lt=expired_before).delete()
-        return deleted
+        return int(deleted)
 
     # -- usage -------------------------------------------------------------------------------
     @_guard

@@ -85,7 +85,7 @@ class ServerProcess:
         )
         self.wait_ready()
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         client = UrlClient(self.url, timeout=2)
         while time.monotonic() < deadline:
@@ -100,6 +100,7 @@ class ServerProcess:
         raise RuntimeError(f"octotp serve did not start: {self.log.read_text()}")
 
     def stop(self) -> int:
+        """SIGTERM and wait; uvicorn shuts down gracefully, then re-raises the signal (exit -15)."""
         self.proc.terminate()
         return self.proc.wait(timeout=30)
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects import mysql
@@ -106,7 +107,9 @@ class TokenRow(Base):
     __table_args__ = (
         # The validate lookup: newest token of one binding is a single index seek.
         Index("ix_octotp_tokens_binding", "project_id", "recipient_digest", "purpose", "pk"),
-        Index("ix_octotp_tokens_project_created", "project_id", "pk"),
+        # The dashboard's newest-first list. Deliberately not (project_id, pk): that would compete with
+        # the binding index for the validate lookup's ORDER BY pk and scan a busy project's tokens.
+        Index("ix_octotp_tokens_project_created", "project_id", "created_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -134,3 +137,15 @@ class UsageRow(Base):
     approved: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKeyRow(Base):
+    __tablename__ = "octotp_idempotency_keys"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    token_id: Mapped[str | None] = mapped_column(String(36))
+    response: Mapped[str | None] = mapped_column(Text)
+    sent: Mapped[bool] = mapped_column(Boolean, default=False)

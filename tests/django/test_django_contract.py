@@ -9,7 +9,14 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from octotp_core import FrozenClock, Octotp
-from octotp_core.testing.contract import CONTRACT_PLANS, ClockContract, ContractSuite, MountedOctotp, ProjectKey
+from octotp_core.testing.contract import (
+    CONTRACT_PLANS,
+    ClockContract,
+    ContractSuite,
+    IdempotencyContract,
+    MountedOctotp,
+    ProjectKey,
+)
 from octotp_core.testing.http_clients import HttpResult
 from octotp_django.api import build_octotp, reset_octotp
 
@@ -60,7 +67,7 @@ def django_app(octotp_db: str, clock: FrozenClock) -> Iterator[MountedOctotp]:
     reset_octotp()
 
 
-class TestDjangoApp(ContractSuite, ClockContract):
+class TestDjangoApp(ContractSuite, ClockContract, IdempotencyContract):
     @pytest.fixture
     def mounted(self, django_app: MountedOctotp) -> MountedOctotp:
         return django_app

@@ -112,8 +112,8 @@ def test_insert_supersedes_the_open_token_of_the_same_binding(store: DjangoStore
     assert latest.closed_at is None
     assert store.latest_token(project.id, first.recipient_digest, "login") is not None
     assert store.latest_token(project.id, "e" * 64, "") is None
-    assert [t.id for t in store.list_tokens(project.id)] == [other_purpose.id, second.id, first.id]
-    assert [t.id for t in store.list_tokens(project.id, limit=1)] == [other_purpose.id]
+    assert [t.id for t in store.list_tokens(project.id)] == [second.id, other_purpose.id, first.id]
+    assert [t.id for t in store.list_tokens(project.id, limit=1)] == [second.id]
     usage = store.usage(project.id, NOW.date())
     assert [(u.day, u.created) for u in usage] == [(NOW.date(), 3)]
 
@@ -195,3 +195,39 @@ def test_a_lost_database_is_storage_unavailable(
     monkeypatch.setattr(connections[octotp_db], "cursor", broken)
     with pytest.raises(StorageUnavailable):
         store.ping()
+
+
+def test_idempotency_keys_claim_reclaim_complete_release_purge(store: DjangoStore) -> None:
+    project = _project(store)
+    assert store.claim_idempotency_key(project.id, "k1", "f" * 64, NOW) is None
+    existing = store.claim_idempotency_key(project.id, "k1", "e" * 64, NOW)
+    assert existing is not None
+    assert (existing.fingerprint, existing.claimed_at, existing.token_id, existing.sent) == ("f" * 64, NOW, None, False)
+    # in progress: only a stale claim can be taken over, and only once
+    assert store.reclaim_idempotency_key(project.id, "k1", None, NOW, NOW) is False
+    later = NOW + dt.timedelta(seconds=61)
+    assert store.reclaim_idempotency_key(project.id, "k1", None, later, later) is True
+    assert store.reclaim_idempotency_key(project.id, "k1", None, later, later) is False
+    token_id = str(uuid.uuid4())
+    store.complete_idempotency_key(project.id, "k1", token_id, '{"id": "x"}', True)
+    done = store.claim_idempotency_key(project.id, "k1", "f" * 64, later)
+    assert done is not None
+    assert (done.token_id, done.response, done.sent, done.claimed_at) == (token_id, '{"id": "x"}', True, later)
+    assert store.reclaim_idempotency_key(project.id, "k1", "other", later, later) is False
+    assert store.reclaim_idempotency_key(project.id, "k1", token_id, later, later) is True
+    store.release_idempotency_key(project.id, "k1")
+    assert store.claim_idempotency_key(project.id, "k1", "a" * 64, later) is None
+    assert store.claim_idempotency_key(project.id, "k2", "a" * 64, NOW) is None
+    other = _project(store)
+    assert store.claim_idempotency_key(other.id, "k1", "a" * 64, NOW) is None  # keys are per project
+    assert store.purge_idempotency_keys(later) == 2
+    assert store.claim_idempotency_key(project.id, "k1", "b" * 64, later) is not None
+
+
+def test_list_tokens_newest_first_by_creation_time(store: DjangoStore) -> None:
+    project = _project(store)
+    late = _token(project, digest="1" * 64, at=NOW + dt.timedelta(seconds=10))
+    early = _token(project, digest="2" * 64, at=NOW)
+    store.insert_token(late)
+    store.insert_token(early)
+    assert [t.id for t in store.list_tokens(project.id)] == [late.id, early.id]

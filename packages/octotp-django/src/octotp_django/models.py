@@ -2,8 +2,8 @@
 
 Two differences Django needs: the token row's integer key is the field ``seq`` (column ``pk``,
 since ``pk`` is reserved in Django) and its public UUID the field ``token_id`` (column ``id``);
-``octotp_usage_daily`` has a surrogate ``id`` key plus a unique (project, day) constraint, because
-Django 4.2 has no composite primary keys.
+``octotp_usage_daily`` and ``octotp_idempotency_keys`` have a surrogate ``id`` key plus a unique
+constraint on core's composite key, because Django 4.2 has no composite primary keys.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ class Token(models.Model):
         indexes = [
             # The validate lookup: the newest token of one binding is a single index seek.
             models.Index(fields=["project", "recipient_digest", "purpose", "seq"], name="ix_octotp_tokens_binding"),
-            models.Index(fields=["project", "seq"], name="ix_octotp_tokens_project_pk"),
+            # The newest-first list (core's ix_octotp_tokens_project_created; Django caps names at 30).
+            models.Index(fields=["project", "created_at"], name="ix_octotp_tokens_proj_created"),
             models.Index(fields=["expires_at"], name="ix_octotp_tokens_expires_at"),
         ]
 
@@ -130,3 +131,24 @@ class UsageDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.day}"
+
+
+class IdempotencyKey(models.Model):
+    """A create request seen under an ``Idempotency-Key`` (``token_id`` is None while it is in progress)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="idempotency_keys", db_index=False)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField()
+    token_id = models.CharField(max_length=36, null=True, blank=True)
+    response = models.TextField(null=True, blank=True)
+    sent = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "octotp_idempotency_keys"
+        verbose_name = "idempotency key"
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="uq_octotp_idempotency_keys_key")]
+        indexes = [models.Index(fields=["claimed_at"], name="ix_octotp_idem_claimed_at")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.key}"

@@ -20,10 +20,10 @@ from dataclasses import fields
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, InterfaceError, connections, router, transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, QuerySet
 
 from octotp_core.errors import Conflict, StorageUnavailable
-from octotp_core.store import Account, ApiKey, NewToken, Project, Token, UsageDay
+from octotp_core.store import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
 
 from . import models as m
 
@@ -37,6 +37,7 @@ _API_KEY_FIELDS = [f.name for f in fields(ApiKey)]
 # Token records call the public UUID ``id``; the model calls it ``token_id``.
 _TOKEN_FIELDS = ["token_id" if f.name == "id" else f.name for f in fields(Token)]
 _USAGE_FIELDS = [f.name for f in fields(UsageDay)]
+_IDEMPOTENCY_FIELDS = [f.name for f in fields(IdempotencyRecord)]
 
 
 def _guard(method: Callable[P, R]) -> Callable[P, R]:
@@ -57,6 +58,17 @@ def _guard(method: Callable[P, R]) -> Callable[P, R]:
 def _token(row: dict[str, Any]) -> Token:
     row["id"] = row.pop("token_id")
     return Token(**row)
+
+
+def _forced_binding_index(query: QuerySet[m.Token]) -> tuple[str, list[Any]]:
+    """The newest-token query as SQL with ``FORCE INDEX (ix_octotp_tokens_binding)`` (MySQL/MariaDB)."""
+    connection = connections[query.db]
+    qn = connection.ops.quote_name
+    table = qn(m.Token._meta.db_table)
+    sql, params = query.order_by("-seq")[:1].query.get_compiler(query.db).as_sql()
+    hinted = sql.replace(f"FROM {table}", f"FROM {table} FORCE INDEX ({qn('ix_octotp_tokens_binding')})", 1)
+    assert hinted != sql, sql
+    return hinted, list(params)
 
 
 class DjangoStore:
@@ -196,13 +208,16 @@ class DjangoStore:
     # make a code that was just issued look missing.
     @_guard
     def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
-        row = (
-            m.Token.objects.using(self._write_db(m.Token))
-            .filter(project_id=project_id, recipient_digest=recipient_digest, purpose=purpose)
-            .order_by("-seq")
-            .values(*_TOKEN_FIELDS)
-            .first()
+        db = self._write_db(m.Token)
+        query = m.Token.objects.using(db).filter(
+            project_id=project_id, recipient_digest=recipient_digest, purpose=purpose
         )
+        if connections[db].vendor == "mysql":
+            # MySQL/MariaDB may pick the shorter project index for ORDER BY ... LIMIT 1 and scan a busy
+            # project's rows; name the binding index (as SqlAlchemyStore does) so it stays one seek.
+            found = next(iter(m.Token.objects.using(db).raw(*_forced_binding_index(query))), None)
+            return _token({name: getattr(found, name) for name in _TOKEN_FIELDS}) if found else None
+        row = query.order_by("-seq").values(*_TOKEN_FIELDS).first()
         return _token(row) if row else None
 
     @_guard
@@ -212,7 +227,8 @@ class DjangoStore:
 
     @_guard
     def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
-        query = m.Token.objects.using(self._read_db(m.Token)).filter(project_id=project_id).order_by("-seq")
+        query = m.Token.objects.using(self._read_db(m.Token)).filter(project_id=project_id)
+        query = query.order_by("-created_at", "-seq")
         return [_token(r) for r in query.values(*_TOKEN_FIELDS)[:limit]]
 
     @_guard
@@ -248,6 +264,58 @@ class DjangoStore:
     @_guard
     def purge_tokens(self, expired_before: dt.datetime) -> int:
         deleted, _ = m.Token.objects.using(self._write_db(m.Token)).filter(expires_at__lt=expired_before).delete()
+        return int(deleted)
+
+    # -- idempotency keys --------------------------------------------------------------------
+    @_guard
+    def claim_idempotency_key(
+        self, project_id: str, key: str, fingerprint: str, now: dt.datetime
+    ) -> IdempotencyRecord | None:
+        db = self._write_db(m.IdempotencyKey)
+        for _ in range(3):  # a record released between our insert and our read: claim again
+            try:
+                with transaction.atomic(using=db):
+                    m.IdempotencyKey.objects.using(db).create(
+                        project_id=project_id, key=key, fingerprint=fingerprint, claimed_at=now, sent=False
+                    )
+                return None
+            except IntegrityError:
+                pass
+            row = (
+                m.IdempotencyKey.objects.using(db)
+                .filter(project_id=project_id, key=key)
+                .values(*_IDEMPOTENCY_FIELDS)
+                .first()
+            )
+            if row is not None:
+                return IdempotencyRecord(**row)
+        raise Conflict("the Idempotency-Key could not be claimed")
+
+    @_guard
+    def reclaim_idempotency_key(
+        self, project_id: str, key: str, expected_token_id: str | None, claimed_before: dt.datetime, now: dt.datetime
+    ) -> bool:
+        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey)).filter(project_id=project_id, key=key)
+        if expected_token_id is None:
+            query = query.filter(token_id__isnull=True, claimed_at__lt=claimed_before)
+        else:
+            query = query.filter(token_id=expected_token_id)
+        return int(query.update(token_id=None, response=None, claimed_at=now)) == 1
+
+    @_guard
+    def complete_idempotency_key(self, project_id: str, key: str, token_id: str, response: str, sent: bool) -> None:
+        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey)).filter(project_id=project_id, key=key)
+        query.update(token_id=token_id, response=response, sent=sent)
+
+    @_guard
+    def release_idempotency_key(self, project_id: str, key: str) -> None:
+        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey)).filter(project_id=project_id, key=key)
+        query.delete()
+
+    @_guard
+    def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
+        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey))
+        deleted, _ = query.filter(claimed_at__lt=claimed_before).delete()
         return int(deleted)
 
     # -- usage -------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "prefix", "project", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("project",)
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix", "project__name", "project__id")
     fields = ("id", "project", "name", "prefix", "created_at", "last_used_at", "revoked_at")
@@ -114,6 +115,7 @@ class TokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only; the recipient is the masked hint and the code hash is never shown."""
 
     list_display = ("token_id", "project", "recipient_hint", "channel", "purpose", "status", "created_at", "expires_at")
+    list_select_related = ("project",)
     list_filter = ("channel", "closed_reason")
     search_fields = ("token_id", "project__id", "project__name")
     fields = (
@@ -148,6 +150,7 @@ class TokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(UsageDay)
 class UsageDayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("day", "project", "created", "approved", "failed", "rate_limited")
+    list_select_related = ("project",)
     list_filter = ("day",)
     search_fields = ("project__name", "project__id")
 

@@ -106,10 +106,14 @@ def test_a_raising_receiver_cannot_change_the_outcome(project_id: str) -> None:
 def test_cancel(project_id: str) -> None:
     token = octotp_django.create_token(project_id, email=EMAIL)
     octotp_django.cancel_token(project_id, token.id)
-    with pytest.raises(NotFound):
-        octotp_django.cancel_token(project_id, token.id)
+    octotp_django.cancel_token(project_id, token.id)  # idempotent
     assert token.code is not None
     assert octotp_django.validate_token(project_id, email=EMAIL, code=token.code).status == "not_found"
+    used = octotp_django.create_token(project_id, email=EMAIL)
+    assert used.code is not None
+    assert octotp_django.validate_token(project_id, email=EMAIL, code=used.code).is_valid
+    with pytest.raises(NotFound):
+        octotp_django.cancel_token(project_id, used.id)
 
 
 def test_works_inside_the_hosts_transaction(project_id: str, octotp_db: str) -> None:

@@ -110,5 +110,6 @@ def validate_token(
 
 
 def cancel_token(project_id: str, token_id: str) -> None:
-    """Close an open token so it can no longer be approved; ``NotFound`` if there is none."""
+    """Close an open token so it can no longer be approved (again for a cancelled one);
+    ``NotFound`` when the project has no such token, or it was used or replaced."""
     get_octotp().tokens.cancel(project_id, token_id)

@@ -1,0 +1,5 @@
+"""``python -m octotp_core.cli`` runs the ``octotp`` command."""
+
+from . import main
+
+main()

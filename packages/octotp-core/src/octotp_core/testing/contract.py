@@ -1,0 +1,417 @@
+"""The HTTP contract suite (DESIGN §4-5 over HTTP), written once, run against every adapter.
+
+Subclass ``ContractSuite`` (and ``ClockContract`` when the app runs in-process with a
+``FrozenClock``) and provide a ``mounted`` fixture returning a ``MountedOctotp``. The app's settings
+must define the plans in ``CONTRACT_PLANS`` (``contract_settings()`` gives the keyword arguments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ..clock import FrozenClock
+from .http_clients import HttpClient, HttpResult
+
+CONTRACT_PLANS: dict[str, dict[str, int]] = {
+    "free": {"creates_per_minute": 60},
+    "pro": {"creates_per_minute": 600},
+    "tiny": {"creates_per_minute": 3},
+}
+
+
+def contract_settings() -> dict[str, Any]:
+    """Settings overrides every app under the contract suite must use."""
+    return {"plans": CONTRACT_PLANS}
+
+
+@dataclass(frozen=True)
+class ProjectKey:
+    """A project made for one test, and its API key."""
+
+    project_id: str
+    api_key: str
+    key_id: str
+
+
+@dataclass
+class MountedOctotp:
+    """An app with octotp mounted, as the suite sees it."""
+
+    client: HttpClient
+    new_project: Callable[[str | None], ProjectKey]
+    """Create a project on the given plan (None: the default plan) in the app's database."""
+    revoke_key: Callable[[str], None]
+    """Revoke an API key by id."""
+    clock: FrozenClock | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _email() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}@example.com"
+
+
+class _Calls:
+    def __init__(self, mounted: MountedOctotp) -> None:
+        self.m = mounted
+
+    def post(
+        self, path: str, data: Any, key: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> HttpResult:
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        if key is not None:
+            hdrs["X-Api-Key"] = key
+        return self.m.client.request("POST", path, headers=hdrs, body=json.dumps(data).encode())
+
+    def create(self, p: ProjectKey, **fields: Any) -> HttpResult:
+        body = {"projectId": p.project_id, **fields}
+        if "recipientEmail" not in fields and "recipientPhone" not in fields:
+            body["recipientEmail"] = _email()
+        return self.post("/api/tokens", body, p.api_key)
+
+    def validate(self, p: ProjectKey, code: str, key: str | None = "same", **fields: Any) -> HttpResult:
+        return self.post(
+            "/api/tokens/validate",
+            {"projectId": p.project_id, "code": code, **fields},
+            p.api_key if key == "same" else key,
+        )
+
+
+def assert_problem(result: HttpResult, status: int, code: str | None = None) -> dict[str, Any]:
+    """``result`` is an RFC 9457 problem with this status (and stable ``code``)."""
+    assert result.status == status, (result.status, result.body[:500])
+    assert result.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = result.json()
+    for member in ("type", "title", "status", "detail", "code", "requestId"):
+        assert member in body, (member, body)
+    assert body["status"] == status
+    assert body["requestId"] == result.headers["x-request-id"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def _wrong(code: str) -> str:
+    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
+
+
+class ContractSuite:
+    """Every status, field error, header, problem body and token semantic of the API."""
+
+    @pytest.fixture
+    def mounted(self) -> MountedOctotp:
+        raise NotImplementedError("provide a `mounted` fixture returning MountedOctotp")
+
+    @pytest.fixture
+    def api(self, mounted: MountedOctotp) -> _Calls:
+        return _Calls(mounted)
+
+    @pytest.fixture
+    def project(self, mounted: MountedOctotp) -> ProjectKey:
+        return mounted.new_project(None)
+
+    # -- create ------------------------------------------------------------------------------
+    def test_create_returns_id_code_expiry_and_headers(self, api: _Calls, project: ProjectKey) -> None:
+        before = dt.datetime.now(dt.timezone.utc)
+        r = api.create(project)
+        assert r.status == 201, r.body
+        assert r.headers["content-type"].startswith("application/json")
+        body = r.json()
+        uuid.UUID(body["id"])
+        assert re.fullmatch(r"\d{6}", body["code"])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["expiresAt"])
+        expires = dt.datetime.strptime(body["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+        assert dt.timedelta(seconds=0) < expires - before <= dt.timedelta(seconds=301)
+        assert r.headers["x-request-id"]
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["ratelimit-limit"] == "60"
+        assert int(r.headers["ratelimit-remaining"]) == 59
+        assert 0 < int(r.headers["ratelimit-reset"]) <= 60
+
+    def test_compat_example_create_and_validate(self, api: _Calls, project: ProjectKey) -> None:
+        created = api.create(project, recipientEmail="user@example.com", recipientPhone=None, expiresInSeconds=300)
+        assert created.status == 201
+        code = created.json()["code"]
+        wrong = api.validate(project, _wrong(code), recipientEmail="user@example.com", recipientPhone=None)
+        assert wrong.status == 200
+        assert wrong.json() == {"isValid": False, "status": "incorrect"}
+        ok = api.validate(project, code, recipientEmail="user@example.com", recipientPhone=None)
+        assert ok.json() == {"isValid": True, "status": "approved"}
+        used = api.validate(project, code, recipientEmail="user@example.com", recipientPhone=None)
+        assert used.json()["isValid"] is False
+
+    def test_phone_recipient_normalised(self, api: _Calls, project: ProjectKey) -> None:
+        created = api.create(project, recipientPhone="+44 20 7946 0958")
+        assert created.status == 201, created.body
+        code = created.json()["code"]
+        assert created.json()["channel"] == "sms"
+        ok = api.validate(project, code, recipientPhone="+442079460958")
+        assert ok.json() == {"isValid": True, "status": "approved"}
+
+    def test_email_matched_case_insensitively(self, api: _Calls, project: ProjectKey) -> None:
+        code = api.create(project, recipientEmail="Mixed.Case@Example.COM").json()["code"]
+        assert api.validate(project, code, recipientEmail="mixed.case@example.com").json()["status"] == "approved"
+
+    def test_expires_in_seconds_within_bounds(self, api: _Calls, project: ProjectKey) -> None:
+        r = api.create(project, expiresInSeconds=30)
+        assert r.status == 201
+        for bad in (29, 601, 0, -5):
+            body = assert_problem(api.create(project, expiresInSeconds=bad), 400, "invalid_field")
+            assert body["errors"][0]["field"] == "expiresInSeconds"
+            assert "30" in body["errors"][0]["reason"]
+            assert "600" in body["errors"][0]["reason"]
+
+    @pytest.mark.parametrize(
+        ("fields", "field_name"),
+        [
+            ({"recipientEmail": "not-an-email"}, "recipientEmail"),
+            ({"recipientPhone": "12"}, "recipientPhone"),
+            ({"recipientEmail": "a@example.com", "recipientPhone": "+442079460958"}, "recipientEmail"),
+            ({"recipientEmail": None, "recipientPhone": None}, "recipientEmail"),
+            ({"recipientEmail": 42}, "recipientEmail"),
+            ({"recipientEmail": "a@example.com", "expiresInSeconds": "300"}, "expiresInSeconds"),
+            ({"recipientEmail": "a@example.com", "expiresInSeconds": 300.5}, "expiresInSeconds"),
+            ({"recipientEmail": "a@example.com", "send": "yes"}, "send"),
+            ({"recipientEmail": "a@example.com", "channel": "pigeon"}, "channel"),
+            ({"recipientEmail": "a@example.com", "purpose": "has spaces"}, "purpose"),
+            ({"recipientPhone": "+442079460958", "channel": "email"}, "channel"),
+        ],
+    )
+    def test_create_field_errors_name_the_field(
+        self, api: _Calls, project: ProjectKey, fields: dict[str, Any], field_name: str
+    ) -> None:
+        r = api.post("/api/tokens", {"projectId": project.project_id, **fields}, project.api_key)
+        body = assert_problem(r, 400, "invalid_field")
+        assert field_name in [e["field"] for e in body["errors"]], body
+        assert all(e["reason"] for e in body["errors"])
+
+    def test_missing_and_malformed_project_id(self, api: _Calls, project: ProjectKey) -> None:
+        body = assert_problem(api.post("/api/tokens", {"recipientEmail": _email()}, project.api_key), 400)
+        assert body["errors"] == [{"field": "projectId", "reason": "is required"}]
+        body = assert_problem(
+            api.post("/api/tokens", {"projectId": "nope", "recipientEmail": _email()}, project.api_key), 400
+        )
+        assert body["errors"][0]["field"] == "projectId"
+
+    def test_malformed_json_and_non_object(self, mounted: MountedOctotp, project: ProjectKey) -> None:
+        headers = {"Content-Type": "application/json", "X-Api-Key": project.api_key}
+        for raw in (b"{not json", b"", b"[1, 2]", b'"text"', b"\xff\xfe"):
+            r = mounted.client.request("POST", "/api/tokens", headers=headers, body=raw)
+            assert_problem(r, 400, "malformed_json")
+
+    def test_unsupported_media_type(self, mounted: MountedOctotp, project: ProjectKey) -> None:
+        body = json.dumps({"projectId": project.project_id, "recipientEmail": _email()}).encode()
+        for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+            r = mounted.client.request(
+                "POST", "/api/tokens", headers={"Content-Type": ctype, "X-Api-Key": project.api_key}, body=body
+            )
+            assert_problem(r, 415, "unsupported_media_type")
+
+    def test_body_over_64_kib(self, mounted: MountedOctotp, project: ProjectKey) -> None:
+        big = json.dumps({"projectId": project.project_id, "recipientEmail": _email(), "pad": "x" * 70_000}).encode()
+        r = mounted.client.request(
+            "POST", "/api/tokens", headers={"Content-Type": "application/json", "X-Api-Key": project.api_key}, body=big
+        )
+        assert_problem(r, 413, "payload_too_large")
+
+    # -- authentication ----------------------------------------------------------------------
+    def test_missing_invalid_unknown_and_revoked_keys(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey
+    ) -> None:
+        payload = {"projectId": project.project_id, "recipientEmail": _email()}
+        assert_problem(api.post("/api/tokens", payload), 401, "invalid_api_key")
+        assert_problem(api.post("/api/tokens", payload, "garbage"), 401, "invalid_api_key")
+        other = mounted.new_project(None)
+        mounted.revoke_key(other.key_id)
+        assert_problem(api.post("/api/tokens", {**payload, "projectId": other.project_id}, other.api_key), 401)
+        assert api.post("/api/tokens", payload, project.api_key).status == 201
+
+    def test_key_for_another_project_is_forbidden(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey
+    ) -> None:
+        other = mounted.new_project(None)
+        r = api.post("/api/tokens", {"projectId": other.project_id, "recipientEmail": _email()}, project.api_key)
+        assert_problem(r, 403, "project_mismatch")
+        v = api.post(
+            "/api/tokens/validate",
+            {"projectId": other.project_id, "recipientEmail": _email(), "code": "123456"},
+            project.api_key,
+        )
+        assert_problem(v, 403, "project_mismatch")
+
+    def test_key_in_query_string_is_refused_and_not_echoed(self, mounted: MountedOctotp, project: ProjectKey) -> None:
+        body = json.dumps({"projectId": project.project_id, "recipientEmail": _email()}).encode()
+        r = mounted.client.request(
+            "POST", f"/api/tokens?api_key={project.api_key}", headers={"Content-Type": "application/json"}, body=body
+        )
+        assert_problem(r, 401)
+        assert project.api_key.encode() not in r.body
+
+    # -- validate ----------------------------------------------------------------------------
+    def test_validate_statuses(self, api: _Calls, project: ProjectKey) -> None:
+        email = _email()
+        assert api.validate(project, "123456", recipientEmail=email).json() == {
+            "isValid": False,
+            "status": "not_found",
+        }
+        code = api.create(project, recipientEmail=email).json()["code"]
+        for _ in range(5):
+            assert api.validate(project, _wrong(code), recipientEmail=email).json()["status"] == "incorrect"
+        assert api.validate(project, code, recipientEmail=email).json() == {"isValid": False, "status": "locked"}
+
+    def test_validate_without_key_and_with_wrong_key(self, api: _Calls, project: ProjectKey) -> None:
+        email = _email()
+        code = api.create(project, recipientEmail=email).json()["code"]
+        assert_problem(api.validate(project, code, key="garbage", recipientEmail=email), 401)
+        assert api.validate(project, code, key=None, recipientEmail=email).json()["status"] == "approved"
+
+    def test_resend_supersedes(self, api: _Calls, project: ProjectKey) -> None:
+        email = _email()
+        first = api.create(project, recipientEmail=email).json()["code"]
+        second = api.create(project, recipientEmail=email).json()["code"]
+        if first != second:
+            assert api.validate(project, first, recipientEmail=email).json()["status"] == "incorrect"
+        assert api.validate(project, second, recipientEmail=email).json()["status"] == "approved"
+
+    def test_purpose_binds_the_code(self, api: _Calls, project: ProjectKey) -> None:
+        email = _email()
+        login = api.create(project, recipientEmail=email, purpose="login").json()["code"]
+        reset = api.create(project, recipientEmail=email, purpose="reset").json()["code"]
+        assert api.validate(project, login, recipientEmail=email).json()["status"] == "not_found"
+        assert api.validate(project, login, recipientEmail=email, purpose="login").json()["status"] == "approved"
+        assert api.validate(project, reset, recipientEmail=email, purpose="reset").json()["status"] == "approved"
+
+    @pytest.mark.parametrize(
+        ("fields", "field_name"),
+        [
+            ({"code": 123456}, "code"),
+            ({"code": "12ab56"}, "code"),
+            ({"code": "12"}, "code"),
+            ({}, "code"),
+        ],
+    )
+    def test_validate_field_errors(
+        self, api: _Calls, project: ProjectKey, fields: dict[str, Any], field_name: str
+    ) -> None:
+        r = api.post(
+            "/api/tokens/validate",
+            {"projectId": project.project_id, "recipientEmail": _email(), **fields},
+            project.api_key,
+        )
+        body = assert_problem(r, 400, "invalid_field")
+        assert field_name in [e["field"] for e in body["errors"]]
+
+    def test_validate_unknown_project(self, api: _Calls) -> None:
+        r = api.post(
+            "/api/tokens/validate", {"projectId": str(uuid.uuid4()), "recipientEmail": _email(), "code": "123456"}
+        )
+        assert_problem(r, 404, "not_found")
+
+    # -- cancel ------------------------------------------------------------------------------
+    def test_cancel(self, api: _Calls, mounted: MountedOctotp, project: ProjectKey) -> None:
+        email = _email()
+        created = api.create(project, recipientEmail=email).json()
+        headers = {"X-Api-Key": project.api_key}
+        r = mounted.client.request("DELETE", f"/api/tokens/{created['id']}", headers=headers)
+        assert r.status == 204
+        assert r.body == b""
+        assert r.headers["x-request-id"]
+        assert api.validate(project, created["code"], recipientEmail=email).json()["status"] == "not_found"
+        again = mounted.client.request("DELETE", f"/api/tokens/{created['id']}", headers=headers)
+        assert_problem(again, 404, "not_found")
+        assert_problem(mounted.client.request("DELETE", "/api/tokens/not-a-uuid", headers=headers), 404)
+        assert_problem(mounted.client.request("DELETE", f"/api/tokens/{created['id']}"), 401)
+
+    def test_cancel_in_another_project_is_not_found(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey
+    ) -> None:
+        created = api.create(project).json()
+        other = mounted.new_project(None)
+        r = mounted.client.request("DELETE", f"/api/tokens/{created['id']}", headers={"X-Api-Key": other.api_key})
+        assert_problem(r, 404)
+
+    # -- limits ------------------------------------------------------------------------------
+    def test_plan_limit_429_with_retry_after(self, api: _Calls, mounted: MountedOctotp) -> None:
+        tiny = mounted.new_project("tiny")
+        statuses = [api.create(tiny).status for _ in range(3)]
+        assert statuses == [201, 201, 201]
+        r = api.create(tiny)
+        body = assert_problem(r, 429, "rate_limited")
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        assert r.headers["ratelimit-limit"] == "3"
+        assert r.headers["ratelimit-remaining"] == "0"
+        assert body["retryAfter"] == int(r.headers["retry-after"])
+        other = mounted.new_project("tiny")
+        assert api.create(other).status == 201  # per project, not global
+
+    def test_free_plan_allows_60_per_minute(self, api: _Calls, project: ProjectKey) -> None:
+        results = [api.create(project).status for _ in range(61)]
+        assert results[:60] == [201] * 60
+        assert results[60] == 429
+
+    def test_recipient_send_budget(self, api: _Calls, project: ProjectKey) -> None:
+        email = _email()
+        statuses = [api.create(project, recipientEmail=email).status for _ in range(6)]
+        assert statuses == [201] * 5 + [429]
+
+    # -- transport ---------------------------------------------------------------------------
+    def test_unknown_path_and_wrong_method(self, mounted: MountedOctotp) -> None:
+        assert_problem(mounted.client.request("GET", "/api/nothing-here"), 404, "not_found")
+        r = mounted.client.request("GET", "/api/tokens")
+        assert_problem(r, 405, "method_not_allowed")
+        assert r.headers["allow"] == "POST"
+        r = mounted.client.request("PUT", "/api/tokens/validate")
+        assert_problem(r, 405)
+
+    def test_request_id_echoed_or_generated(self, mounted: MountedOctotp) -> None:
+        r = mounted.client.request("GET", "/healthz", headers={"X-Request-Id": "abc-123"})
+        assert r.headers["x-request-id"] == "abc-123"
+        r = mounted.client.request("GET", "/healthz", headers={"X-Request-Id": "bad id with spaces"})
+        assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
+
+    def test_health_ready_openapi(self, mounted: MountedOctotp) -> None:
+        assert mounted.client.request("GET", "/healthz").json() == {"status": "ok"}
+        assert mounted.client.request("GET", "/readyz").json() == {"status": "ready"}
+        doc = mounted.client.request("GET", "/openapi.json")
+        assert doc.status == 200
+        spec = doc.json()
+        assert spec["openapi"] == "3.1.0"
+        assert {"/api/tokens", "/api/tokens/validate", "/api/tokens/{tokenId}", "/healthz", "/readyz"} <= set(
+            spec["paths"]
+        )
+        assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-Api-Key"
+
+
+class ClockContract:
+    """Contract tests that move time; for apps running in-process with a ``FrozenClock``."""
+
+    @pytest.fixture
+    def mounted(self) -> MountedOctotp:
+        raise NotImplementedError
+
+    def test_code_expires(self, mounted: MountedOctotp) -> None:
+        assert mounted.clock is not None
+        api = _Calls(mounted)
+        project = mounted.new_project(None)
+        email = _email()
+        code = api.create(project, recipientEmail=email, expiresInSeconds=60).json()["code"]
+        mounted.clock.advance(61)
+        assert api.validate(project, code, recipientEmail=email).json() == {"isValid": False, "status": "expired"}
+
+    def test_default_expiry_is_300_seconds(self, mounted: MountedOctotp) -> None:
+        assert mounted.clock is not None
+        api = _Calls(mounted)
+        project = mounted.new_project(None)
+        email = _email()
+        body = api.create(project, recipientEmail=email).json()
+        expires = dt.datetime.strptime(body["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+        assert abs((expires - mounted.clock.now()).total_seconds() - 300) < 1.5
+        mounted.clock.advance(299)
+        assert api.validate(project, body["code"], recipientEmail=email).json()["status"] == "approved"

@@ -1,0 +1,19 @@
+"""octotp for FastAPI.
+
+In a host app::
+
+    from fastapi import FastAPI
+    from octotp_core import Octotp, Settings
+    from octotp_fastapi import install
+
+    app = FastAPI()
+    install(app, Octotp(Settings(database_url="sqlite:///octotp.db")), prefix="/octotp")
+
+Standalone: ``octotp serve``.
+"""
+
+from .app import create_app
+from .router import OctotpDep, create_router, get_octotp, install
+from .version import __version__
+
+__all__ = ["OctotpDep", "__version__", "create_app", "create_router", "get_octotp", "install"]

@@ -1,0 +1,60 @@
+"""``create_app``: the standalone hosted service — the token API at the root of its own FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi import Request as FastAPIRequest
+from fastapi import Response as FastAPIResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from octotp_core import Octotp, Settings
+from octotp_core.version import __version__
+
+from .router import create_router
+
+
+def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None) -> FastAPI:
+    """The standalone service. Settings come from ``OCTOTP_*`` environment variables by default."""
+    core = octotp or Octotp(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        core.close()
+
+    app = FastAPI(
+        title="octotp",
+        version=__version__,
+        openapi_url=None,  # core's canonical document is served at /openapi.json by the router
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.octotp = core
+    router = create_router(core)
+    app.include_router(router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="octotp API")
+
+    forward = next(r.endpoint for r in router.routes if getattr(r, "path", "") == "/healthz")  # type: ignore[attr-defined]
+
+    # Anything else still answers with core's problem+json 404, never a framework default.
+    @app.api_route(
+        "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], include_in_schema=False
+    )
+    async def not_found(request: FastAPIRequest, path: str) -> FastAPIResponse:
+        response: FastAPIResponse = await forward(request)
+        return response
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory octotp_fastapi.app:app_from_env`` (one per worker process)."""
+    return create_app()

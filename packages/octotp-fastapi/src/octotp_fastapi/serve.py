@@ -1,0 +1,62 @@
+"""``octotp serve``: run the standalone service under uvicorn (added to the ``octotp`` CLI by entry point)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from octotp_core import Octotp, Settings
+from octotp_core.migrate import upgrade
+from octotp_core.store.engine import make_engine
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "octotp": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        # uvicorn's access log prints query strings; octotp logs its own request lines instead.
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--migrate/--no-migrate", default=True, show_default=True, help="Upgrade the database first.")
+def serve(host: str, port: int, workers: int, migrate: bool) -> None:
+    """Run the octotp service (API at /api, health at /healthz, readiness at /readyz)."""
+    import uvicorn
+
+    settings = Settings()
+    settings.secrets()  # create and persist the secret once, before any worker starts
+    url = settings.effective_database_url
+    if migrate:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+    where = settings.data_dir if settings.database_url is None else "the configured database"
+    secret_from = "OCTOTP_SECRET_KEY" if settings.secret_key else str(settings.data_dir / "secret_key")
+    click.echo(f"octotp: data in {where}; secret from {secret_from}", err=True)
+    click.echo(f"octotp: serving on http://{host}:{port} with {workers} worker(s); API docs at /docs", err=True)
+    probe = Octotp(settings)
+    if not probe.store.list_projects():
+        click.echo("octotp: no projects yet — create one with: octotp projects create NAME", err=True)
+    probe.close()
+    uvicorn.run(
+        "octotp_fastapi.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=LOG_CONFIG,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )

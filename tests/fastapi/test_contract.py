@@ -1,0 +1,25 @@
+"""The HTTP contract suite against a FastAPI host app (every database) and against ``octotp serve``."""
+
+from __future__ import annotations
+
+import pytest
+
+from octotp_core import Octotp
+from octotp_core.testing.contract import ClockContract, ContractSuite, MountedOctotp
+from octotp_core.testing.http_clients import UrlClient
+
+from .conftest import ServerProcess, project_factory
+
+
+class TestFastAPIHost(ContractSuite, ClockContract):
+    @pytest.fixture
+    def mounted(self, host_app: MountedOctotp) -> MountedOctotp:
+        return host_app
+
+
+@pytest.mark.xdist_group("standalone")
+class TestStandaloneServer(ContractSuite):
+    @pytest.fixture
+    def mounted(self, standalone: tuple[ServerProcess, Octotp]) -> MountedOctotp:
+        server, octotp = standalone
+        return MountedOctotp(UrlClient(server.url), project_factory(octotp), octotp.accounts.revoke_api_key)

@@ -76,3 +76,15 @@ def sqlite_url(tmp_path: Path) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def shared_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database shared by the tests that only need some database."""
+    from octotp_core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('flask-shared') / 'shared.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url

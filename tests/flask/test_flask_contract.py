@@ -66,8 +66,8 @@ class TestFlaskHostAtRoot(ContractSuite):
     """octotp at the app root, next to the host's own routes (one database: only the paths differ)."""
 
     @pytest.fixture
-    def mounted(self, make_app: Callable[..., Flask], sqlite_url: str, clock: FrozenClock) -> MountedOctotp:
-        app = make_app(**contract_config(sqlite_url))
+    def mounted(self, make_app: Callable[..., Flask], shared_sqlite_url: str, clock: FrozenClock) -> MountedOctotp:
+        app = make_app(**contract_config(shared_sqlite_url))
         return mounted_flask_app(app, "", clock)
 
     def test_unknown_path_and_wrong_method(self, mounted: MountedOctotp) -> None:

@@ -100,6 +100,7 @@ class ServerProcess:
         raise RuntimeError(f"octotp serve did not start: {self.log.read_text()}")
 
     def stop(self) -> int:
+        """SIGTERM and wait; uvicorn shuts down gracefully, then re-raises the signal (exit -15)."""
         self.proc.terminate()
         return self.proc.wait(timeout=30)
 

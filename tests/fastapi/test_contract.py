@@ -5,20 +5,20 @@ from __future__ import annotations
 import pytest
 
 from octotp_core import Octotp
-from octotp_core.testing.contract import ClockContract, ContractSuite, MountedOctotp
+from octotp_core.testing.contract import ClockContract, ContractSuite, IdempotencyContract, MountedOctotp
 from octotp_core.testing.http_clients import UrlClient
 
 from .conftest import ServerProcess, project_factory
 
 
-class TestFastAPIHost(ContractSuite, ClockContract):
+class TestFastAPIHost(ContractSuite, ClockContract, IdempotencyContract):
     @pytest.fixture
     def mounted(self, host_app: MountedOctotp) -> MountedOctotp:
         return host_app
 
 
 @pytest.mark.xdist_group("standalone")
-class TestStandaloneServer(ContractSuite):
+class TestStandaloneServer(ContractSuite, IdempotencyContract):
     @pytest.fixture
     def mounted(self, standalone: tuple[ServerProcess, Octotp]) -> MountedOctotp:
         server, octotp = standalone

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
-# Verified when an account does not exist, so a login takes as long either way (no enumeration).
-_DUMMY_HASH = _HASHER.hash("octotp-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when an account does not exist, so a login takes as long either way (no enumeration)."""
+    return _HASHER.hash("octotp-dummy-password")
+
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -20,6 +27,6 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """Check ``password`` against ``stored``; with ``stored=None`` spend the same time and fail."""
     try:
-        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _HASHER.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -277,5 +277,8 @@ class TokenService:
         log.info("token cancelled id=%s project=%s", token_id, project.id)
 
     def purge(self, grace_seconds: int = 0) -> int:
-        """Delete tokens that expired more than ``grace_seconds`` ago; return how many."""
-        return self.store.purge_tokens(self.clock.now() - dt.timedelta(seconds=grace_seconds))
+        """Delete tokens that expired more than ``grace_seconds`` ago (and idempotency records older than
+        a day); return how many tokens."""
+        now = self.clock.now()
+        self.store.purge_idempotency_keys(now - dt.timedelta(hours=24))
+        return self.store.purge_tokens(now - dt.timedelta(seconds=grace_seconds))

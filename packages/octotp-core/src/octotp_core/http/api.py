@@ -20,6 +20,7 @@ from ..core import Octotp
 from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied
 from ..ratelimit import LimitState
 from ..store import Project
+from .idempotency import check_key, run_idempotent
 from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
 from .openapi import openapi_document
@@ -167,22 +168,37 @@ class ApiHandler:
         call.project_id = project.id
         body: CreateTokenRequest = self._parse(request, CreateTokenRequest)
         self._check_project(project, body.project_id)
-        created = self.octotp.tokens.create(
-            project,
-            email=body.recipient_email,
-            phone=body.recipient_phone,
-            expires_in=body.expires_in_seconds,
-            purpose=body.purpose,
-            send=bool(body.send),
-            channel=body.channel,
-            locale=body.locale,
-        )
-        data: dict[str, Any] = {"id": created.id}
-        if created.code is not None:
-            data["code"] = created.code
-        data.update(expiresAt=format_timestamp(created.expires_at), channel=created.channel, sent=created.sent)
+        limit: list[LimitState | None] = [None]
+
+        def create() -> tuple[dict[str, Any], str, bool]:
+            created = self.octotp.tokens.create(
+                project,
+                email=body.recipient_email,
+                phone=body.recipient_phone,
+                expires_in=body.expires_in_seconds,
+                purpose=body.purpose,
+                send=bool(body.send),
+                channel=body.channel,
+                locale=body.locale,
+            )
+            limit[0] = created.limit
+            data: dict[str, Any] = {"id": created.id}
+            if created.code is not None:
+                data["code"] = created.code
+            data.update(expiresAt=format_timestamp(created.expires_at), channel=created.channel, sent=created.sent)
+            return data, created.id, created.sent
+
+        idempotency_key = request.header("idempotency-key")
+        if idempotency_key is None:
+            data, replayed = create()[0], False
+        else:
+            data, replayed = run_idempotent(
+                self.octotp.store, self.octotp.clock, project.id, check_key(idempotency_key), request.body, create
+            )
         response = Response.json(201, data)
-        response.headers += [_NO_STORE, *_limit_headers(created.limit)]
+        response.headers += [_NO_STORE, *_limit_headers(limit[0])]
+        if replayed:
+            response.headers.append(("Idempotent-Replayed", "true"))
         return response
 
     def _validate(self, request: Request, call: _Call) -> Response:

@@ -2,7 +2,18 @@
 
 from .engine import make_engine
 from .protocol import Store
-from .records import Account, ApiKey, NewToken, Project, Token, UsageDay
+from .records import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
 from .sql import SqlAlchemyStore
 
-__all__ = ["Account", "ApiKey", "NewToken", "Project", "SqlAlchemyStore", "Store", "Token", "UsageDay", "make_engine"]
+__all__ = [
+    "Account",
+    "ApiKey",
+    "IdempotencyRecord",
+    "NewToken",
+    "Project",
+    "SqlAlchemyStore",
+    "Store",
+    "Token",
+    "UsageDay",
+    "make_engine",
+]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects import mysql
@@ -134,3 +135,15 @@ class UsageRow(Base):
     approved: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKeyRow(Base):
+    __tablename__ = "octotp_idempotency_keys"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    token_id: Mapped[str | None] = mapped_column(String(36))
+    response: Mapped[str | None] = mapped_column(Text)
+    sent: Mapped[bool] = mapped_column(Boolean, default=False)

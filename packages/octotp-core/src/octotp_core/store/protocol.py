@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from .records import Account, ApiKey, NewToken, Project, Token, UsageDay
+from .records import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
 
 
 class Store(Protocol):
@@ -75,6 +75,27 @@ class Store(Protocol):
 
     def purge_tokens(self, expired_before: dt.datetime) -> int:
         """Delete tokens that expired before the given time; return how many."""
+
+    # idempotency keys
+    def claim_idempotency_key(
+        self, project_id: str, key: str, fingerprint: str, now: dt.datetime
+    ) -> IdempotencyRecord | None:
+        """Insert an in-progress record; None if this call claimed the key, else the existing record."""
+
+    def reclaim_idempotency_key(
+        self, project_id: str, key: str, expected_token_id: str | None, claimed_before: dt.datetime, now: dt.datetime
+    ) -> bool:
+        """Take the key over again only if it still holds ``expected_token_id`` (for an in-progress record:
+        only if claimed before ``claimed_before``); True for exactly one caller."""
+
+    def complete_idempotency_key(self, project_id: str, key: str, token_id: str, response: str, sent: bool) -> None:
+        """Record the outcome of a claimed key."""
+
+    def release_idempotency_key(self, project_id: str, key: str) -> None:
+        """Forget a claimed key whose request failed, so a retry runs afresh."""
+
+    def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
+        """Delete records claimed before the given time; return how many."""
 
     # usage
     def add_usage(

@@ -83,3 +83,17 @@ class UsageDay:
     approved: int = 0
     failed: int = 0
     rate_limited: int = 0
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A create request seen under an ``Idempotency-Key``. ``token_id`` is None while it is in progress."""
+
+    project_id: str
+    key: str
+    fingerprint: str
+    claimed_at: dt.datetime
+    token_id: str | None = None
+    response: str | None = None
+    """The JSON answered the first time, without the code."""
+    sent: bool = False

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict, StorageUnavailable
-from .models import AccountRow, ApiKeyRow, ProjectRow, TokenRow, UsageRow
-from .records import Account, ApiKey, NewToken, Project, Token, UsageDay
+from .models import AccountRow, ApiKeyRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
+from .records import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -22,6 +22,7 @@ projects: Table = ProjectRow.__table__  # type: ignore[assignment]
 api_keys: Table = ApiKeyRow.__table__  # type: ignore[assignment]
 tokens: Table = TokenRow.__table__  # type: ignore[assignment]
 usage_daily: Table = UsageRow.__table__  # type: ignore[assignment]
+idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
 
 _TOKEN_COLUMNS = [c for c in tokens.c if c.name != "pk"]
 _COUNTERS = ("created", "approved", "failed", "rate_limited")
@@ -277,6 +278,63 @@ class SqlAlchemyStore:
     def purge_tokens(self, expired_before: dt.datetime) -> int:
         with self.engine.begin() as conn:
             return int(conn.execute(delete(tokens).where(tokens.c.expires_at < expired_before)).rowcount)
+
+    # -- idempotency keys --------------------------------------------------------------------
+    @_guard
+    def claim_idempotency_key(
+        self, project_id: str, key: str, fingerprint: str, now: dt.datetime
+    ) -> IdempotencyRecord | None:
+        values = {"project_id": project_id, "key": key, "fingerprint": fingerprint, "claimed_at": now, "sent": False}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(idempotency_keys).values(**values))
+            return None
+        except IntegrityError:
+            pass
+        query = select(idempotency_keys).where(
+            idempotency_keys.c.project_id == project_id, idempotency_keys.c.key == key
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:  # released between our insert and this read: claim again
+            return self.claim_idempotency_key(project_id, key, fingerprint, now)
+        return IdempotencyRecord(**dict(row._mapping))
+
+    @_guard
+    def reclaim_idempotency_key(
+        self, project_id: str, key: str, expected_token_id: str | None, claimed_before: dt.datetime, now: dt.datetime
+    ) -> bool:
+        c = idempotency_keys.c
+        stmt = update(idempotency_keys).where(c.project_id == project_id, c.key == key)
+        if expected_token_id is None:
+            stmt = stmt.where(c.token_id.is_(None), c.claimed_at < claimed_before)
+        else:
+            stmt = stmt.where(c.token_id == expected_token_id)
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.values(token_id=None, response=None, claimed_at=now)).rowcount == 1
+
+    @_guard
+    def complete_idempotency_key(self, project_id: str, key: str, token_id: str, response: str, sent: bool) -> None:
+        c = idempotency_keys.c
+        stmt = (
+            update(idempotency_keys)
+            .where(c.project_id == project_id, c.key == key)
+            .values(token_id=token_id, response=response, sent=sent)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    @_guard
+    def release_idempotency_key(self, project_id: str, key: str) -> None:
+        c = idempotency_keys.c
+        with self.engine.begin() as conn:
+            conn.execute(delete(idempotency_keys).where(c.project_id == project_id, c.key == key))
+
+    @_guard
+    def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
+        with self.engine.begin() as conn:
+            stmt = delete(idempotency_keys).where(idempotency_keys.c.claimed_at < claimed_before)
+            return int(conn.execute(stmt).rowcount)
 
     # -- usage -------------------------------------------------------------------------------
     @_guard

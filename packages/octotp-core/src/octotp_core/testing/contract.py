@@ -415,3 +415,54 @@ class ClockContract:
         assert abs((expires - mounted.clock.now()).total_seconds() - 300) < 1.5
         mounted.clock.advance(299)
         assert api.validate(project, body["code"], recipientEmail=email).json()["status"] == "approved"
+
+
+class IdempotencyContract:
+    """``Idempotency-Key`` on create: never delivers twice, always leaves a working code."""
+
+    @pytest.fixture
+    def mounted(self) -> MountedOctotp:
+        raise NotImplementedError
+
+    def test_replay_without_delivery_returns_a_fresh_working_code(self, mounted: MountedOctotp) -> None:
+        api = _Calls(mounted)
+        project = mounted.new_project(None)
+        email = _email()
+        body = {"projectId": project.project_id, "recipientEmail": email}
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        first = api.post("/api/tokens", body, project.api_key, key)
+        second = api.post("/api/tokens", body, project.api_key, key)
+        assert first.status == second.status == 201
+        assert "idempotent-replayed" not in first.headers
+        assert second.headers["idempotent-replayed"] == "true"
+        code = second.json()["code"]
+        assert api.validate(project, code, recipientEmail=email).json()["status"] == "approved"
+
+    def test_same_key_different_body_conflicts(self, mounted: MountedOctotp) -> None:
+        api = _Calls(mounted)
+        project = mounted.new_project(None)
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        assert (
+            api.post(
+                "/api/tokens", {"projectId": project.project_id, "recipientEmail": _email()}, project.api_key, key
+            ).status
+            == 201
+        )
+        r = api.post("/api/tokens", {"projectId": project.project_id, "recipientEmail": _email()}, project.api_key, key)
+        assert_problem(r, 409, "idempotency_key_reused")
+
+    def test_failed_request_can_be_retried_with_the_same_key(self, mounted: MountedOctotp) -> None:
+        api = _Calls(mounted)
+        project = mounted.new_project(None)
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        bad = {"projectId": project.project_id, "recipientEmail": _email(), "expiresInSeconds": 5}
+        assert_problem(api.post("/api/tokens", bad, project.api_key, key), 400)
+        good = {**bad, "expiresInSeconds": 60}
+        assert api.post("/api/tokens", good, project.api_key, key).status == 201
+
+    def test_invalid_idempotency_key(self, mounted: MountedOctotp) -> None:
+        api = _Calls(mounted)
+        project = mounted.new_project(None)
+        body = {"projectId": project.project_id, "recipientEmail": _email()}
+        r = api.post("/api/tokens", body, project.api_key, {"Idempotency-Key": "x" * 300})
+        assert assert_problem(r, 400)["errors"][0]["field"] == "Idempotency-Key"

@@ -1,0 +1,89 @@
+"""``Idempotency-Key`` on ``POST /api/tokens``: a retried create never delivers twice, and always
+leaves the caller holding a working code.
+
+The rule (records live 24 hours per project and key):
+- first request: runs normally; its answer (without the code) is recorded.
+- same key, same body, original delivered the code (``send``): the recorded answer is replayed
+  (``Idempotent-Replayed: true``); nothing is delivered again and the delivered code stays valid.
+- same key, same body, original returned the code: the caller may have lost that response, so a
+  fresh code is issued (superseding the first) and returned, marked as replayed.
+- same key, different body: 409 ``idempotency_key_reused``.
+- same key while the first request is still running: 409 ``request_in_progress`` (retry shortly);
+  a claim left by a crashed process is taken over after 60 seconds.
+Claims are taken and handed over with conditional writes, so concurrent retries never both act.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..clock import Clock
+from ..errors import Conflict, FieldError, InvalidInput, OctotpError
+from ..store import Store
+
+WINDOW = dt.timedelta(hours=24)
+STALE_CLAIM = dt.timedelta(seconds=60)
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class IdempotencyConflict(Conflict):
+    """The key was used for a different request, or its first request is still running."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+def fingerprint(body: bytes) -> str:
+    """What must match for a request to count as the same one."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def check_key(key: str) -> str:
+    """The header value, or a 400 naming the header."""
+    if not _KEY.match(key):
+        raise InvalidInput(FieldError("Idempotency-Key", "must be 1-255 visible ASCII characters"))
+    return key
+
+
+def run_idempotent(
+    store: Store,
+    clock: Clock,
+    project_id: str,
+    key: str,
+    body: bytes,
+    create: Callable[[], tuple[dict[str, Any], str, bool]],
+) -> tuple[dict[str, Any], bool]:
+    """Run ``create`` (returning the response body, token id and whether it was sent) at most as the rule
+    allows; return the body to answer and whether it is a replay."""
+    now = clock.now()
+    digest = fingerprint(body)
+    existing = store.claim_idempotency_key(project_id, key, digest, now)
+    if existing is not None and existing.claimed_at < now - WINDOW:  # expired: start afresh
+        store.release_idempotency_key(project_id, key)
+        existing = store.claim_idempotency_key(project_id, key, digest, now)
+        if existing is not None:
+            raise IdempotencyConflict("request_in_progress", "a request with this Idempotency-Key is in progress")
+    replayed = existing is not None
+    if existing is not None:
+        if existing.fingerprint != digest:
+            raise IdempotencyConflict(
+                "idempotency_key_reused", "this Idempotency-Key was used with a different request body"
+            )
+        if existing.token_id is not None and existing.sent and existing.response is not None:
+            return json.loads(existing.response), True
+        if not store.reclaim_idempotency_key(project_id, key, existing.token_id, now - STALE_CLAIM, now):
+            raise IdempotencyConflict("request_in_progress", "a request with this Idempotency-Key is in progress")
+    try:
+        data, token_id, sent = create()
+    except OctotpError:
+        store.release_idempotency_key(project_id, key)
+        raise
+    recorded = {k: v for k, v in data.items() if k != "code"}
+    store.complete_idempotency_key(project_id, key, token_id, json.dumps(recorded), sent)
+    return data, replayed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable
 
 import pytest
@@ -38,6 +39,9 @@ def test_round_trip_over_http(client: FlaskClient, new_project: Callable[..., tu
         ("GET", "/api/tokens", {}, b""),
         ("OPTIONS", "/api/tokens/validate", {}, b""),
         ("GET", "/api/tokens/", {}, b""),
+        ("DELETE", "/api/tokens/a%0A%20", {}, b""),
+        ("DELETE", "/api/tokens//x", {}, b""),
+        ("GET", "/api/tokens/%00/b", {}, b""),
         ("POST", "/api/tokens", {"X-Api-Key": "octotp_nope"}, b"{}"),
         ("POST", "/api/tokens/validate", {"Content-Type": "text/plain"}, b"{}"),
         ("POST", "/api/tokens/validate", {"Content-Type": "application/json"}, b"{not json"),
@@ -53,6 +57,7 @@ def test_answers_exactly_what_core_answers(
     headers = {**headers, "X-Request-Id": "pinned-id"}
     flask_response = app.test_client().open(path, method=method, headers=headers, data=body)
     route, _, query = path.partition("?")
+    route = urllib.parse.unquote(route)
     expected = http.ApiHandler(app.extensions["octotp"]).handle(
         http.Request(method, route, headers, body, query_string=query)
     )
@@ -95,7 +100,7 @@ def test_prefix_owns_everything_below_it(make_app: Callable[..., Flask], databas
     app = make_app(OCTOTP_DATABASE_URL=database_url, OCTOTP_URL_PREFIX="/octotp")
     client = app.test_client()
     assert client.get("/octotp/healthz").get_json() == {"status": "ok"}
-    for path in ("/octotp/nothing/here", "/octotp/", "/octotp"):
+    for path in ("/octotp/nothing/here", "/octotp/", "/octotp", "/octotp//x", "/octotp/%0A"):
         response = client.get(path)
         assert response.status_code == 404
         assert response.headers["Content-Type"] == "application/problem+json"

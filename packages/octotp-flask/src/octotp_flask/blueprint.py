@@ -7,16 +7,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, Response, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 from werkzeug.wsgi import get_input_stream
 
 from octotp_core import http
 
 #: Paths octotp claims when mounted at the app root, so the host keeps its own 404 pages.
 #: Under a prefix, every path below the prefix is octotp's.
-ROOT_RULES = ("/api/tokens", "/api/tokens/<path:rest>", "/healthz", "/readyz", "/openapi.json")
-PREFIX_RULES = ("/", "/<path:rest>")
+ROOT_RULES = ("/api/tokens", "/api/tokens/<octotp_path:rest>", "/healthz", "/readyz", "/openapi.json")
+PREFIX_RULES = ("/", "/<octotp_path:rest>")
 #: Every method reaches the handler, which answers 405 itself with the right ``Allow``.
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+class AnyPath(PathConverter):
+    """Like ``path``, but also matching newlines and empty segments: every path is the handler's to answer."""
+
+    regex = "(?s:.+)"
+    part_isolating = False
 
 
 def normalise_prefix(url_prefix: str | None) -> str:
@@ -31,6 +40,7 @@ def make_blueprint(url_prefix: str, handler: Callable[[], http.ApiHandler]) -> B
     Register it with ``url_prefix`` (already normalised).
     """
     blueprint = Blueprint("octotp", __name__)
+    blueprint.record_once(_add_converter)
 
     def api(rest: str = "") -> Response:
         # request.path is already relative to the WSGI mount (SCRIPT_NAME); drop our own prefix.
@@ -58,6 +68,10 @@ def make_blueprint(url_prefix: str, handler: Callable[[], http.ApiHandler]) -> B
             merge_slashes=False,
         )
     return blueprint
+
+
+def _add_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("octotp_path", AnyPath)
 
 
 def read_body(limit: int) -> bytes:

@@ -85,7 +85,7 @@ class ServerProcess:
         )
         self.wait_ready()
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         client = UrlClient(self.url, timeout=2)
         while time.monotonic() < deadline:

@@ -88,10 +88,16 @@ def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | 
     problems: dict[int | str, dict[str, Any]] = {
         status: {"model": Problem, "description": text}
         for status, text in [
-            (400, "Invalid input"),
-            (401, "Bad API key"),
-            (403, "Wrong project"),
-            (429, "Rate limited"),
+            (400, "Malformed JSON or an invalid field"),
+            (401, "Missing, invalid or revoked API key"),
+            (403, "The key is not valid for projectId"),
+            (404, "No such token or project"),
+            (409, "Idempotency-Key reused or in progress"),
+            (413, "Body over 64 KiB"),
+            (415, "Body is not application/json"),
+            (429, "Rate limited (see Retry-After)"),
+            (502, "Delivery failed"),
+            (503, "Storage unavailable"),
         ]
     }
 

@@ -107,7 +107,9 @@ class TokenRow(Base):
     __table_args__ = (
         # The validate lookup: newest token of one binding is a single index seek.
         Index("ix_octotp_tokens_binding", "project_id", "recipient_digest", "purpose", "pk"),
-        Index("ix_octotp_tokens_project_created", "project_id", "pk"),
+        # The dashboard's newest-first list. Deliberately not (project_id, pk): that would compete with
+        # the binding index for the validate lookup's ORDER BY pk and scan a busy project's tokens.
+        Index("ix_octotp_tokens_project_created", "project_id", "created_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -86,7 +86,7 @@ def upgrade() -> None:
     with op.batch_alter_table('octotp_tokens', schema=None) as batch_op:
         batch_op.create_index('ix_octotp_tokens_binding', ['project_id', 'recipient_digest', 'purpose', 'pk'], unique=False)
         batch_op.create_index(batch_op.f('ix_octotp_tokens_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index('ix_octotp_tokens_project_created', ['project_id', 'pk'], unique=False)
+        batch_op.create_index('ix_octotp_tokens_project_created', ['project_id', 'created_at'], unique=False)
 
     op.create_table('octotp_usage_daily',
     sa.Column('project_id', sa.String(length=36), nullable=False),

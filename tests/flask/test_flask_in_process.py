@@ -23,8 +23,9 @@ def test_module_functions_and_extension_methods(app: Flask, new_project: Callabl
         assert ext.validate_token(project_id, email="a@example.com", code=created.code, purpose="login").is_valid
         second = ext.create_token(project_id, phone="+1 650-253-0000")
         ext.cancel_token(project_id, second.id)
+        octotp_flask.cancel_token(project_id, second.id)  # idempotent
         with pytest.raises(NotFound):
-            octotp_flask.cancel_token(project_id, second.id)
+            octotp_flask.cancel_token(project_id, created.id)  # used, not cancellable
         with pytest.raises(InvalidInput):
             ext.create_token(project_id, email="not an email")
         assert ext.core is octotp_flask.get_octotp() is app.extensions["octotp"]

@@ -16,8 +16,9 @@ from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
-from octotp_core import Octotp
+from octotp_core import CreatedToken, Octotp, Validation
 from octotp_core.http import MAX_BODY_BYTES, ApiHandler, Request
 from octotp_core.http.models import (
     CreatedTokenResponse,
@@ -27,15 +28,57 @@ from octotp_core.http.models import (
     ValidationResponse,
 )
 
+
+class _AnyPath(Convertor[str]):
+    """Like ``path`` but also matching newlines, so no odd path escapes core's problem+json 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("octotp_any", _AnyPath())
+
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your project's API key")
 ApiKey = Annotated[str | None, Security(api_key_header)]
 _OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "POST", "HEAD", "OPTIONS"]
+
+
+_installed: list[Octotp] = []
 
 
 def get_octotp(request: FastAPIRequest) -> Octotp:
     """Dependency: the ``Octotp`` installed on the app (``app.state.octotp``) for in-process use."""
     octotp: Octotp = request.app.state.octotp
     return octotp
+
+
+def _current() -> Octotp:
+    if not _installed:
+        raise RuntimeError("octotp is not installed: call octotp_fastapi.install(app, octotp) first")
+    return _installed[-1]
+
+
+def create_token(project_id: str, **kwargs: Any) -> CreatedToken:
+    """Issue a code with the most recently installed ``Octotp`` (the names every adapter exports).
+
+    Inside an endpoint prefer ``Depends(get_octotp)``, which is exact when a process has several apps.
+    """
+    return _current().create_token(project_id, **kwargs)
+
+
+def validate_token(project_id: str, **kwargs: Any) -> Validation:
+    """Check a code with the most recently installed ``Octotp``."""
+    return _current().validate_token(project_id, **kwargs)
+
+
+def cancel_token(project_id: str, token_id: str) -> None:
+    """Cancel a token with the most recently installed ``Octotp``."""
+    _current().cancel_token(project_id, token_id)
 
 
 OctotpDep = Annotated[Octotp, Depends(get_octotp)]
@@ -158,7 +201,7 @@ def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | 
         router.add_api_route(path, plain, methods=others, include_in_schema=False)
     if prefix:
         # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
-        router.add_api_route("/{rest:path}", plain, methods=_OTHER_METHODS, include_in_schema=False)
+        router.add_api_route("/{rest:octotp_any}", plain, methods=_OTHER_METHODS, include_in_schema=False)
     return router
 
 
@@ -166,4 +209,5 @@ def install(app: Any, octotp: Octotp, *, prefix: str = "") -> Octotp:
     """Mount the router on ``app`` and make ``octotp`` available to ``Depends(get_octotp)``."""
     app.state.octotp = octotp
     app.include_router(create_router(octotp, prefix=prefix))
+    _installed.append(octotp)
     return octotp

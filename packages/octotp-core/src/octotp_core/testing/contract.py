@@ -375,6 +375,11 @@ class ContractSuite:
         r = mounted.client.request("PUT", "/api/tokens/validate")
         assert_problem(r, 405)
 
+    def test_odd_token_paths_get_problem_404(self, mounted: MountedOctotp, project: ProjectKey) -> None:
+        for path in ("/api/tokens/%0A", "/api/tokens/%20", "/api/tokens/..%2F", "/api/tokens/a%00b"):
+            r = mounted.client.request("DELETE", path, headers={"X-Api-Key": project.api_key})
+            assert_problem(r, 404)
+
     def test_request_id_echoed_or_generated(self, mounted: MountedOctotp) -> None:
         r = mounted.client.request("GET", "/healthz", headers={"X-Request-Id": "abc-123"})
         assert r.headers["x-request-id"] == "abc-123"

@@ -152,6 +152,9 @@ class TokenService:
 
         plan = self.settings.plans.get(project.plan) or self.settings.plans[self.settings.default_plan]
         try:
+            # A recipient already over budget is refused before the plan counts the attempt; the
+            # plan is hit before the send budget, so a plan refusal spends no recipient budget.
+            self.limits.check_send_budget(project.id, digest)
             limit = self.limits.hit_plan(project.id, plan.creates_per_minute)
             self.limits.hit_send_budget(project.id, digest)
         except RateLimited:

@@ -10,7 +10,9 @@ backend and the routing itself is exercised. Test databases get unique names (ne
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -55,7 +57,14 @@ def _server_database(backend: str) -> dict[str, Any]:
 
 
 DATABASES: dict[str, dict[str, Any]] = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "TEST": {"NAME": None}},
+    # A file, not Django's shared-cache in-memory database: that one has table locks that no busy
+    # timeout waits for, so racing threads would fail instead of queueing as on a real deployment.
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "OPTIONS": {"timeout": 30},
+        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"octotp_dj_{RUN_ID}.sqlite3")},
+    },
 }
 for _backend in SELECTED:
     if _backend == "sqlite":

@@ -10,5 +10,6 @@ from . import views
 app_name = "octotp"
 
 urlpatterns = [
-    re_path(r"^(?P<path>api(?:/.*)?|healthz|readyz|openapi\.json)$", views.api, name="api"),
+    # [\s\S], not '.': a path may hold an encoded newline; it must still reach core and get its problem+json 404.
+    re_path(r"^(?P<path>api(?:/[\s\S]*)?|healthz|readyz|openapi\.json)$", views.api, name="api"),
 ]

@@ -54,13 +54,18 @@ def _digest() -> str:
     return uuid.uuid4().hex + uuid.uuid4().hex
 
 
-def run_concurrently(count: int, action: Callable[[], T]) -> list[T]:
-    """Run ``action`` in ``count`` threads released together by a barrier; return every result."""
+def run_concurrently(count: int, action: Callable[[], T], after: Callable[[], None] | None = None) -> list[T]:
+    """Run ``action`` in ``count`` threads released together by a barrier; return every result.
+    ``after`` runs in each thread when its action is done (e.g. to close per-thread connections)."""
     barrier = threading.Barrier(count, timeout=60)
 
     def task() -> T:
         barrier.wait()
-        return action()
+        try:
+            return action()
+        finally:
+            if after is not None:
+                after()
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(task) for _ in range(count)]
@@ -77,6 +82,10 @@ class StoreSuite:
 
     concurrency: ClassVar[int] = 16
     """How many threads the concurrency tests race against one token."""
+
+    def thread_done(self) -> None:
+        """Called in each racing thread when it is done; override to release per-thread resources
+        (a Django store closes the thread's connections here)."""
 
     # -- fixtures and helpers ----------------------------------------------------------------
     @pytest.fixture
@@ -466,7 +475,9 @@ class StoreSuite:
         project = self.make_project(store, now)
         token = self.make_token(project, now)
         store.insert_token(token)
-        results = run_concurrently(self.concurrency, lambda: store.consume_token(token.id, project.id, now))
+        results = run_concurrently(
+            self.concurrency, lambda: store.consume_token(token.id, project.id, now), self.thread_done
+        )
         assert results.count(True) == 1
         usage = self._usage_on(store, project, now.date())
         assert usage is not None
@@ -477,7 +488,7 @@ class StoreSuite:
         project = self.make_project(store, now)
         token = self.make_token(project, now, max_attempts=5)
         store.insert_token(token)
-        results = run_concurrently(self.concurrency, lambda: store.reserve_attempt(token.id, now))
+        results = run_concurrently(self.concurrency, lambda: store.reserve_attempt(token.id, now), self.thread_done)
         assert results.count(True) == min(5, self.concurrency)
         stored = store.get_token(token.id)
         assert stored is not None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from octotp_core import Clock, CreatedToken, Octotp, Validation
+from octotp_core import Clock, Octotp
+from octotp_core.inprocess import InProcessApi
 
 if TYPE_CHECKING:
     from octotp_core.http import ApiHandler
@@ -69,47 +70,7 @@ def reset_octotp(octotp: Octotp | None = None) -> None:
         _octotp, _handler = octotp, None
 
 
-def create_token(
-    project_id: str,
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    expires_in: int | None = None,
-    purpose: str | None = None,
-    send: bool = False,
-    channel: str | None = None,
-    locale: str | None = None,
-) -> CreatedToken:
-    """Issue a code for the recipient (exactly one of ``email`` / ``phone``), superseding any earlier one.
-
-    Returns a ``CreatedToken`` (``code`` is ``None`` for deliver-only projects). Raises the core
-    errors: ``InvalidInput``, ``RateLimited``, ``DeliveryFailed``, ``NotFound``, ``StorageUnavailable``.
-    """
-    return get_octotp().tokens.create(
-        project_id,
-        email=email,
-        phone=phone,
-        expires_in=expires_in,
-        purpose=purpose,
-        send=send,
-        channel=channel,
-        locale=locale,
-    )
-
-
-def validate_token(
-    project_id: str,
-    *,
-    code: str,
-    email: str | None = None,
-    phone: str | None = None,
-    purpose: str | None = None,
-) -> Validation:
-    """Check a code; ``approved`` (``is_valid`` True) happens at most once per token."""
-    return get_octotp().tokens.validate(project_id, code=code, email=email, phone=phone, purpose=purpose)
-
-
-def cancel_token(project_id: str, token_id: str) -> None:
-    """Close an open token so it can no longer be approved (again for a cancelled one);
-    ``NotFound`` when the project has no such token, or it was used or replaced."""
-    get_octotp().tokens.cancel(project_id, token_id)
+_api = InProcessApi(get_octotp)
+create_token = _api.create_token
+validate_token = _api.validate_token
+cancel_token = _api.cancel_token

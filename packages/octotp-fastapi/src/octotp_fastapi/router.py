@@ -18,7 +18,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from octotp_core import CreatedToken, Octotp, Validation
+from octotp_core import Octotp
 from octotp_core.http import MAX_BODY_BYTES, ApiHandler, Request
 from octotp_core.http.models import (
     CreatedTokenResponse,
@@ -27,6 +27,7 @@ from octotp_core.http.models import (
     ValidateTokenRequest,
     ValidationResponse,
 )
+from octotp_core.inprocess import InProcessApi
 
 
 class _AnyPath(Convertor[str]):
@@ -63,25 +64,14 @@ def _current() -> Octotp:
     return _installed[-1]
 
 
-def create_token(project_id: str, **kwargs: Any) -> CreatedToken:
-    """Issue a code with the most recently installed ``Octotp`` (the names every adapter exports).
-
-    Inside an endpoint prefer ``Depends(get_octotp)``, which is exact when a process has several apps.
-    """
-    return _current().create_token(project_id, **kwargs)
-
-
-def validate_token(project_id: str, **kwargs: Any) -> Validation:
-    """Check a code with the most recently installed ``Octotp``."""
-    return _current().validate_token(project_id, **kwargs)
-
-
-def cancel_token(project_id: str, token_id: str) -> None:
-    """Cancel a token with the most recently installed ``Octotp``."""
-    _current().cancel_token(project_id, token_id)
-
-
 OctotpDep = Annotated[Octotp, Depends(get_octotp)]
+
+# The names every adapter exports, bound to the most recently installed Octotp. Inside an endpoint
+# prefer ``Depends(get_octotp)``, which is exact when a process has several apps.
+_api = InProcessApi(_current)
+create_token = _api.create_token
+validate_token = _api.validate_token
+cancel_token = _api.cancel_token
 
 
 def _body_schema(model: type[Any]) -> dict[str, Any]:

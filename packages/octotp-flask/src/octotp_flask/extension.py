@@ -13,11 +13,13 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import Engine
+from typing_extensions import Unpack
 
 import octotp_core
 from octotp_core import Clock, CreatedToken, TokenEvent, Validation
 from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler
+from octotp_core.inprocess import CreateOptions, InProcessApi, ValidateOptions
 from octotp_core.store import Store
 
 from .blueprint import make_blueprint, normalise_prefix
@@ -98,45 +100,17 @@ class Octotp:
         """The current app's core ``Octotp`` (same as ``get_octotp()``)."""
         return get_octotp()
 
-    def create_token(
-        self,
-        project_id: str,
-        *,
-        email: str | None = None,
-        phone: str | None = None,
-        expires_in: int | None = None,
-        purpose: str | None = None,
-        send: bool = False,
-        channel: str | None = None,
-        locale: str | None = None,
-    ) -> CreatedToken:
-        """Issue a code for a recipient of the project; see ``octotp_flask.create_token``."""
-        return create_token(
-            project_id,
-            email=email,
-            phone=phone,
-            expires_in=expires_in,
-            purpose=purpose,
-            send=send,
-            channel=channel,
-            locale=locale,
-        )
+    def create_token(self, project_id: str, **options: Unpack[CreateOptions]) -> CreatedToken:
+        """Issue a code in the current app; see ``octotp_flask.create_token``."""
+        return _api.create_token(project_id, **options)
 
-    def validate_token(
-        self,
-        project_id: str,
-        *,
-        code: str,
-        email: str | None = None,
-        phone: str | None = None,
-        purpose: str | None = None,
-    ) -> Validation:
-        """Check a code; see ``octotp_flask.validate_token``."""
-        return validate_token(project_id, code=code, email=email, phone=phone, purpose=purpose)
+    def validate_token(self, project_id: str, *, code: str, **options: Unpack[ValidateOptions]) -> Validation:
+        """Check a code in the current app; see ``octotp_flask.validate_token``."""
+        return _api.validate_token(project_id, code=code, **options)
 
     def cancel_token(self, project_id: str, token_id: str) -> None:
-        """Cancel an open token; see ``octotp_flask.cancel_token``."""
-        cancel_token(project_id, token_id)
+        """Cancel a token in the current app; see ``octotp_flask.cancel_token``."""
+        _api.cancel_token(project_id, token_id)
 
 
 def resolve_engine(source: EngineSource | None) -> Engine | None:
@@ -168,46 +142,7 @@ def get_octotp() -> octotp_core.Octotp:
     return core  # type: ignore[no-any-return]
 
 
-def create_token(
-    project_id: str,
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    expires_in: int | None = None,
-    purpose: str | None = None,
-    send: bool = False,
-    channel: str | None = None,
-    locale: str | None = None,
-) -> CreatedToken:
-    """Issue a code for ``email`` or ``phone`` in the current app's octotp, superseding any earlier one.
-
-    ``CreatedToken.code`` is the plain code (None for deliver-only projects); raises
-    ``InvalidInput``, ``RateLimited``, ``DeliveryFailed`` or ``NotFound`` from ``octotp_core``.
-    """
-    return get_octotp().tokens.create(
-        project_id,
-        email=email,
-        phone=phone,
-        expires_in=expires_in,
-        purpose=purpose,
-        send=send,
-        channel=channel,
-        locale=locale,
-    )
-
-
-def validate_token(
-    project_id: str,
-    *,
-    code: str,
-    email: str | None = None,
-    phone: str | None = None,
-    purpose: str | None = None,
-) -> Validation:
-    """Check ``code`` for the recipient; ``Validation.is_valid`` is True at most once per code."""
-    return get_octotp().tokens.validate(project_id, code=code, email=email, phone=phone, purpose=purpose)
-
-
-def cancel_token(project_id: str, token_id: str) -> None:
-    """Close an open token so it can no longer be approved; ``NotFound`` if there is none."""
-    get_octotp().tokens.cancel(project_id, token_id)
+_api = InProcessApi(get_octotp)
+create_token = _api.create_token
+validate_token = _api.validate_token
+cancel_token = _api.cancel_token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,9 @@ from octotp_core.testing.databases import (
     services_required,
     temporary_database,
 )
+
+# tests/django needs Django and pytest-django (the octotp-django test deps); without them, skip the directory.
+collect_ignore = [] if all(importlib.util.find_spec(m) for m in ("octotp_django", "pytest_django")) else ["django"]
 
 
 def unavailable(exc: Exception) -> None:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from octotp_core import Octotp, Settings
 from octotp_core.testing.contract import MountedOctotp, ProjectKey, contract_settings
-from octotp_core.testing.http_clients import HttpResult, UrlClient
+from octotp_core.testing.http_clients import HttpResult
+from octotp_core.testing.servers import ServeProcess
 from octotp_fastapi import install
 
 
@@ -66,48 +62,6 @@ def host_app(database_url: str, make_settings: Callable[..., Settings], clock: A
     octotp.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerProcess:
-    """``octotp serve`` in a subprocess on a free port; stopped with SIGTERM."""
-
-    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(env["OCTOTP_DATA_DIR"]) / f"serve-{self.port}.log"
-        cmd = [sys.executable, "-m", "octotp_core.cli", "serve", "--port", str(self.port), "--workers", str(workers)]
-        self.proc = subprocess.Popen(
-            cmd, env={**os.environ, **env}, stdout=self.log.open("wb"), stderr=subprocess.STDOUT
-        )
-        self.wait_ready()
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        client = UrlClient(self.url, timeout=2)
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"octotp serve exited: {self.log.read_text()}")
-            try:
-                if client.request("GET", "/healthz").status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"octotp serve did not start: {self.log.read_text()}")
-
-    def stop(self) -> int:
-        """SIGTERM and wait; uvicorn shuts down gracefully, then re-raises the signal (exit -15)."""
-        self.proc.terminate()
-        return self.proc.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-
 def serve_env(data_dir: Path, secret: str, **extra: str) -> dict[str, str]:
     import json
 
@@ -120,10 +74,10 @@ def serve_env(data_dir: Path, secret: str, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def standalone(tmp_path_factory: pytest.TempPathFactory, test_secret: str) -> Iterator[tuple[ServerProcess, Octotp]]:
+def standalone(tmp_path_factory: pytest.TempPathFactory, test_secret: str) -> Iterator[tuple[ServeProcess, Octotp]]:
     """One ``octotp serve`` process (SQLite default) for the session, and an Octotp on its database."""
     data_dir = tmp_path_factory.mktemp("serve")
-    server = ServerProcess(serve_env(data_dir, test_secret))
+    server = ServeProcess(serve_env(data_dir, test_secret))
     octotp = Octotp(Settings(data_dir=data_dir, secret_key=test_secret, **contract_settings()))
     yield server, octotp
     octotp.close()

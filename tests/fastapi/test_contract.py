@@ -7,8 +7,9 @@ import pytest
 from octotp_core import Octotp
 from octotp_core.testing.contract import ClockContract, ContractSuite, IdempotencyContract, MountedOctotp
 from octotp_core.testing.http_clients import UrlClient
+from octotp_core.testing.servers import ServeProcess
 
-from .conftest import ServerProcess, project_factory
+from .conftest import project_factory
 
 
 class TestFastAPIHost(ContractSuite, ClockContract, IdempotencyContract):
@@ -20,6 +21,6 @@ class TestFastAPIHost(ContractSuite, ClockContract, IdempotencyContract):
 @pytest.mark.xdist_group("standalone")
 class TestStandaloneServer(ContractSuite, IdempotencyContract):
     @pytest.fixture
-    def mounted(self, standalone: tuple[ServerProcess, Octotp]) -> MountedOctotp:
+    def mounted(self, standalone: tuple[ServeProcess, Octotp]) -> MountedOctotp:
         server, octotp = standalone
         return MountedOctotp(UrlClient(server.url), project_factory(octotp), octotp.accounts.revoke_api_key)

@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 
 from octotp_core import Octotp, Settings
 from octotp_core.testing.contract import MountedOctotp, assert_problem
+from octotp_core.testing.servers import free_port
 from octotp_fastapi import install
-
-from .conftest import free_port
 
 
 def _app(octotp: Octotp) -> TestClient:
@@ -112,3 +111,17 @@ def test_logs_hold_no_code_key_or_recipient(host_app: MountedOctotp, caplog: pyt
     assert phone not in text
     assert f" {code}" not in text
     assert f"={code}" not in text
+
+
+def test_in_process_api_names(host_app: MountedOctotp) -> None:
+    """``create_token``/``validate_token``/``cancel_token`` exist at module level, as in every adapter."""
+    import octotp_fastapi
+
+    project = host_app.new_project(None)
+    token = octotp_fastapi.create_token(project.project_id, email="inproc@example.com")
+    assert token.code is not None
+    verdict = octotp_fastapi.validate_token(project.project_id, email="inproc@example.com", code=token.code)
+    assert verdict.status == "approved"
+    other = octotp_fastapi.create_token(project.project_id, email="inproc2@example.com")
+    octotp_fastapi.cancel_token(project.project_id, other.id)
+    assert host_app.extra["octotp"].store.get_token(other.id).closed_reason == "cancelled"

@@ -15,9 +15,10 @@ import pytest
 from octotp_core import Octotp, Settings
 from octotp_core.testing.databases import ServiceUnavailable, temporary_database
 from octotp_core.testing.http_clients import UrlClient
+from octotp_core.testing.servers import ServeProcess
 
 from ..conftest import unavailable
-from .conftest import ServerProcess, serve_env
+from .conftest import serve_env
 
 pytestmark = pytest.mark.xdist_group("processes")
 
@@ -39,7 +40,7 @@ def _validate(url: str, project_id: str, email: str, code: str) -> str:
 
 def test_token_survives_restart(tmp_path: Path, test_secret: str) -> None:
     env = serve_env(tmp_path, test_secret)
-    server = ServerProcess(env)
+    server = ServeProcess(env)
     octotp = Octotp(Settings(data_dir=tmp_path, secret_key=test_secret))
     created = octotp.accounts.create_project("restart")
     octotp.close()
@@ -47,7 +48,7 @@ def test_token_survives_restart(tmp_path: Path, test_secret: str) -> None:
     assert status == 201
     server.stop()
     assert "Application shutdown complete" in server.output()
-    again = ServerProcess(env)
+    again = ServeProcess(env)
     try:
         assert _validate(again.url, created.project.id, "restart@example.com", str(body["code"])) == "approved"
     finally:
@@ -56,12 +57,12 @@ def test_token_survives_restart(tmp_path: Path, test_secret: str) -> None:
 
 def test_generated_secret_is_persisted(tmp_path: Path) -> None:
     env = {"OCTOTP_DATA_DIR": str(tmp_path)}
-    server = ServerProcess(env)
+    server = ServeProcess(env)
     server.stop()
     secret_file = tmp_path / "secret_key"
     assert secret_file.stat().st_mode & 0o777 == 0o600
     first = secret_file.read_text()
-    server = ServerProcess(env)
+    server = ServeProcess(env)
     server.stop()
     assert secret_file.read_text() == first
     assert str(tmp_path) in server.output()  # tells the operator where the data lives
@@ -87,8 +88,8 @@ def test_two_servers_share_limits_and_single_use(
         OCTOTP_RATE_LIMIT_STORAGE=redis_url,
         OCTOTP_PLANS=json.dumps(plans),
     )
-    a = ServerProcess(env)
-    b = ServerProcess(env)
+    a = ServeProcess(env)
+    b = ServeProcess(env)
     octotp = Octotp(Settings(data_dir=tmp_path, secret_key=test_secret, database_url=shared_backends, plans=plans))
     try:
         tiny = octotp.accounts.create_project("shared", plan="tiny")

@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, settings
 from octotp_core import Octotp, Settings
 from octotp_core.http import openapi_document
 from octotp_core.testing.http_clients import UrlClient
-
-from .conftest import ServerProcess
+from octotp_core.testing.servers import ServeProcess
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 CASES: list[int] = []
@@ -35,7 +34,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_secret: str) -> I
         "OCTOTP_RECIPIENT_SEND_BUDGET": "1000000/minute",
         "OCTOTP_RECIPIENT_FAILURE_BUDGET": "1000000/minute",
     }
-    server = ServerProcess(env)
+    server = ServeProcess(env)
     octotp = Octotp(Settings(data_dir=data_dir, secret_key=test_secret, plans={"free": {"creates_per_minute": 10**6}}))
     created = octotp.accounts.create_project("fuzz")
     yield {"url": server.url, "project_id": created.project.id, "api_key": created.api_key.secret, "server": server}

@@ -6,22 +6,22 @@ Adapters build one per app; a host app's code calls its in-process API (``create
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine
 
 from .accounts import AccountService
 from .clock import Clock, SystemClock
 from .delivery import DeliveryBackend, load_backend
 from .hashing import make_code_hasher
+from .inprocess import InProcessApi
 from .ratelimit import RateLimits
 from .settings import Settings
 from .store import SqlAlchemyStore, Store, make_engine
-from .tokens import CreatedToken, TokenService, Validation
+from .tokens import TokenService
 
 
-class Octotp:
-    """One configured octotp: ``tokens`` and ``accounts`` services over one store."""
+class Octotp(InProcessApi):
+    """One configured octotp: ``tokens`` and ``accounts`` services over one store, and the in-process
+    API (``create_token``, ``validate_token``, ``cancel_token``) on them."""
 
     def __init__(
         self,
@@ -32,6 +32,7 @@ class Octotp:
         clock: Clock | None = None,
         backends: dict[str, DeliveryBackend] | None = None,
     ) -> None:
+        super().__init__(lambda: self)
         self.settings = settings = settings or Settings()
         self.clock = clock or SystemClock()
         self.engine = engine
@@ -62,18 +63,7 @@ class Octotp:
             raise RuntimeError("this Octotp has no SQLAlchemy engine to migrate")
         upgrade(self.engine)
 
-    # -- the in-process API ------------------------------------------------------------------
-    def create_token(self, project_id: str, **kwargs: Any) -> CreatedToken:
-        """``TokenService.create`` for a project id (``email=`` or ``phone=``, ``expires_in=``, ``purpose=``...)."""
-        return self.tokens.create(project_id, **kwargs)
-
-    def validate_token(self, project_id: str, **kwargs: Any) -> Validation:
-        """``TokenService.validate`` for a project id: ``email=`` or ``phone=``, ``code=``, ``purpose=``."""
-        return self.tokens.validate(project_id, **kwargs)
-
-    def cancel_token(self, project_id: str, token_id: str) -> None:
-        """``TokenService.cancel`` for a project id."""
-        self.tokens.cancel(project_id, token_id)
+    # -- the in-process API (create_token, validate_token, cancel_token) comes from InProcessApi --
 
     def close(self) -> None:
         """Release database connections."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 VERSION_TABLE = "octotp_alembic_version"
+TABLE_PREFIX = "octotp_"
 _SCRIPT_LOCATION = str(Path(__file__).parent / "migrations")
 
 
@@ -46,3 +48,13 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest revision shipped in this package."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """An Alembic ``include_name`` hook for a host app that shares its database with octotp.
+
+    Without it the host's autogenerate sees octotp's tables as unknown and proposes dropping them.
+    ``context.configure(..., include_name=include_name)`` in the host's env.py, or with
+    Flask-Migrate ``Migrate(app, db, include_name=include_name)``.
+    """
+    return not (type_ == "table" and (name or "").startswith(TABLE_PREFIX))

@@ -75,16 +75,32 @@ class RateLimits:
             )
         return state
 
+    def check_send_budget(self, project_id: str, recipient_digest: str) -> None:
+        """Raise ``RateLimited`` if the recipient's send budget is already used up; counts nothing.
+
+        Checked before the plan limit is hit, so a create refused for its recipient does not use up
+        one of the project's plan creations.
+        """
+        try:
+            allowed = self._limiter.test(self._send_budget, "send", project_id, recipient_digest)
+        except Exception as exc:
+            raise StorageUnavailable(f"rate-limit storage unavailable: {type(exc).__name__}") from exc
+        if not allowed:
+            raise self._send_budget_exceeded(project_id, recipient_digest)
+
     def hit_send_budget(self, project_id: str, recipient_digest: str) -> None:
         """Count one creation for the recipient, delivered or not; raise ``RateLimited`` when over."""
         if not self._hit(self._send_budget, "send", project_id, recipient_digest):
-            state = self._state(self._send_budget, "send", project_id, recipient_digest)
-            raise RateLimited(
-                f"too many codes for this recipient (at most {self._send_budget})",
-                limit=self._send_budget.amount,
-                retry_after=state.reset_after,
-                scope="recipient",
-            )
+            raise self._send_budget_exceeded(project_id, recipient_digest)
+
+    def _send_budget_exceeded(self, project_id: str, recipient_digest: str) -> RateLimited:
+        state = self._state(self._send_budget, "send", project_id, recipient_digest)
+        return RateLimited(
+            f"too many codes for this recipient (at most {self._send_budget})",
+            limit=self._send_budget.amount,
+            retry_after=state.reset_after,
+            scope="recipient",
+        )
 
     def failure_budget_exhausted(self, project_id: str, recipient_digest: str) -> bool:
         """True when the recipient has used up their wrong-code budget."""

@@ -152,6 +152,9 @@ class TokenService:
 
         plan = self.settings.plans.get(project.plan) or self.settings.plans[self.settings.default_plan]
         try:
+            # A recipient already over budget is refused before the plan counts the attempt; the
+            # plan is hit before the send budget, so a plan refusal spends no recipient budget.
+            self.limits.check_send_budget(project.id, digest)
             limit = self.limits.hit_plan(project.id, plan.creates_per_minute)
             self.limits.hit_send_budget(project.id, digest)
         except RateLimited:
@@ -208,12 +211,12 @@ class TokenService:
         recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
         if not isinstance(code, str) or not looks_like_code(code):
             raise InvalidInput(FieldError("code", "must be a string of 4-10 digits"))
-        token, digest = self._find(project.id, recipient, purpose_value)
         now = self.clock.now()
+        if self.limits.failure_budget_exhausted(project.id, recipient.digest(self._secret)):
+            return self._result(project.id, None, recipient, purpose_value, "locked", now)
+        token, digest = self._find(project.id, recipient, purpose_value)
         if token is None:
             return self._result(project.id, None, recipient, purpose_value, "not_found", now)
-        if self.limits.failure_budget_exhausted(project.id, digest):
-            return self._result(project.id, token.id, recipient, purpose_value, "locked", now)
         if not self.store.reserve_attempt(token.id, now):
             return self._result(project.id, token.id, recipient, purpose_value, self._why_closed(token.id, now), now)
         if not self.hasher.verify(token.code_hash, code):
@@ -270,11 +273,15 @@ class TokenService:
 
     # -- cancel and purge --------------------------------------------------------------------
     def cancel(self, project: Project | str, token_id: str) -> None:
-        """Close an open token so it can no longer be approved; ``NotFound`` if there is none."""
+        """Close an open token so it can no longer be approved. Idempotent: cancelling a cancelled token
+        succeeds again. ``NotFound`` when the project has no such token, or it was used or replaced."""
         project = self._project(project)
-        if not is_uuid(token_id) or not self.store.close_token(token_id, self.clock.now(), "cancelled", project.id):
+        if is_uuid(token_id) and self.store.close_token(token_id, self.clock.now(), "cancelled", project.id):
+            log.info("token cancelled id=%s project=%s", token_id, project.id)
+            return
+        token = self.store.get_token(token_id) if is_uuid(token_id) else None
+        if token is None or token.project_id != project.id or token.closed_reason != "cancelled":
             raise NotFound(f"no open token {token_id} in this project")
-        log.info("token cancelled id=%s project=%s", token_id, project.id)
 
     def purge(self, grace_seconds: int = 0) -> int:
         """Delete tokens that expired more than ``grace_seconds`` ago (and idempotency records older than

@@ -13,7 +13,17 @@ Standalone: ``octotp serve``.
 """
 
 from .app import create_app
-from .router import OctotpDep, create_router, get_octotp, install
+from .router import OctotpDep, cancel_token, create_router, create_token, get_octotp, install, validate_token
 from .version import __version__
 
-__all__ = ["OctotpDep", "__version__", "create_app", "create_router", "get_octotp", "install"]
+__all__ = [
+    "OctotpDep",
+    "__version__",
+    "cancel_token",
+    "create_app",
+    "create_router",
+    "create_token",
+    "get_octotp",
+    "install",
+    "validate_token",
+]

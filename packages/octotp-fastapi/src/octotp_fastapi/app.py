@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
 
     # Anything else still answers with core's problem+json 404, never a framework default.
     @app.api_route(
-        "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], include_in_schema=False
+        "/{path:octotp_any}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        include_in_schema=False,
     )
     async def not_found(request: FastAPIRequest, path: str) -> FastAPIResponse:
         response: FastAPIResponse = await forward(request)

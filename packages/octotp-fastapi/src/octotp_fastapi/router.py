@@ -16,6 +16,7 @@ from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
 from octotp_core import Octotp
 from octotp_core.http import MAX_BODY_BYTES, ApiHandler, Request
@@ -26,10 +27,29 @@ from octotp_core.http.models import (
     ValidateTokenRequest,
     ValidationResponse,
 )
+from octotp_core.inprocess import InProcessApi
+
+
+class _AnyPath(Convertor[str]):
+    """Like ``path`` but also matching newlines, so no odd path escapes core's problem+json 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("octotp_any", _AnyPath())
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your project's API key")
 ApiKey = Annotated[str | None, Security(api_key_header)]
 _OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "POST", "HEAD", "OPTIONS"]
+
+
+_installed: list[Octotp] = []
 
 
 def get_octotp(request: FastAPIRequest) -> Octotp:
@@ -38,7 +58,20 @@ def get_octotp(request: FastAPIRequest) -> Octotp:
     return octotp
 
 
+def _current() -> Octotp:
+    if not _installed:
+        raise RuntimeError("octotp is not installed: call octotp_fastapi.install(app, octotp) first")
+    return _installed[-1]
+
+
 OctotpDep = Annotated[Octotp, Depends(get_octotp)]
+
+# The names every adapter exports, bound to the most recently installed Octotp. Inside an endpoint
+# prefer ``Depends(get_octotp)``, which is exact when a process has several apps.
+_api = InProcessApi(_current)
+create_token = _api.create_token
+validate_token = _api.validate_token
+cancel_token = _api.cancel_token
 
 
 def _body_schema(model: type[Any]) -> dict[str, Any]:
@@ -88,10 +121,16 @@ def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | 
     problems: dict[int | str, dict[str, Any]] = {
         status: {"model": Problem, "description": text}
         for status, text in [
-            (400, "Invalid input"),
-            (401, "Bad API key"),
-            (403, "Wrong project"),
-            (429, "Rate limited"),
+            (400, "Malformed JSON or an invalid field"),
+            (401, "Missing, invalid or revoked API key"),
+            (403, "The key is not valid for projectId"),
+            (404, "No such token or project"),
+            (409, "Idempotency-Key reused or in progress"),
+            (413, "Body over 64 KiB"),
+            (415, "Body is not application/json"),
+            (429, "Rate limited (see Retry-After)"),
+            (502, "Delivery failed"),
+            (503, "Storage unavailable"),
         ]
     }
 
@@ -152,7 +191,7 @@ def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | 
         router.add_api_route(path, plain, methods=others, include_in_schema=False)
     if prefix:
         # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
-        router.add_api_route("/{rest:path}", plain, methods=_OTHER_METHODS, include_in_schema=False)
+        router.add_api_route("/{rest:octotp_any}", plain, methods=_OTHER_METHODS, include_in_schema=False)
     return router
 
 
@@ -160,4 +199,5 @@ def install(app: Any, octotp: Octotp, *, prefix: str = "") -> Octotp:
     """Mount the router on ``app`` and make ``octotp`` available to ``Depends(get_octotp)``."""
     app.state.octotp = octotp
     app.include_router(create_router(octotp, prefix=prefix))
+    _installed.append(octotp)
     return octotp

@@ -88,4 +88,6 @@ def problem_for(error: OctotpError, request_id: str) -> Response:
             headers=headers,
             extra={"retryAfter": error.retry_after, "scope": error.scope},
         )
+    if status in (409, 503):  # in progress elsewhere / storage down: worth retrying shortly
+        return problem(status, error.code, error.detail, request_id, headers=[("Retry-After", "1")])
     return problem(status, error.code, error.detail, request_id)

@@ -331,20 +331,21 @@ class SqlAlchemyStore:
         self, project_id: str, key: str, fingerprint: str, now: dt.datetime
     ) -> IdempotencyRecord | None:
         values = {"project_id": project_id, "key": key, "fingerprint": fingerprint, "claimed_at": now, "sent": False}
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(idempotency_keys).values(**values))
-            return None
-        except IntegrityError:
-            pass
         query = select(idempotency_keys).where(
             idempotency_keys.c.project_id == project_id, idempotency_keys.c.key == key
         )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:  # released between our insert and this read: claim again
-            return self.claim_idempotency_key(project_id, key, fingerprint, now)
-        return IdempotencyRecord(**dict(row._mapping))
+        for _ in range(3):  # a record released between our insert and our read: try again, a few times
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(idempotency_keys).values(**values))
+                return None
+            except IntegrityError:
+                pass
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+            if row is not None:
+                return IdempotencyRecord(**dict(row._mapping))
+        raise Conflict("this Idempotency-Key could not be claimed; retry the request")
 
     @_guard
     def reclaim_idempotency_key(

@@ -325,7 +325,12 @@ class ContractSuite:
         assert r.headers["x-request-id"]
         assert api.validate(project, created["code"], recipientEmail=email).json()["status"] == "not_found"
         again = mounted.client.request("DELETE", f"/api/tokens/{created['id']}", headers=headers)
-        assert_problem(again, 404, "not_found")
+        assert again.status == 204  # DELETE is idempotent: safe for clients to retry
+        other_email = _email()
+        approved = api.create(project, recipientEmail=other_email).json()
+        assert api.validate(project, approved["code"], recipientEmail=other_email).json()["status"] == "approved"
+        gone = mounted.client.request("DELETE", f"/api/tokens/{approved['id']}", headers=headers)
+        assert_problem(gone, 404, "not_found")  # a used code cannot be cancelled
         assert_problem(mounted.client.request("DELETE", "/api/tokens/not-a-uuid", headers=headers), 404)
         assert_problem(mounted.client.request("DELETE", f"/api/tokens/{created['id']}"), 401)
 
@@ -369,6 +374,11 @@ class ContractSuite:
         assert r.headers["allow"] == "POST"
         r = mounted.client.request("PUT", "/api/tokens/validate")
         assert_problem(r, 405)
+
+    def test_odd_token_paths_get_problem_404(self, mounted: MountedOctotp, project: ProjectKey) -> None:
+        for path in ("/api/tokens/%0A", "/api/tokens/%20", "/api/tokens/..%2F", "/api/tokens/a%00b"):
+            r = mounted.client.request("DELETE", path, headers={"X-Api-Key": project.api_key})
+            assert_problem(r, 404)
 
     def test_request_id_echoed_or_generated(self, mounted: MountedOctotp) -> None:
         r = mounted.client.request("GET", "/healthz", headers={"X-Request-Id": "abc-123"})

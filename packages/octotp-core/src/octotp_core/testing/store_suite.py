@@ -1,0 +1,543 @@
+"""The ``Store`` conformance suite: written once, run against every store implementation.
+
+Subclass ``StoreSuite`` in a test module (its name must start with ``Test``) and provide a ``store``
+fixture returning a ready, migrated store::
+
+    from octotp_core.testing.store_suite import StoreSuite
+
+    class TestMyStore(StoreSuite):
+        @pytest.fixture
+        def store(self) -> Store:
+            return MyStore(...)
+
+The suite only uses the ``Store`` protocol and the records in ``octotp_core.store``, so it runs
+unchanged on any implementation (SQLAlchemy, the Django ORM, a third party's). It never assumes an
+empty database: every test makes its own accounts, projects and recipients with fresh ids, so the
+store may be shared with other tests. Time is passed explicitly (the ``now`` fixture), never read
+from a clock; the one test that deletes by time (purge) works in an era nobody else uses.
+
+Capability flags (class attributes) name what an implementation deliberately lacks; a test that
+needs a missing capability is skipped with the flag's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar, TypeVar
+
+import pytest
+
+from ..errors import Conflict
+from ..store import Account, ApiKey, NewToken, Project, Store, Token, UsageDay
+
+T = TypeVar("T")
+
+UTC = dt.timezone.utc
+# purge_tokens deletes across all projects by time, so its test uses an era no other test touches.
+PURGE_ERA = dt.datetime(1990, 1, 1, tzinfo=UTC)
+
+
+# Any string will do: stores keep password hashes opaque.
+_PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"  # noqa: S105
+
+
+def _uid() -> str:
+    return str(uuid.uuid4())
+
+
+def _digest() -> str:
+    """A stand-in recipient digest: 64 hex characters, like the real keyed digest."""
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def run_concurrently(count: int, action: Callable[[], T], after: Callable[[], None] | None = None) -> list[T]:
+    """Run ``action`` in ``count`` threads released together by a barrier; return every result.
+    ``after`` runs in each thread when its action is done (e.g. to close per-thread connections)."""
+    barrier = threading.Barrier(count, timeout=60)
+
+    def task() -> T:
+        barrier.wait()
+        try:
+            return action()
+        finally:
+            if after is not None:
+                after()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(task) for _ in range(count)]
+        return [f.result(timeout=120) for f in futures]
+
+
+class StoreSuite:
+    """Conformance tests for a ``Store``; subclasses supply the ``store`` fixture."""
+
+    supports_threads: ClassVar[bool] = True
+    """The store may be called from several threads at once, each seeing the others' committed
+    writes. Set False where that cannot hold (e.g. inside a per-test transaction that other
+    threads cannot see); the concurrency tests are then skipped."""
+
+    concurrency: ClassVar[int] = 16
+    """How many threads the concurrency tests race against one token."""
+
+    def thread_done(self) -> None:
+        """Called in each racing thread when it is done; override to release per-thread resources
+        (a Django store closes the thread's connections here)."""
+
+    # -- fixtures and helpers ----------------------------------------------------------------
+    @pytest.fixture
+    def store(self) -> Store:
+        """The store under test: a subclass must override this fixture."""
+        raise NotImplementedError("a StoreSuite subclass must provide a `store` fixture")
+
+    @pytest.fixture
+    def now(self) -> dt.datetime:
+        """The suite's current time: an aware UTC datetime with microseconds (override to pin it)."""
+        return dt.datetime.now(UTC)
+
+    @staticmethod
+    def make_account(store: Store, now: dt.datetime, *, email: str | None = None, active: bool = True) -> Account:
+        """Insert and return an account with a fresh id and (unless given) a fresh email."""
+        account = Account(
+            id=_uid(),
+            email=email or f"user-{uuid.uuid4().hex[:12]}@example.com",
+            password_hash=_PASSWORD_HASH,
+            created_at=now,
+            is_active=active,
+        )
+        store.create_account(account)
+        return account
+
+    @staticmethod
+    def make_project(store: Store, now: dt.datetime, *, owner: Account | None = None, plan: str = "free") -> Project:
+        """Insert and return a project with a fresh id."""
+        project = Project(
+            id=_uid(), name="suite project", owner_id=owner.id if owner else None, plan=plan, created_at=now
+        )
+        store.create_project(project)
+        return project
+
+    @staticmethod
+    def make_token(
+        project: Project,
+        now: dt.datetime,
+        *,
+        digest: str | None = None,
+        purpose: str = "",
+        ttl: float = 300,
+        max_attempts: int = 5,
+    ) -> NewToken:
+        """A token (not yet inserted) for ``project``, created at ``now``, expiring ``ttl`` seconds later."""
+        return NewToken(
+            id=_uid(),
+            project_id=project.id,
+            recipient_digest=digest or _digest(),
+            recipient_hint="u***@example.com",
+            channel="email",
+            purpose=purpose,
+            code_hash="hmac-sha256$" + _digest(),
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl),
+            max_attempts=max_attempts,
+        )
+
+    def _require_threads(self) -> None:
+        if not self.supports_threads:
+            pytest.skip("store lacks capability: supports_threads")
+
+    @staticmethod
+    def _usage_on(store: Store, project: Project, day: dt.date) -> UsageDay | None:
+        rows = [u for u in store.usage(project.id, day) if u.day == day]
+        return rows[0] if rows else None
+
+    # -- health ------------------------------------------------------------------------------
+    def test_ping_answers(self, store: Store) -> None:
+        store.ping()
+
+    # -- accounts ----------------------------------------------------------------------------
+    def test_account_round_trip(self, store: Store, now: dt.datetime) -> None:
+        account = self.make_account(store, now)
+        assert store.get_account(account.id) == account
+        assert store.get_account_by_email(account.email) == account
+
+    def test_inactive_account_round_trip(self, store: Store, now: dt.datetime) -> None:
+        account = self.make_account(store, now, active=False)
+        found = store.get_account(account.id)
+        assert found is not None
+        assert found.is_active is False
+
+    def test_unknown_account_is_none(self, store: Store) -> None:
+        assert store.get_account(_uid()) is None
+        assert store.get_account_by_email(f"nobody-{uuid.uuid4().hex}@example.com") is None
+
+    def test_duplicate_email_is_conflict_and_keeps_first(self, store: Store, now: dt.datetime) -> None:
+        first = self.make_account(store, now)
+        with pytest.raises(Conflict):
+            self.make_account(store, now, email=first.email)
+        assert store.get_account_by_email(first.email) == first
+
+    def test_list_accounts_includes_new_accounts_oldest_first(self, store: Store, now: dt.datetime) -> None:
+        older = self.make_account(store, now - dt.timedelta(seconds=10))
+        newer = self.make_account(store, now)
+        ids = [a.id for a in store.list_accounts()]
+        assert older.id in ids
+        assert newer.id in ids
+        assert ids.index(older.id) < ids.index(newer.id)
+
+    # -- projects ----------------------------------------------------------------------------
+    def test_project_round_trip_with_every_option(self, store: Store, now: dt.datetime) -> None:
+        owner = self.make_account(store, now)
+        project = Project(
+            id=_uid(),
+            name="Every option",
+            owner_id=owner.id,
+            plan="pro",
+            created_at=now,
+            code_length=8,
+            expiry_default=120,
+            expiry_min=60,
+            expiry_max=900,
+            default_phone_region="GB",
+            deliver_only=True,
+        )
+        store.create_project(project)
+        assert store.get_project(project.id) == project
+
+    def test_project_defaults_round_trip(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        assert store.get_project(project.id) == project
+
+    def test_unknown_project_is_none(self, store: Store) -> None:
+        assert store.get_project(_uid()) is None
+
+    def test_list_projects_by_owner(self, store: Store, now: dt.datetime) -> None:
+        owner, other = self.make_account(store, now), self.make_account(store, now)
+        first = self.make_project(store, now - dt.timedelta(seconds=1), owner=owner)
+        second = self.make_project(store, now, owner=owner)
+        theirs = self.make_project(store, now, owner=other)
+        assert store.list_projects(owner.id) == [first, second]
+        everything = [p.id for p in store.list_projects()]
+        assert {first.id, second.id, theirs.id} <= set(everything)
+
+    def test_set_project_plan(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now, plan="free")
+        untouched = self.make_project(store, now, plan="free")
+        assert store.set_project_plan(project.id, "pro") is True
+        changed = store.get_project(project.id)
+        assert changed is not None
+        assert changed.plan == "pro"
+        assert store.get_project(untouched.id) == untouched
+
+    def test_set_plan_of_unknown_project_is_false(self, store: Store) -> None:
+        assert store.set_project_plan(_uid(), "pro") is False
+
+    # -- API keys ----------------------------------------------------------------------------
+    def _key(self, store: Store, project: Project, now: dt.datetime, name: str = "key") -> tuple[ApiKey, str]:
+        key = ApiKey(id=_uid(), project_id=project.id, name=name, prefix="octotp_abcdef", created_at=now)
+        digest = _digest()
+        store.create_api_key(key, digest)
+        return key, digest
+
+    def test_find_api_key_by_digest_returns_key_and_project(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        key, digest = self._key(store, project, now)
+        assert store.find_api_key(digest) == (key, project)
+        assert store.find_api_key(_digest()) is None
+
+    def test_list_api_keys_of_one_project_oldest_first(self, store: Store, now: dt.datetime) -> None:
+        project, other = self.make_project(store, now), self.make_project(store, now)
+        older, _ = self._key(store, project, now - dt.timedelta(seconds=5), "older")
+        newer, _ = self._key(store, project, now, "newer")
+        self._key(store, other, now)
+        assert store.list_api_keys(project.id) == [older, newer]
+
+    def test_revoke_api_key_once(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        key, digest = self._key(store, project, now)
+        kept, _ = self._key(store, project, now)
+        later = now + dt.timedelta(seconds=30)
+        assert store.revoke_api_key(key.id, later) is True
+        assert store.revoke_api_key(key.id, later + dt.timedelta(seconds=1)) is False
+        found = store.find_api_key(digest)  # revoked keys are still found, so callers can tell
+        assert found is not None
+        assert found[0].revoked_at == later
+        assert {k.id: k.revoked_at for k in store.list_api_keys(project.id)} == {key.id: later, kept.id: None}
+
+    def test_revoke_unknown_api_key_is_false(self, store: Store, now: dt.datetime) -> None:
+        assert store.revoke_api_key(_uid(), now) is False
+
+    def test_touch_api_key_records_last_use(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        key, digest = self._key(store, project, now)
+        _, other_digest = self._key(store, project, now)
+        used = now + dt.timedelta(minutes=3)
+        store.touch_api_key(key.id, used)
+        found, untouched = store.find_api_key(digest), store.find_api_key(other_digest)
+        assert found is not None
+        assert untouched is not None
+        assert found[0].last_used_at == used
+        assert untouched[0].last_used_at is None
+        store.touch_api_key(key.id, used + dt.timedelta(minutes=1))
+        again = store.find_api_key(digest)
+        assert again is not None
+        assert again[0].last_used_at == used + dt.timedelta(minutes=1)
+
+    # -- tokens: insert, read, supersede -----------------------------------------------------
+    def test_insert_and_get_token(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        new = self.make_token(project, now, purpose="login", max_attempts=7)
+        store.insert_token(new)
+        assert store.get_token(new.id) == Token(**new.__dict__, attempts=0, closed_at=None, closed_reason=None)
+        assert store.get_token(_uid()) is None
+
+    def test_insert_supersedes_open_tokens_of_the_same_binding_only(self, store: Store, now: dt.datetime) -> None:
+        project, other_project = self.make_project(store, now), self.make_project(store, now)
+        digest = _digest()
+        old = self.make_token(project, now, digest=digest, purpose="login")
+        other_purpose = self.make_token(project, now, digest=digest, purpose="reset")
+        other_recipient = self.make_token(project, now, purpose="login")
+        other_tenant = self.make_token(other_project, now, digest=digest, purpose="login")
+        for token in (old, other_purpose, other_recipient, other_tenant):
+            store.insert_token(token)
+
+        later = now + dt.timedelta(seconds=20)
+        new = self.make_token(project, later, digest=digest, purpose="login")
+        store.insert_token(new)
+
+        superseded = store.get_token(old.id)
+        assert superseded is not None
+        assert (superseded.closed_reason, superseded.closed_at) == ("superseded", later)
+        for token_id in (new.id, other_purpose.id, other_recipient.id, other_tenant.id):
+            still_open = store.get_token(token_id)
+            assert still_open is not None
+            assert (still_open.closed_at, still_open.closed_reason) == (None, None)
+
+    def test_insert_leaves_already_closed_tokens_alone(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        digest = _digest()
+        used = self.make_token(project, now, digest=digest)
+        store.insert_token(used)
+        assert store.consume_token(used.id, project.id, now + dt.timedelta(seconds=1))
+        store.insert_token(self.make_token(project, now + dt.timedelta(seconds=2), digest=digest))
+        after = store.get_token(used.id)
+        assert after is not None
+        assert (after.closed_reason, after.closed_at) == ("approved", now + dt.timedelta(seconds=1))
+
+    def test_latest_token_is_the_last_inserted_open_or_not(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        digest = _digest()
+        assert store.latest_token(project.id, digest, "") is None
+        first = self.make_token(project, now, digest=digest)
+        second = self.make_token(project, now, digest=digest)  # same timestamp: insertion order decides
+        store.insert_token(first)
+        store.insert_token(second)
+        latest = store.latest_token(project.id, digest, "")
+        assert latest is not None
+        assert latest.id == second.id
+        assert store.close_token(second.id, now, "cancelled")
+        closed = store.latest_token(project.id, digest, "")
+        assert closed is not None
+        assert (closed.id, closed.closed_reason) == (second.id, "cancelled")
+
+    def test_latest_token_is_per_binding(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        digest = _digest()
+        login = self.make_token(project, now, digest=digest, purpose="login")
+        reset = self.make_token(project, now, digest=digest, purpose="reset")
+        store.insert_token(login)
+        store.insert_token(reset)
+        found_login = store.latest_token(project.id, digest, "login")
+        found_reset = store.latest_token(project.id, digest, "reset")
+        assert found_login is not None
+        assert found_reset is not None
+        assert (found_login.id, found_reset.id) == (login.id, reset.id)
+        assert store.latest_token(project.id, digest, "") is None
+        assert store.latest_token(self.make_project(store, now).id, digest, "login") is None
+
+    def test_list_tokens_newest_first_with_limit(self, store: Store, now: dt.datetime) -> None:
+        project, other = self.make_project(store, now), self.make_project(store, now)
+        made = [self.make_token(project, now + dt.timedelta(seconds=i)) for i in range(5)]
+        for token in made:
+            store.insert_token(token)
+        store.insert_token(self.make_token(other, now))
+        assert [t.id for t in store.list_tokens(project.id)] == [t.id for t in reversed(made)]
+        assert [t.id for t in store.list_tokens(project.id, limit=2)] == [made[4].id, made[3].id]
+
+    # -- tokens: attempts, consume, close ----------------------------------------------------
+    def test_reserve_attempt_counts_up_to_the_cap(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token = self.make_token(project, now, max_attempts=3)
+        store.insert_token(token)
+        results = [store.reserve_attempt(token.id, now) for _ in range(5)]
+        assert results == [True, True, True, False, False]
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert stored.attempts == 3
+
+    def test_reserve_attempt_refuses_at_and_after_expiry(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token = self.make_token(project, now, ttl=60)
+        store.insert_token(token)
+        assert store.reserve_attempt(token.id, token.expires_at - dt.timedelta(microseconds=1)) is True
+        assert store.reserve_attempt(token.id, token.expires_at) is False
+        assert store.reserve_attempt(token.id, token.expires_at + dt.timedelta(days=1)) is False
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert stored.attempts == 1
+
+    def test_reserve_attempt_refuses_closed_and_unknown_tokens(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token = self.make_token(project, now)
+        store.insert_token(token)
+        assert store.close_token(token.id, now, "cancelled")
+        assert store.reserve_attempt(token.id, now) is False
+        assert store.reserve_attempt(_uid(), now) is False
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert stored.attempts == 0
+
+    def test_consume_token_exactly_once_and_counts_approval(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token = self.make_token(project, now)
+        store.insert_token(token)
+        when = now + dt.timedelta(seconds=5)
+        assert store.consume_token(token.id, project.id, when) is True
+        assert store.consume_token(token.id, project.id, when) is False
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert (stored.closed_reason, stored.closed_at) == ("approved", when)
+        usage = self._usage_on(store, project, when.date())
+        assert usage is not None
+        assert usage.approved == 1
+
+    def test_consume_refuses_a_closed_token(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token = self.make_token(project, now)
+        store.insert_token(token)
+        assert store.close_token(token.id, now, "delivery_failed")
+        assert store.consume_token(token.id, project.id, now) is False
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert stored.closed_reason == "delivery_failed"
+        usage = self._usage_on(store, project, now.date())
+        assert usage is not None
+        assert usage.approved == 0
+
+    def test_close_token_checks_the_project(self, store: Store, now: dt.datetime) -> None:
+        project, other = self.make_project(store, now), self.make_project(store, now)
+        token = self.make_token(project, now)
+        store.insert_token(token)
+        assert store.close_token(token.id, now, "cancelled", project_id=other.id) is False
+        still_open = store.get_token(token.id)
+        assert still_open is not None
+        assert still_open.closed_at is None
+        when = now + dt.timedelta(seconds=9)
+        assert store.close_token(token.id, when, "cancelled", project_id=project.id) is True
+        assert store.close_token(token.id, when, "cancelled", project_id=project.id) is False
+        closed = store.get_token(token.id)
+        assert closed is not None
+        assert (closed.closed_reason, closed.closed_at) == ("cancelled", when)
+
+    def test_close_token_without_project_and_unknown(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token = self.make_token(project, now)
+        store.insert_token(token)
+        assert store.close_token(token.id, now, "delivery_failed") is True
+        assert store.close_token(token.id, now, "cancelled") is False
+        assert store.close_token(_uid(), now, "cancelled") is False
+        closed = store.get_token(token.id)
+        assert closed is not None
+        assert closed.closed_reason == "delivery_failed"
+
+    def test_purge_deletes_only_tokens_expired_before(self, store: Store) -> None:
+        start = PURGE_ERA
+        project = self.make_project(store, start)
+        expired = [self.make_token(project, start + dt.timedelta(seconds=i), ttl=60) for i in range(3)]
+        boundary = self.make_token(project, start + dt.timedelta(seconds=100), ttl=60)  # expires at +160
+        alive = self.make_token(project, start + dt.timedelta(seconds=200), ttl=60)
+        for token in [*expired, boundary, alive]:
+            store.insert_token(token)
+        cutoff = boundary.expires_at  # "before" is strict: the boundary token stays
+        assert store.purge_tokens(cutoff) == len(expired)
+        assert [store.get_token(t.id) for t in expired] == [None] * len(expired)
+        assert store.get_token(boundary.id) is not None
+        assert store.get_token(alive.id) is not None
+        assert store.purge_tokens(cutoff) == 0
+        assert store.purge_tokens(alive.expires_at + dt.timedelta(seconds=1)) == 2
+        assert store.list_tokens(project.id) == []
+
+    # -- tokens under concurrency ------------------------------------------------------------
+    def test_concurrent_consume_has_exactly_one_winner(self, store: Store, now: dt.datetime) -> None:
+        self._require_threads()
+        project = self.make_project(store, now)
+        token = self.make_token(project, now)
+        store.insert_token(token)
+        results = run_concurrently(
+            self.concurrency, lambda: store.consume_token(token.id, project.id, now), self.thread_done
+        )
+        assert results.count(True) == 1
+        usage = self._usage_on(store, project, now.date())
+        assert usage is not None
+        assert usage.approved == 1
+
+    def test_concurrent_reservations_never_pass_the_cap(self, store: Store, now: dt.datetime) -> None:
+        self._require_threads()
+        project = self.make_project(store, now)
+        token = self.make_token(project, now, max_attempts=5)
+        store.insert_token(token)
+        results = run_concurrently(self.concurrency, lambda: store.reserve_attempt(token.id, now), self.thread_done)
+        assert results.count(True) == min(5, self.concurrency)
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert stored.attempts == min(5, self.concurrency)
+
+    # -- usage -------------------------------------------------------------------------------
+    def test_usage_counters_add_up(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        day = now.date()
+        tokens = [self.make_token(project, now) for _ in range(3)]
+        for token in tokens:
+            store.insert_token(token)
+        assert store.consume_token(tokens[-1].id, project.id, now)
+        store.add_usage(project.id, day, failed=2)
+        store.add_usage(project.id, day, failed=1, rate_limited=4)
+        store.add_usage(project.id, day, approved=2)
+        assert store.usage(project.id, day) == [
+            UsageDay(project.id, day, created=3, approved=3, failed=3, rate_limited=4)
+        ]
+
+    def test_usage_is_per_day_and_per_project_oldest_first(self, store: Store, now: dt.datetime) -> None:
+        project, other = self.make_project(store, now), self.make_project(store, now)
+        today = now.date()
+        earlier = today - dt.timedelta(days=3)
+        yesterday = today - dt.timedelta(days=1)
+        store.add_usage(project.id, yesterday, rate_limited=1)
+        store.add_usage(project.id, earlier, failed=5)
+        store.insert_token(self.make_token(project, now))
+        store.add_usage(other.id, today, failed=7)
+        assert store.usage(project.id, earlier) == [
+            UsageDay(project.id, earlier, failed=5),
+            UsageDay(project.id, yesterday, rate_limited=1),
+            UsageDay(project.id, today, created=1),
+        ]
+        assert store.usage(project.id, yesterday) == [
+            UsageDay(project.id, yesterday, rate_limited=1),
+            UsageDay(project.id, today, created=1),
+        ]
+        assert store.usage(project.id, today + dt.timedelta(days=1)) == []
+        assert store.usage(other.id, earlier) == [UsageDay(other.id, today, failed=7)]
+
+    def test_created_counts_on_the_tokens_own_day(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        day_one = dt.datetime.combine(now.date() - dt.timedelta(days=10), dt.time(23, 59, 59, 999999), UTC)
+        day_two = day_one + dt.timedelta(microseconds=1)
+        store.insert_token(self.make_token(project, day_one))
+        store.insert_token(self.make_token(project, day_two))
+        store.insert_token(self.make_token(project, day_two))
+        assert store.usage(project.id, day_one.date()) == [
+            UsageDay(project.id, day_one.date(), created=1),
+            UsageDay(project.id, day_two.date(), created=2),
+        ]

@@ -1,0 +1,164 @@
+"""Django admin for projects, API keys (digest never shown; revoke action) and tokens (read-only).
+
+API keys are only ever created through octotp (the plain key is shown once, never stored): adding a
+project, or the "Create an API key" action, shows the new key on the page that answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from octotp_core.accounts import IssuedKey
+from octotp_core.errors import NotFound
+
+from .api import get_octotp
+from .models import ApiKey, Project, Token, UsageDay
+
+
+def _show_keys(
+    request: HttpRequest, project_admin: admin.ModelAdmin[Any], issued: list[tuple[Project, IssuedKey]]
+) -> HttpResponse:
+    context = {
+        **project_admin.admin_site.each_context(request),
+        "title": "New API key" if len(issued) == 1 else "New API keys",
+        "issued": [{"project": project, "key": key} for project, key in issued],
+        "opts": project_admin.model._meta,
+    }
+    response = TemplateResponse(request, "octotp/admin/api_keys_created.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Project fields, with the plan chosen among the plans in settings."""
+
+    plan = forms.ChoiceField(choices=())
+
+    class Meta:
+        model = Project
+        fields = [
+            "name",
+            "plan",
+            "owner",
+            "code_length",
+            "expiry_default",
+            "expiry_min",
+            "expiry_max",
+            "default_phone_region",
+            "deliver_only",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = get_octotp().settings
+        plan_field = self.fields["plan"]
+        assert isinstance(plan_field, forms.ChoiceField)
+        plan_field.choices = [(name, name) for name in sorted(settings.plans)]
+        plan_field.initial = settings.default_plan
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = ProjectForm
+    list_display = ("name", "id", "plan", "deliver_only", "created_at")
+    list_filter = ("plan", "deliver_only")
+    search_fields = ("name", "id")
+    readonly_fields = ("id", "created_at")
+    actions = ("create_api_key",)
+
+    def response_add(self, request: HttpRequest, obj: Project, post_url_continue: str | None = None) -> HttpResponse:
+        """A new project gets its first key, shown on this page only."""
+        issued = get_octotp().accounts.create_api_key(obj.id, "default")
+        return _show_keys(request, self, [(obj, issued)])
+
+    @admin.action(description="Create an API key for the selected projects")
+    def create_api_key(self, request: HttpRequest, queryset: QuerySet[Project]) -> HttpResponse:
+        accounts = get_octotp().accounts
+        issued = [(project, accounts.create_api_key(project.id, "admin")) for project in queryset]
+        return _show_keys(request, self, issued)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "prefix", "project", "created_at", "last_used_at", "revoked_at")
+    list_select_related = ("project",)
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "project__name", "project__id")
+    fields = ("id", "project", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("id", "project", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # keys are issued through octotp, so the secret is shown exactly once
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        accounts = get_octotp().accounts
+        revoked = 0
+        for key in queryset:
+            try:
+                accounts.revoke_api_key(key.id)
+                revoked += 1
+            except NotFound:  # already revoked
+                pass
+        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only; the recipient is the masked hint and the code hash is never shown."""
+
+    list_display = ("token_id", "project", "recipient_hint", "channel", "purpose", "status", "created_at", "expires_at")
+    list_select_related = ("project",)
+    list_filter = ("channel", "closed_reason")
+    search_fields = ("token_id", "project__id", "project__name")
+    fields = (
+        "token_id",
+        "project",
+        "recipient_hint",
+        "channel",
+        "purpose",
+        "created_at",
+        "expires_at",
+        "attempts",
+        "max_attempts",
+        "closed_at",
+        "closed_reason",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="status")
+    def status(self, token: Token) -> str:
+        return token.closed_reason or "open"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(UsageDay)
+class UsageDayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("day", "project", "created", "approved", "failed", "rate_limited")
+    list_select_related = ("project",)
+    list_filter = ("day",)
+    search_fields = ("project__name", "project__id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

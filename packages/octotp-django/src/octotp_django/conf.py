@@ -1,0 +1,141 @@
+"""Reading the ``OCTOTP = {...}`` Django setting into core ``Settings``.
+
+Keys are the core ``Settings`` field names in upper case (``"CODE_LENGTH"``, ``"PLANS"``,
+``"RATE_LIMIT_STORAGE"``...). Only this dict configures octotp under Django: ``OCTOTP_*``
+environment variables are not read, and there is no ``DATABASE_URL`` (octotp uses Django's
+database). Without ``SECRET_KEY``, octotp derives its secret from Django's ``SECRET_KEY`` (and its
+``SECRET_KEY_FALLBACKS``, so rotating Django's secret rotates octotp's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from octotp_core import Settings
+
+SETTING = "OCTOTP"
+DEFAULT_EMAIL_BACKEND = "octotp_django.mail.DjangoEmailBackend"
+# Core fields that make no sense under Django (storage is Django's database).
+NOT_USED = {"DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead"}
+
+
+class DjangoSettings(Settings):
+    """Core ``Settings`` filled only from the ``OCTOTP`` dict (never from the environment)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One thing wrong with the configuration, and which setting it is in."""
+
+    setting: str
+    message: str
+    check_id: str
+    hint: str | None = None
+
+
+def derive_secret(django_secret: str) -> str:
+    """octotp's secret from a Django secret (domain-separated, so the two never coincide)."""
+    return hmac.new(django_secret.encode(), b"octotp-django-secret-key", hashlib.sha256).hexdigest()
+
+
+def _label(loc: tuple[Any, ...]) -> str:
+    if not loc:
+        return SETTING
+    head, *rest = loc
+    return f"{SETTING}[{str(head).upper()!r}]" + "".join(f"[{part!r}]" for part in rest)
+
+
+def _user_dict() -> tuple[dict[str, Any], list[SettingProblem]]:
+    raw = getattr(django_settings, SETTING, {})
+    if not isinstance(raw, Mapping):
+        return {}, [SettingProblem(SETTING, f"{SETTING} must be a dict, not {type(raw).__name__}", "octotp.E001")]
+    return dict(raw), []
+
+
+def _values() -> tuple[dict[str, Any], list[SettingProblem]]:
+    """The keyword arguments for ``DjangoSettings`` and any problems found on the way."""
+    raw, problems = _user_dict()
+    fields = DjangoSettings.model_fields
+    values: dict[str, Any] = {"delivery_email_backend": DEFAULT_EMAIL_BACKEND}
+    for key, value in raw.items():
+        label = f"{SETTING}[{key!r}]"
+        if key in NOT_USED:
+            problems.append(SettingProblem(label, f"{key} is not used by octotp-django", "octotp.E004", NOT_USED[key]))
+            continue
+        name = key.lower() if isinstance(key, str) else ""
+        if not isinstance(key, str) or key != key.upper() or name not in fields:
+            close = [k.upper() for k in fields if isinstance(key, str) and k == key.lower()]
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"known keys: {', '.join(sorted(k.upper() for k in fields))}"
+            )
+            problems.append(SettingProblem(label, f"unknown octotp setting {key!r}", "octotp.E002", hint))
+            continue
+        if name == "plans" and isinstance(value, Mapping):  # plan dicts may use upper-case keys too
+            value = {
+                plan: {str(k).lower(): v for k, v in spec.items()} if isinstance(spec, Mapping) else spec
+                for plan, spec in value.items()
+            }
+        values[name] = value
+    if "secret_key" not in values:
+        try:
+            django_secret = getattr(django_settings, "SECRET_KEY", "")
+        except ImproperlyConfigured:  # Django refuses to hand out an empty SECRET_KEY
+            django_secret = ""
+        if not django_secret:
+            problems.append(
+                SettingProblem(
+                    f"{SETTING}['SECRET_KEY']",
+                    "no secret: set OCTOTP['SECRET_KEY'] or Django's SECRET_KEY",
+                    "octotp.E005",
+                )
+            )
+        else:
+            values["secret_key"] = derive_secret(django_secret)
+            if "secret_key_fallbacks" not in values:
+                fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", [])
+                values["secret_key_fallbacks"] = [derive_secret(s) for s in fallbacks]
+    return values, problems
+
+
+def validate() -> tuple[Settings | None, list[SettingProblem]]:
+    """Build the settings, returning every problem instead of raising (used by the system checks)."""
+    values, problems = _values()
+    if problems:
+        return None, problems
+    try:
+        return DjangoSettings(**values), []
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            problems.append(SettingProblem(_label(loc), str(error["msg"]), "octotp.E003"))
+        return None, problems
+
+
+def get_settings() -> Settings:
+    """The core ``Settings`` for this Django project; ``ImproperlyConfigured`` naming every bad setting."""
+    built, problems = validate()
+    if built is None:
+        raise ImproperlyConfigured("; ".join(f"{p.setting}: {p.message}" for p in problems))
+    return built

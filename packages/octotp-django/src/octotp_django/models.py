@@ -1,0 +1,154 @@
+"""octotp's tables as Django models: the same tables, columns and indexes as core's SQLAlchemy models.
+
+Two differences Django needs: the token row's integer key is the field ``seq`` (column ``pk``,
+since ``pk`` is reserved in Django) and its public UUID the field ``token_id`` (column ``id``);
+``octotp_usage_daily`` and ``octotp_idempotency_keys`` have a surrogate ``id`` key plus a unique
+constraint on core's composite key, because Django 4.2 has no composite primary keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+def new_id() -> str:
+    """A new UUID as a string (ids are UUIDs sent as strings)."""
+    return str(uuid.uuid4())
+
+
+class Account(models.Model):
+    """A dashboard user of the standalone service (Django sites use their own auth)."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    email = models.CharField(max_length=320, unique=True)
+    password_hash = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "octotp_accounts"
+        verbose_name = "account"
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Project(models.Model):
+    """A tenant: owns API keys and tokens; its plan sets its rate limit."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="projects", db_index=False
+    )
+    plan = models.CharField(max_length=50)
+    code_length = models.IntegerField(null=True, blank=True, help_text="Blank: the OCTOTP default.")
+    expiry_default = models.IntegerField(null=True, blank=True, help_text="Seconds. Blank: the OCTOTP default.")
+    expiry_min = models.IntegerField(null=True, blank=True, help_text="Seconds. Blank: the OCTOTP default.")
+    expiry_max = models.IntegerField(null=True, blank=True, help_text="Seconds. Blank: the OCTOTP default.")
+    default_phone_region = models.CharField(max_length=2, null=True, blank=True)
+    deliver_only = models.BooleanField(default=False, help_text="Never return codes; always deliver them.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "octotp_projects"
+        indexes = [models.Index(fields=["owner"], name="ix_octotp_projects_owner_id")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An API key's metadata; the key itself is never stored, only its digest."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys", db_index=False)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "octotp_api_keys"
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["project"], name="ix_octotp_api_keys_project_id")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Token(models.Model):
+    """One issued code: only its hash and a masked recipient hint are stored."""
+
+    seq = models.BigAutoField(primary_key=True, db_column="pk")
+    token_id = models.CharField(max_length=36, unique=True, db_column="id", verbose_name="id")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tokens", db_index=False)
+    recipient_digest = models.CharField(max_length=64)
+    recipient_hint = models.CharField(max_length=330, verbose_name="recipient")
+    channel = models.CharField(max_length=10)
+    purpose = models.CharField(max_length=64, blank=True)
+    code_hash = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.IntegerField(default=0)
+    max_attempts = models.IntegerField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=20, null=True, blank=True)
+
+    class Meta:
+        db_table = "octotp_tokens"
+        indexes = [
+            # The validate lookup: the newest token of one binding is a single index seek.
+            models.Index(fields=["project", "recipient_digest", "purpose", "seq"], name="ix_octotp_tokens_binding"),
+            # The newest-first list (core's ix_octotp_tokens_project_created; Django caps names at 30).
+            models.Index(fields=["project", "created_at"], name="ix_octotp_tokens_proj_created"),
+            models.Index(fields=["expires_at"], name="ix_octotp_tokens_expires_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.token_id
+
+
+class UsageDay(models.Model):
+    """One project's counters for one UTC day."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="usage_days", db_index=False)
+    day = models.DateField()
+    created = models.IntegerField(default=0)
+    approved = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    rate_limited = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "octotp_usage_daily"
+        verbose_name = "usage day"
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="uq_octotp_usage_daily_project_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day}"
+
+
+class IdempotencyKey(models.Model):
+    """A create request seen under an ``Idempotency-Key`` (``token_id`` is None while it is in progress)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="idempotency_keys", db_index=False)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField()
+    token_id = models.CharField(max_length=36, null=True, blank=True)
+    response = models.TextField(null=True, blank=True)
+    sent = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "octotp_idempotency_keys"
+        verbose_name = "idempotency key"
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="uq_octotp_idempotency_keys_key")]
+        indexes = [models.Index(fields=["claimed_at"], name="ix_octotp_idem_claimed_at")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.key}"

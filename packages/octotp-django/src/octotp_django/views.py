@@ -1,0 +1,64 @@
+"""The API views: translate ``HttpRequest`` to the core neutral ``Request`` and the core
+``Response`` back, byte for byte. Every decision (routing, auth, JSON, errors) is core's.
+
+The view is CSRF-exempt (the API authenticates by ``X-Api-Key``, never by cookie) and opts out of
+``ATOMIC_REQUESTS`` on every database: like the reference store, each step commits on its own, so
+a wrong guess is counted and no row lock is held while a code is hashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from octotp_core.http import MAX_BODY_BYTES, Request, Response
+
+from .api import get_api_handler
+
+
+def to_request(request: HttpRequest, path: str) -> Request:
+    """The neutral request for a Django request; ``path`` is relative to where the URLs are included."""
+    try:
+        body = request.body
+    except RequestDataTooBig:  # larger than DATA_UPLOAD_MAX_MEMORY_SIZE: enough for core to answer 413
+        body = request.read(MAX_BODY_BYTES + 1)
+    return Request(
+        method=request.method or "GET",
+        path=path,
+        headers=dict(request.headers),
+        body=body,
+        query_string=request.META.get("QUERY_STRING", ""),
+        client=request.META.get("REMOTE_ADDR") or None,
+    )
+
+
+def to_response(response: Response) -> HttpResponse:
+    """The Django response for a neutral one, with exactly its status, headers and body."""
+    out = HttpResponse(response.body, status=response.status)
+    del out["Content-Type"]  # core sets its own (or none, for 204)
+    for name, value in response.headers:
+        if name.lower() == "set-cookie":
+            out.cookies.load(value)
+        elif out.has_header(name):
+            out[name] = f"{out[name]}, {value}"
+        else:
+            out[name] = value
+    return out
+
+
+def _non_atomic(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    for alias in settings.DATABASES:
+        view = transaction.non_atomic_requests(using=alias)(view)
+    return view
+
+
+@csrf_exempt
+@_non_atomic
+def api(request: HttpRequest, path: str) -> HttpResponse:
+    """Answer any octotp API path (``api/...``, ``healthz``, ``readyz``, ``openapi.json``)."""
+    return to_response(get_api_handler().handle(to_request(request, "/" + path)))

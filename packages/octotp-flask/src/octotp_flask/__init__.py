@@ -1,0 +1,33 @@
+"""octotp for Flask: the one-time verification code API inside your app.
+
+from flask import Flask
+from octotp_flask import Octotp
+
+app = Flask(__name__)
+app.config["OCTOTP_DATABASE_URL"] = "sqlite:///octotp.db"
+octotp = Octotp(app)  # /api/tokens, /api/tokens/validate, `flask octotp ...`
+"""
+
+try:
+    import flask  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only without Flask installed
+    raise ImportError("octotp_flask needs Flask: pip install octotp-flask (or pip install 'flask>=2.3')") from exc
+
+from . import signals
+from .extension import Octotp, cancel_token, create_token, get_octotp, validate_token
+from .signals import token_approved, token_created, token_failed, token_locked
+from .version import __version__
+
+__all__ = [
+    "Octotp",
+    "__version__",
+    "cancel_token",
+    "create_token",
+    "get_octotp",
+    "signals",
+    "token_approved",
+    "token_created",
+    "token_failed",
+    "token_locked",
+    "validate_token",
+]

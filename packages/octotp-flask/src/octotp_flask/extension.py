@@ -1,0 +1,148 @@
+"""``Octotp``: the Flask extension (``Octotp(app)`` or ``Octotp()`` + ``init_app(app)``), and the
+in-process API for the current app (``get_octotp``, ``create_token``, ``validate_token``,
+``cancel_token``).
+
+Per-app state is the core ``octotp_core.Octotp`` kept in ``app.extensions["octotp"]``; the
+extension object itself holds only options, so one instance can serve any number of apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import Engine
+from typing_extensions import Unpack
+
+import octotp_core
+from octotp_core import Clock, CreatedToken, TokenEvent, Validation
+from octotp_core.delivery import DeliveryBackend
+from octotp_core.http import ApiHandler
+from octotp_core.inprocess import CreateOptions, InProcessApi, ValidateOptions
+from octotp_core.store import Store
+
+from .blueprint import make_blueprint, normalise_prefix
+from .cli import octotp_cli
+from .config import PREFIX, option_keys, set_defaults, settings_from_config
+from .signals import send_event
+
+EXTENSION_KEY = "octotp"
+
+
+class HasEngine(Protocol):
+    """Anything with an ``engine`` attribute, such as a Flask-SQLAlchemy ``db``."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+
+EngineSource = Engine | HasEngine | Callable[[], Engine]
+
+
+class Octotp:
+    """octotp inside a Flask app: the API blueprint, ``flask octotp ...`` and the in-process API.
+
+    ``options`` are defaults for the app's ``OCTOTP_*`` config keys (``database_url="..."`` sets the
+    default of ``OCTOTP_DATABASE_URL``); the app's config wins. Objects that are not configuration:
+
+    - ``engine``: reuse the host's SQLAlchemy engine instead of opening one; an ``Engine``, a
+      Flask-SQLAlchemy ``db`` (initialised on the app first) or a function returning an engine,
+      called inside the app context. Same as the ``OCTOTP_ENGINE`` key.
+    - ``store``: a ready ``Store`` (then ``engine`` is only used for migrations).
+    - ``clock``, ``backends``: passed to core (tests, custom delivery).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        backends: dict[str, DeliveryBackend] | None = None,
+        **options: Any,
+    ) -> None:
+        unknown = set(options) - option_keys()
+        if unknown:
+            raise TypeError(f"unknown octotp option(s): {', '.join(sorted(unknown))}")
+        self._options = options
+        self._store = store
+        self._clock = clock
+        self._backends = backends
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Configure octotp for ``app``: defaults for ``OCTOTP_*``, the core ``Octotp``, blueprint, CLI."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("octotp is already initialised on this app")
+        set_defaults(app, self._options)
+        settings = settings_from_config(app)
+        with app.app_context():
+            engine = resolve_engine(app.config[PREFIX + "ENGINE"])
+        core = octotp_core.Octotp(
+            settings, store=self._store, engine=engine, clock=self._clock, backends=self._backends
+        )
+        core.tokens.listeners.append(_send_signal)
+        if app.config[PREFIX + "AUTO_MIGRATE"]:
+            core.migrate()
+        app.extensions[EXTENSION_KEY] = core
+
+        if app.config[PREFIX + "REGISTER_BLUEPRINT"]:
+            handler = ApiHandler(core)
+            prefix = normalise_prefix(app.config[PREFIX + "URL_PREFIX"])
+            app.register_blueprint(make_blueprint(prefix, lambda: handler), url_prefix=prefix or None)
+        app.cli.add_command(octotp_cli)
+
+    # -- the in-process API, for the current app ---------------------------------------------
+    @property
+    def core(self) -> octotp_core.Octotp:
+        """The current app's core ``Octotp`` (same as ``get_octotp()``)."""
+        return get_octotp()
+
+    def create_token(self, project_id: str, **options: Unpack[CreateOptions]) -> CreatedToken:
+        """Issue a code in the current app; see ``octotp_flask.create_token``."""
+        return _api.create_token(project_id, **options)
+
+    def validate_token(self, project_id: str, *, code: str, **options: Unpack[ValidateOptions]) -> Validation:
+        """Check a code in the current app; see ``octotp_flask.validate_token``."""
+        return _api.validate_token(project_id, code=code, **options)
+
+    def cancel_token(self, project_id: str, token_id: str) -> None:
+        """Cancel a token in the current app; see ``octotp_flask.cancel_token``."""
+        _api.cancel_token(project_id, token_id)
+
+
+def resolve_engine(source: EngineSource | None) -> Engine | None:
+    """The engine named by ``OCTOTP_ENGINE`` / ``engine=`` (call inside the app context)."""
+    if source is None or isinstance(source, Engine):
+        return source
+    if hasattr(source, "engine"):  # Flask-SQLAlchemy's db, or anything holding an engine
+        engine = source.engine
+    elif callable(source):
+        engine = source()
+    else:
+        raise TypeError(f"OCTOTP_ENGINE must be an Engine, a Flask-SQLAlchemy db or a callable, not {source!r}")
+    if not isinstance(engine, Engine):
+        raise TypeError(f"OCTOTP_ENGINE gave {engine!r}, not a SQLAlchemy Engine")
+    return engine
+
+
+def _send_signal(event: TokenEvent) -> None:
+    send_event(current_app._get_current_object() if has_app_context() else None, event)  # type: ignore[attr-defined]
+
+
+def get_octotp() -> octotp_core.Octotp:
+    """The current app's core ``Octotp`` (needs an app or request context)."""
+    if not has_app_context():
+        raise RuntimeError("octotp_flask needs an application context (inside a request, or `with app.app_context():`)")
+    core = current_app.extensions.get(EXTENSION_KEY)
+    if core is None:
+        raise RuntimeError("octotp is not initialised on this app: call Octotp(app) or octotp.init_app(app)")
+    return core  # type: ignore[no-any-return]
+
+
+_api = InProcessApi(get_octotp)
+create_token = _api.create_token
+validate_token = _api.validate_token
+cancel_token = _api.cancel_token

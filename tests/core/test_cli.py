@@ -1,0 +1,283 @@
+"""The ``octotp`` command line: click's ``CliRunner`` for breadth, the installed console script for real."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import inspect
+
+from octotp_core import FrozenClock, Octotp, Settings, __version__
+from octotp_core.apikeys import is_well_formed
+from octotp_core.cli import main
+from octotp_core.migrate import head_revision
+from octotp_core.store import make_engine
+from octotp_core.store.models import Base
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a fresh octotp: its own data directory and SQLite file."""
+    return {
+        "OCTOTP_DATA_DIR": str(tmp_path / "data"),
+        "OCTOTP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+    }
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, input=stdin)
+
+
+def ok_json(env: dict[str, str], *args: str, stdin: str | None = None) -> Any:
+    """Run a command with ``--json``, check it succeeded, and return its parsed output."""
+    result = run(env, *args, "--json", stdin=stdin)
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return json.loads(result.stdout)
+
+
+def fails(env: dict[str, str], *args: str, code: int = 1, stdin: str | None = None) -> str:
+    """Run a command that must fail with exit ``code`` and print nothing to stdout; return stderr."""
+    result = run(env, *args, stdin=stdin)
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def in_process(env: dict[str, str], clock: FrozenClock | None = None) -> Octotp:
+    """The same octotp the CLI configures from ``env``, for checking what it did."""
+    settings = Settings(data_dir=Path(env["OCTOTP_DATA_DIR"]), database_url=env["OCTOTP_DATABASE_URL"])
+    return Octotp(settings, clock=clock)
+
+
+def make_owner_and_project(env: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    owner = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    ok_json(env, "accounts", "create", owner, "--password-stdin", stdin=PASSWORD + "\n")
+    return owner, ok_json(env, "projects", "create", "My app", "--owner", owner)
+
+
+# -- db --------------------------------------------------------------------------------------------
+def test_db_upgrade_and_current(cli_env: dict[str, str]) -> None:
+    assert ok_json(cli_env, "db", "upgrade") == {"revision": head_revision()}
+    assert ok_json(cli_env, "db", "current") == {"revision": head_revision(), "head": head_revision()}
+    text = run(cli_env, "db", "upgrade")
+    assert text.exit_code == 0
+    assert f"revision {head_revision()}" in text.stdout
+
+
+def test_db_upgrade_on_each_database(empty_database_url: str, tmp_path: Path) -> None:
+    env = {"OCTOTP_DATA_DIR": str(tmp_path / "data"), "OCTOTP_DATABASE_URL": empty_database_url}
+    assert ok_json(env, "db", "upgrade") == {"revision": head_revision()}
+    assert ok_json(env, "db", "upgrade") == {"revision": head_revision()}  # idempotent
+    engine = make_engine(empty_database_url)
+    try:
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+# -- accounts --------------------------------------------------------------------------------------
+def test_accounts_create_with_password_stdin(cli_env: dict[str, str]) -> None:
+    created = ok_json(cli_env, "accounts", "create", "New.Owner@Example.com", "--password-stdin", stdin=PASSWORD + "\n")
+    assert created["email"] == "new.owner@example.com"
+    uuid.UUID(created["id"])
+    listed = ok_json(cli_env, "accounts", "list")
+    assert [a["id"] for a in listed] == [created["id"]]
+    octotp = in_process(cli_env)
+    try:
+        account = octotp.accounts.authenticate_account("new.owner@example.com", PASSWORD)
+        assert account is not None
+        assert account.id == created["id"]
+    finally:
+        octotp.close()
+
+
+def test_accounts_create_with_prompt(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "accounts", "create", "prompted@example.com", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.stderr
+    assert "prompted@example.com" in result.stdout
+    assert PASSWORD not in result.stdout
+
+
+def test_accounts_create_errors(cli_env: dict[str, str]) -> None:
+    ok_json(cli_env, "accounts", "create", "taken@example.com", "--password-stdin", stdin=PASSWORD + "\n")
+    stdin = PASSWORD + "\n"
+    taken = fails(cli_env, "accounts", "create", "TAKEN@example.com", "--password-stdin", "--json", stdin=stdin)
+    assert "already exists" in taken
+    short = fails(cli_env, "accounts", "create", "short@example.com", "--password-stdin", "--json", stdin="short\n")
+    assert "at least 8" in short
+    invalid = fails(cli_env, "accounts", "create", "not-an-email", "--password-stdin", "--json", stdin=stdin)
+    assert "email" in invalid
+    assert [a["email"] for a in ok_json(cli_env, "accounts", "list")] == ["taken@example.com"]
+    fails(cli_env, "accounts", "create", code=2)  # missing EMAIL: a usage error
+
+
+# -- projects and keys -----------------------------------------------------------------------------
+def test_projects_create_prints_id_and_working_key(cli_env: dict[str, str]) -> None:
+    owner, project = make_owner_and_project(cli_env)
+    assert project["name"] == "My app"
+    assert project["plan"] == "free"
+    uuid.UUID(project["projectId"])
+    assert is_well_formed(project["apiKey"])
+    octotp = in_process(cli_env)
+    try:
+        key, found = octotp.accounts.authenticate(project["apiKey"])
+        assert (key.id, found.id) == (project["apiKeyId"], project["projectId"])
+        assert found.owner_id == octotp.accounts.account_by_email(owner).id
+    finally:
+        octotp.close()
+    listed = ok_json(cli_env, "projects", "list")
+    assert [p["projectId"] for p in listed] == [project["projectId"]]
+    assert project["apiKey"] not in json.dumps(listed)
+
+
+def test_projects_create_text_output(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "projects", "create", "Plain")
+    assert result.exit_code == 0, result.stderr
+    [key] = [word for word in result.stdout.split() if word.startswith("octotp_")]
+    assert is_well_formed(key)
+    assert "projectId:" in result.stdout
+
+
+def test_projects_create_errors(cli_env: dict[str, str]) -> None:
+    assert "nobody@example.com" in fails(cli_env, "projects", "create", "X", "--owner", "nobody@example.com", "--json")
+    stderr = fails(cli_env, "projects", "create", "X", "--plan", "platinum", "--json")
+    assert "free" in stderr
+    assert "pro" in stderr
+    fails(cli_env, "projects", "create", "   ", "--json")
+    assert ok_json(cli_env, "projects", "list") == []  # nothing half-made
+
+
+def test_keys_create_list_revoke(cli_env: dict[str, str]) -> None:
+    _, project = make_owner_and_project(cli_env)
+    project_id = project["projectId"]
+    extra = ok_json(cli_env, "keys", "create", project_id, "--name", "ci")
+    assert extra["projectId"] == project_id
+    assert is_well_formed(extra["apiKey"])
+    assert extra["apiKey"] != project["apiKey"]
+
+    listed = ok_json(cli_env, "keys", "list", project_id)
+    assert {k["apiKeyId"] for k in listed} == {project["apiKeyId"], extra["apiKeyId"]}
+    assert {k["name"] for k in listed} == {"default", "ci"}
+    for key in listed:
+        assert key["revokedAt"] is None
+        assert extra["apiKey"].startswith(key["prefix"]) or project["apiKey"].startswith(key["prefix"])
+    text = run(cli_env, "keys", "list", project_id)
+    for output in (json.dumps(listed), text.stdout):
+        assert extra["apiKey"] not in output
+        assert project["apiKey"] not in output
+
+    assert ok_json(cli_env, "keys", "revoke", extra["apiKeyId"]) == {"apiKeyId": extra["apiKeyId"], "revoked": True}
+    revoked = {k["apiKeyId"]: k["revokedAt"] for k in ok_json(cli_env, "keys", "list", project_id)}
+    assert revoked[extra["apiKeyId"]] is not None
+    assert revoked[project["apiKeyId"]] is None
+    assert "revoked" in run(cli_env, "keys", "list", project_id).stdout
+    fails(cli_env, "keys", "revoke", extra["apiKeyId"], "--json")  # only once
+
+
+def test_keys_errors(cli_env: dict[str, str]) -> None:
+    unknown = str(uuid.uuid4())
+    for args in (("keys", "create", unknown), ("keys", "list", unknown), ("keys", "create", "not-a-uuid")):
+        assert "no project" in fails(cli_env, *args, "--json")
+    assert "no active API key" in fails(cli_env, "keys", "revoke", unknown, "--json")
+    fails(cli_env, "keys", "revoke", code=2)
+
+
+# -- plans -----------------------------------------------------------------------------------------
+def test_plans_list(cli_env: dict[str, str]) -> None:
+    plans = ok_json(cli_env, "plans", "list")
+    assert plans == [
+        {"name": "free", "createsPerMinute": 60, "default": True},
+        {"name": "pro", "createsPerMinute": 600, "default": False},
+    ]
+
+
+def test_plans_come_from_settings(cli_env: dict[str, str]) -> None:
+    env = {
+        **cli_env,
+        "OCTOTP_PLANS": json.dumps({"starter": {"creates_per_minute": 5}, "team": {"creates_per_minute": 120}}),
+        "OCTOTP_DEFAULT_PLAN": "starter",
+    }
+    assert ok_json(env, "plans", "list") == [
+        {"name": "starter", "createsPerMinute": 5, "default": True},
+        {"name": "team", "createsPerMinute": 120, "default": False},
+    ]
+    assert ok_json(env, "projects", "create", "Custom")["plan"] == "starter"
+
+
+def test_plans_set(cli_env: dict[str, str]) -> None:
+    _, project = make_owner_and_project(cli_env)
+    project_id = project["projectId"]
+    assert ok_json(cli_env, "plans", "set", project_id, "pro") == {"projectId": project_id, "plan": "pro"}
+    assert [p["plan"] for p in ok_json(cli_env, "projects", "list")] == ["pro"]
+    stderr = fails(cli_env, "plans", "set", project_id, "platinum", "--json")
+    assert "free" in stderr
+    assert "pro" in stderr
+    assert [p["plan"] for p in ok_json(cli_env, "projects", "list")] == ["pro"]
+    assert "no project" in fails(cli_env, "plans", "set", str(uuid.uuid4()), "free", "--json")
+    fails(cli_env, "plans", "set", project_id, code=2)
+
+
+# -- purge -----------------------------------------------------------------------------------------
+def test_purge(cli_env: dict[str, str]) -> None:
+    ok_json(cli_env, "db", "upgrade")
+    now = dt.datetime.now(dt.timezone.utc)
+    past = FrozenClock(now - dt.timedelta(hours=2))
+    octotp = in_process(cli_env, clock=past)
+    try:
+        project = octotp.accounts.create_project("purge").project
+        long_ago = octotp.create_token(project.id, email="a@example.com", expires_in=30)  # expired 2 h ago
+        past.advance(3600)
+        recently = octotp.create_token(project.id, email="b@example.com", expires_in=30)  # expired 1 h ago
+        past.advance(3600)
+        alive = octotp.create_token(project.id, email="c@example.com", expires_in=600)
+    finally:
+        octotp.close()
+    assert ok_json(cli_env, "purge", "--grace", "5400") == {"deleted": 1}
+    assert ok_json(cli_env, "purge") == {"deleted": 1}
+    assert ok_json(cli_env, "purge") == {"deleted": 0}
+    octotp = in_process(cli_env)
+    try:
+        assert [octotp.store.get_token(t.id) is None for t in (long_ago, recently, alive)] == [True, True, False]
+    finally:
+        octotp.close()
+    assert "Deleted 0" in run(cli_env, "purge").stdout
+    fails(cli_env, "purge", "--grace", "soon", code=2)
+
+
+def test_version(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "--version")
+    assert (result.exit_code, result.stdout.strip()) == (0, f"octotp, version {__version__}")
+
+
+# -- the installed console script ------------------------------------------------------------------
+def test_console_script(cli_env: dict[str, str]) -> None:
+    # Each start imports all of octotp, so the real-process check is kept to a few calls.
+    script = Path(sys.executable).parent / ("octotp.exe" if os.name == "nt" else "octotp")
+    assert script.exists(), f"the octotp console script is not installed next to {sys.executable}"
+    env = {**os.environ, **cli_env}
+
+    def octotp(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    upgraded = octotp("db", "upgrade", "--json")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout) == {"revision": head_revision()}
+    project = octotp("projects", "create", "Scripted", "--json")
+    assert project.returncode == 0, project.stderr
+    created = json.loads(project.stdout)
+    assert is_well_formed(created["apiKey"])
+    bad_plan = octotp("plans", "set", created["projectId"], "platinum", "--json")
+    assert (bad_plan.returncode, bad_plan.stdout) == (1, "")
+    assert "must be one of free, pro" in bad_plan.stderr
+    assert "Traceback" not in bad_plan.stderr

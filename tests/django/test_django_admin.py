@@ -1,0 +1,96 @@
+"""The admin renders for a superuser and never shows digests, code hashes or full recipients."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+import octotp_django
+from octotp_core import Octotp
+from octotp_django import models
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    user = User.objects.create_superuser("admin", "admin@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def project(django_octotp: Octotp) -> models.Project:
+    created = django_octotp.accounts.create_project("Shop")
+    token = octotp_django.create_token(created.project.id, email="jane.doe@example.com")
+    assert token.code is not None
+    octotp_django.validate_token(created.project.id, email="jane.doe@example.com", code=token.code)
+    return models.Project.objects.get(id=created.project.id)
+
+
+def test_pages_render_without_secrets(admin_client: Client, project: models.Project) -> None:
+    key = models.ApiKey.objects.get(project=project)
+    token = models.Token.objects.get(project=project)
+    usage = models.UsageDay.objects.get(project=project)
+    pages = [
+        reverse("admin:index"),
+        reverse("admin:octotp_project_changelist"),
+        reverse("admin:octotp_project_change", args=[project.id]),
+        reverse("admin:octotp_project_add"),
+        reverse("admin:octotp_apikey_changelist"),
+        reverse("admin:octotp_apikey_change", args=[key.id]),
+        reverse("admin:octotp_token_changelist"),
+        reverse("admin:octotp_token_change", args=[token.seq]),
+        reverse("admin:octotp_usageday_changelist"),
+        reverse("admin:octotp_usageday_change", args=[usage.pk]),
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        assert key.digest not in body, url
+        assert token.code_hash not in body, url
+        assert token.recipient_digest not in body, url
+        assert "jane.doe" not in body, url
+    token_page = admin_client.get(reverse("admin:octotp_token_changelist")).content.decode()
+    assert "j***@example.com" in token_page
+    assert "approved" in token_page
+    assert admin_client.get(reverse("admin:octotp_apikey_add")).status_code == 403
+    assert admin_client.get(reverse("admin:octotp_token_add")).status_code == 403
+
+
+def test_revoke_action(admin_client: Client, project: models.Project) -> None:
+    key = models.ApiKey.objects.get(project=project)
+    response = admin_client.post(
+        reverse("admin:octotp_apikey_changelist"), {"action": "revoke", "_selected_action": [key.id]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Revoked 1 API key(s)." in response.content.decode()
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_adding_a_project_shows_its_first_key_once(admin_client: Client) -> None:
+    response = admin_client.post(reverse("admin:octotp_project_add"), {"name": "From admin", "plan": "pro"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    project = models.Project.objects.get(name="From admin")
+    assert project.plan == "pro"
+    [secret] = re.findall(r"<code>(octotp_[^<]+)</code>", response.content.decode())
+    _, found = octotp_django.get_octotp().accounts.authenticate(secret)
+    assert found.id == project.id
+    assert secret not in admin_client.get(reverse("admin:octotp_project_change", args=[project.id])).content.decode()
+
+
+def test_create_key_action(admin_client: Client, project: models.Project) -> None:
+    response = admin_client.post(
+        reverse("admin:octotp_project_changelist"), {"action": "create_api_key", "_selected_action": [project.id]}
+    )
+    assert response.status_code == 200
+    assert len(re.findall(r"<code>octotp_[^<]+</code>", response.content.decode())) == 1
+    assert models.ApiKey.objects.filter(project=project).count() == 2

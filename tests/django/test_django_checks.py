@@ -1,0 +1,94 @@
+"""System checks name every bad octotp setting; the settings module maps the dict onto core ``Settings``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from octotp_django.checks import check_settings
+from octotp_django.conf import derive_secret, get_settings
+
+
+def _errors(octotp: Any, **django: Any) -> list[tuple[str, str]]:
+    with override_settings(OCTOTP=octotp, **django):
+        return [(e.id or "", e.msg) for e in check_settings()]
+
+
+def test_the_test_project_is_clean() -> None:
+    assert check_settings() == []
+
+
+def test_not_a_dict() -> None:
+    assert _errors(["CODE_LENGTH"]) == [("octotp.E001", "OCTOTP: OCTOTP must be a dict, not list")]
+
+
+def test_unknown_and_lowercase_keys() -> None:
+    errors = _errors({"CODE_LENGHT": 6, "code_length": 6})
+    assert [e[0] for e in errors] == ["octotp.E002", "octotp.E002"]
+    assert "OCTOTP['CODE_LENGHT']" in errors[0][1]
+    assert "OCTOTP['code_length']" in errors[1][1]
+    with override_settings(OCTOTP={"code_length": 6}):
+        assert check_settings()[0].hint == "did you mean 'CODE_LENGTH'?"
+
+
+@pytest.mark.parametrize(
+    ("octotp", "setting"),
+    [
+        ({"CODE_LENGTH": 3}, "OCTOTP['CODE_LENGTH']"),
+        ({"HASHER": "md5"}, "OCTOTP['HASHER']"),
+        ({"RECIPIENT_SEND_BUDGET": "lots"}, "OCTOTP['RECIPIENT_SEND_BUDGET']"),
+        ({"PLANS": {"free": {"CREATES_PER_MINUTE": 0}}}, "OCTOTP['PLANS']['free']['creates_per_minute']"),
+        ({"EXPIRY_MIN": 900}, "OCTOTP"),
+    ],
+)
+def test_invalid_values_name_the_setting(octotp: dict[str, Any], setting: str) -> None:
+    errors = _errors(octotp)
+    assert len(errors) == 1, errors
+    assert errors[0][0] == "octotp.E003"
+    assert errors[0][1].startswith(setting + ":"), errors
+
+
+def test_database_url_is_refused() -> None:
+    assert [e[0] for e in _errors({"DATABASE_URL": "sqlite://"})] == ["octotp.E004"]
+
+
+def test_a_secret_is_required() -> None:
+    assert [e[0] for e in _errors({}, SECRET_KEY="")] == ["octotp.E005"]
+    assert _errors({"SECRET_KEY": "own secret"}, SECRET_KEY="") == []
+
+
+def test_use_tz_is_required() -> None:
+    assert [e[0] for e in _errors({}, USE_TZ=False)] == ["octotp.E006"]
+
+
+def test_delivery_backends_must_import() -> None:
+    errors = _errors({"DELIVERY_EMAIL_BACKEND": "nowhere.Backend", "DELIVERY_SMS_BACKEND": "octotp_django.mail.Nope"})
+    assert [e[0] for e in errors] == ["octotp.E007", "octotp.E007"]
+    assert "OCTOTP['DELIVERY_EMAIL_BACKEND']" in errors[0][1]
+
+
+def test_settings_mapping() -> None:
+    with override_settings(
+        OCTOTP={"CODE_LENGTH": 8, "PLANS": {"free": {"creates_per_minute": 5}}, "RATE_LIMIT_STORAGE": "memory://"},
+        SECRET_KEY="django secret",
+        SECRET_KEY_FALLBACKS=["old django secret"],
+    ):
+        settings = get_settings()
+    assert settings.code_length == 8
+    assert settings.plans["free"].creates_per_minute == 5
+    assert settings.delivery_email_backend == "octotp_django.mail.DjangoEmailBackend"
+    assert settings.secrets() == [derive_secret("django secret").encode(), derive_secret("old django secret").encode()]
+    assert derive_secret("django secret") != "django secret"
+
+
+def test_environment_variables_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCTOTP_CODE_LENGTH", "9")
+    assert get_settings().code_length == 6
+
+
+def test_get_settings_raises_naming_the_setting() -> None:
+    with override_settings(OCTOTP={"CODE_LENGTH": 99}), pytest.raises(ImproperlyConfigured, match="CODE_LENGTH"):
+        get_settings()

@@ -1,0 +1,61 @@
+"""``manage.py octotp``: the core click commands on the Django store; ``db`` runs Django migrations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from octotp_core import Octotp
+from octotp_django.management.commands.octotp import Command
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
+    capsys.readouterr()
+    call_command("octotp", *args, "--json")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_projects_keys_plans(django_octotp: Octotp, capsys: pytest.CaptureFixture[str]) -> None:
+    created = _json(capsys, "projects", "create", "From the command")
+    assert isinstance(created, dict)
+    project_id = created["projectId"]
+    assert created["apiKey"].startswith("octotp_")
+    assert django_octotp.accounts.get_project(project_id).name == "From the command"
+    listed = _json(capsys, "projects", "list")
+    assert isinstance(listed, list)
+    assert project_id in [p["projectId"] for p in listed]
+    key = _json(capsys, "keys", "create", project_id, "--name", "second")
+    assert isinstance(key, dict)
+    _json(capsys, "keys", "revoke", key["apiKeyId"])
+    keys = _json(capsys, "keys", "list", project_id)
+    assert isinstance(keys, list)
+    assert [k["revokedAt"] is not None for k in keys] == [False, True]
+    _json(capsys, "plans", "set", project_id, "pro")
+    assert django_octotp.accounts.get_project(project_id).plan == "pro"
+    assert _json(capsys, "purge") == {"deleted": 0}
+
+
+def test_db_commands_use_django_migrations(octotp_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    head = "0002_idempotency_keys"
+    assert _json(capsys, "db", "current") == {"revision": head, "head": head}
+    assert _json(capsys, "db", "upgrade") == {"revision": head, "database": octotp_db}
+
+
+def test_errors_become_command_errors(django_octotp: Octotp) -> None:
+    with pytest.raises(CommandError, match="no project"):
+        call_command("octotp", "keys", "list", "00000000-0000-0000-0000-000000000000")
+
+
+def test_run_from_argv_hands_over_to_click(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        Command().run_from_argv(["manage.py", "octotp", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "manage.py octotp" in out
+    for command in ("accounts", "db", "keys", "plans", "projects", "purge"):
+        assert command in out

@@ -7,8 +7,11 @@ inclusive time, which is what the closing note of a run needs.
 from __future__ import annotations
 
 import collections
+import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -16,13 +19,13 @@ class PySpy:
     """``py-spy record`` on a server's whole process tree for the duration of a case."""
 
     def __init__(self, pid: int, output: Path, seconds: float) -> None:
-        exe = shutil.which("py-spy")
+        exe = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         if exe is None:
             raise SystemExit("--profile needs py-spy (pip install py-spy)")
         self.output = output
         self.proc = subprocess.Popen(
             [
-                exe, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--idle",
+                exe, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
                 "--rate", "250", "--format", "raw", "--duration", str(max(1, round(seconds))),
                 "--output", str(output),
             ],
@@ -38,27 +41,32 @@ class PySpy:
             self.proc.wait()
 
 
-def _frame_name(frame: str) -> str:
-    # "function (path/to/module.py:123)" -> "function (module.py)"
-    name, _, where = frame.partition(" (")
-    file = where.rsplit("/", 1)[-1].split(":", 1)[0]
-    return f"{name} ({file})" if file else name
+_FRAME = re.compile(r"^(?P<name>.+) \((?P<file>[^()]+?)(?::\d+)?\)$")
 
 
-def summarise(path: Path, top: int = 25) -> str:
-    """Top functions by self samples and by inclusive samples, from py-spy's collapsed output."""
+def _frames(stack: str) -> list[str]:
+    """``function (module.py)`` for each Python frame; process labels (which may contain ``;``) dropped."""
+    frames = []
+    for part in stack.split(";"):
+        match = _FRAME.match(part)
+        if match and not part.startswith("process "):
+            frames.append(f"{match['name']} ({match['file'].rsplit('/', 1)[-1]})")
+    return frames
+
+
+def summarise(path: Path, top: int = 30) -> str:
+    """Top functions by self samples and by inclusive samples, from py-spy's collapsed output
+    (samples of the thread holding the GIL: where Python spends CPU; C code that releases the GIL,
+    such as argon2 or a database driver waiting, is not in them)."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
-    idle_names = ("wait (threading.py)", "select (selectors.py)", "_worker (thread.py)", "accept (socket.py)")
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
+        frames = _frames(stack)
+        if not frames or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_frame_name(f) for f in stack.split(";")[1:]]  # drop the process/thread label
-        if not frames or any(frames[-1].startswith(n) for n in idle_names):
-            continue
         total += count
         own[frames[-1]] += count
         for name in set(frames):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
@@ -20,7 +21,7 @@ from .reference import HELLO_BODY, make_hash, new_row, reference_tokens
 
 octotp = Octotp()
 
-_CONFIG = {
+_CONFIG: dict[str, Callable[[str], Any]] = {
     "OCTOTP_DATABASE_URL": str,
     "OCTOTP_SECRET_KEY": str,
     "OCTOTP_HASHER": str,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
@@ -115,7 +116,7 @@ def prepare(kind: ServerKind, env: dict[str, str]) -> Project:
 def settings_from(env: dict[str, str]) -> Settings:
     return Settings(
         database_url=env["OCTOTP_DATABASE_URL"],
-        secret_key=env["OCTOTP_SECRET_KEY"],
+        secret_key=SecretStr(env["OCTOTP_SECRET_KEY"]),
         data_dir=Path(env["OCTOTP_DATA_DIR"]),
         plans=json.loads(env["OCTOTP_PLANS"]),
         default_plan=PLAN,

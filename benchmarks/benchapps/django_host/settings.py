@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -77,7 +78,7 @@ TEMPLATES = [
     }
 ]
 
-_OCTOTP_ENV = {
+_OCTOTP_ENV: dict[str, Callable[[str], Any]] = {
     "SECRET_KEY": str,
     "HASHER": str,
     "ARGON2_PROFILE": str,

@@ -25,7 +25,7 @@ from octotp_core.testing.databases import (
 collect_ignore = [] if all(importlib.util.find_spec(m) for m in ("octotp_django", "pytest_django")) else ["django"]
 
 
-def unavailable(exc: Exception) -> None:
+def unavailable(exc: Exception | str) -> None:
     """Fail in CI (OCTOTP_TEST_REQUIRE_SERVICES=1); skip, saying why, on a developer machine."""
     if services_required():
         pytest.fail(f"required test service unavailable: {exc}", pytrace=False)

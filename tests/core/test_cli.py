@@ -281,3 +281,51 @@ def test_console_script(cli_env: dict[str, str]) -> None:
     assert (bad_plan.returncode, bad_plan.stdout) == (1, "")
     assert "must be one of free, pro" in bad_plan.stderr
     assert "Traceback" not in bad_plan.stderr
+
+
+def test_projects_set_changes_what_the_api_does(tmp_path: Path) -> None:
+    """`octotp projects set` configures code length, bounds, region and deliver-only; bad values exit 1."""
+    from click.testing import CliRunner
+
+    from octotp_core import Octotp, Settings
+    from octotp_core.cli import main
+
+    env = {"OCTOTP_DATA_DIR": str(tmp_path), "OCTOTP_SECRET_KEY": "s" * 32}
+    runner = CliRunner()
+    created = json.loads(runner.invoke(main, ["projects", "create", "cfg", "--json"], env=env).output)
+    pid = created["projectId"]
+    result = runner.invoke(
+        main,
+        ["projects", "set", pid, "--code-length", "8", "--expiry-max", "900", "--phone-region", "gb", "--json"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["defaultPhoneRegion"] == "GB"
+    octotp = Octotp(Settings(data_dir=tmp_path, secret_key="s" * 32))
+    token = octotp.create_token(pid, phone="020 7946 0958", expires_in=900)  # national number: region GB
+    assert token.code is not None
+    assert len(token.code) == 8
+    octotp.close()
+    bad = runner.invoke(main, ["projects", "set", pid, "--expiry-min", "1000", "--json"], env=env)
+    assert bad.exit_code == 1
+    assert "expiry_min <= expiry_default <= expiry_max" in bad.output
+    bad_region = runner.invoke(main, ["projects", "set", pid, "--phone-region", "XX"], env=env)
+    assert bad_region.exit_code == 1
+
+
+def test_unmigrated_server_database_says_run_db_upgrade(empty_database_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL/MariaDB nothing migrates implicitly; the error names the command to run."""
+    from click.testing import CliRunner
+
+    from octotp_core.cli import main
+
+    env = {"OCTOTP_DATA_DIR": str(tmp_path), "OCTOTP_DATABASE_URL": empty_database_url, "OCTOTP_SECRET_KEY": "s" * 32}
+    runner = CliRunner()
+    result = runner.invoke(main, ["projects", "list"], env=env)
+    if empty_database_url.startswith("sqlite"):
+        assert result.exit_code == 0  # the embedded default migrates itself
+        return
+    assert result.exit_code == 1
+    assert "run `octotp db upgrade`" in result.output
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    assert runner.invoke(main, ["projects", "list"], env=env).exit_code == 0

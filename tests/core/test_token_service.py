@@ -535,8 +535,14 @@ def test_cancel(octotp: Octotp) -> None:
         octotp.cancel_token(other.id, token.id)  # not this project's token: untouched
     octotp.cancel_token(project.id, token.id)
     assert octotp.validate_token(project.id, email=recipient, code=token.code).status == "not_found"
+    octotp.cancel_token(project.id, token.id)  # idempotent: cancelling a cancelled token succeeds again
     with pytest.raises(NotFound):
-        octotp.cancel_token(project.id, token.id)
+        octotp.cancel_token(other.id, token.id)  # ...but only for its own project
+    used = octotp.create_token(project.id, email=recipient)
+    assert used.code is not None
+    assert octotp.validate_token(project.id, email=recipient, code=used.code).status == "approved"
+    with pytest.raises(NotFound):
+        octotp.cancel_token(project.id, used.id)  # a used code cannot be cancelled
     with pytest.raises(NotFound):
         octotp.cancel_token(project.id, "not-a-uuid")
     with pytest.raises(NotFound):

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from octotp_core import FrozenClock, Octotp
-from octotp_core.testing.databases import services_required
 
+from ..conftest import unavailable
 from . import django_project_settings as project_settings
 from . import octotp_test_router
 
@@ -32,15 +32,9 @@ def pytest_configure(config: pytest.Config) -> None:
         django.setup()
 
 
-def _unavailable(reason: str) -> None:
-    if services_required():
-        pytest.fail(f"required test service unavailable: {reason}", pytrace=False)
-    pytest.skip(f"service not available locally: {reason}")
-
-
 def _route_octotp_to(backend: str) -> Iterator[str]:
     if backend in project_settings.UNAVAILABLE:
-        _unavailable(project_settings.UNAVAILABLE[backend])
+        unavailable(project_settings.UNAVAILABLE[backend])
     alias = project_settings.ALIASES[backend]
     octotp_test_router.ACTIVE["alias"] = alias
     yield alias

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 
+import phonenumbers
+
 from . import apikeys
 from .clock import Clock
+from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
 from .errors import AuthenticationFailed, FieldError, InvalidInput, NotFound
 from .ids import is_uuid
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
@@ -97,6 +101,62 @@ class AccountService:
         if not self.store.set_project_plan(self.get_project(project_id).id, plan):
             raise NotFound(f"no project {project_id}")
         self._forget_project(project_id)
+
+    def configure_project(
+        self,
+        project_id: str,
+        *,
+        name: str | None = None,
+        code_length: int | None = None,
+        expiry_default: int | None = None,
+        expiry_min: int | None = None,
+        expiry_max: int | None = None,
+        default_phone_region: str | None = None,
+        deliver_only: bool | None = None,
+    ) -> Project:
+        """Change a project's own settings (None leaves a field as it is); returns the project as stored.
+
+        Expiry bounds may go beyond the server defaults (an operator's decision); they must stay
+        ordered: ``expiry_min <= expiry_default <= expiry_max``.
+        """
+        project = self.get_project(project_id)
+        changes: dict[str, object] = {}
+        if name is not None:
+            if not name.strip() or len(name.strip()) > 200:
+                raise InvalidInput(FieldError("name", "must be 1-200 characters"))
+            changes["name"] = name.strip()
+        if code_length is not None:
+            if not MIN_CODE_LENGTH <= code_length <= MAX_CODE_LENGTH:
+                raise InvalidInput(FieldError("codeLength", f"must be {MIN_CODE_LENGTH}-{MAX_CODE_LENGTH}"))
+            changes["code_length"] = code_length
+        for field, value in (
+            ("expiry_default", expiry_default),
+            ("expiry_min", expiry_min),
+            ("expiry_max", expiry_max),
+        ):
+            if value is not None:
+                if value < 1:
+                    raise InvalidInput(FieldError(field, "must be a positive number of seconds"))
+                changes[field] = value
+        if default_phone_region is not None:
+            region = default_phone_region.upper()
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise InvalidInput(FieldError("defaultPhoneRegion", "must be a two-letter region code, e.g. GB"))
+            changes["default_phone_region"] = region
+        if deliver_only is not None:
+            changes["deliver_only"] = deliver_only
+        updated = dataclasses.replace(project, **changes)  # type: ignore[arg-type]
+        s = self.settings
+        low = updated.expiry_min or s.expiry_min
+        default = updated.expiry_default or s.expiry_default
+        high = updated.expiry_max or s.expiry_max
+        if not low <= default <= high:
+            reason = f"need expiry_min <= expiry_default <= expiry_max, got {low} <= {default} <= {high}"
+            raise InvalidInput(FieldError("expiry", reason))
+        if not self.store.update_project(updated):
+            raise NotFound(f"no project {project_id}")
+        self._forget_project(project.id)
+        return updated
 
     def _check_plan(self, plan: str) -> None:
         if plan not in self.settings.plans:

@@ -24,6 +24,7 @@ from django.db.models import F, Model, QuerySet
 
 from octotp_core.errors import Conflict, StorageUnavailable
 from octotp_core.store import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from octotp_core.store.records import PROJECT_SETTABLE
 
 from . import models as m
 
@@ -159,6 +160,11 @@ class DjangoStore:
     @_guard
     def set_project_plan(self, project_id: str, plan: str) -> bool:
         return int(m.Project.objects.using(self._write_db(m.Project)).filter(id=project_id).update(plan=plan)) == 1
+
+    @_guard
+    def update_project(self, project: Project) -> bool:
+        values = {k: v for k, v in project.__dict__.items() if k in PROJECT_SETTABLE}
+        return int(m.Project.objects.using(self._write_db(m.Project)).filter(id=project.id).update(**values)) == 1
 
     # -- API keys ----------------------------------------------------------------------------
     @_guard

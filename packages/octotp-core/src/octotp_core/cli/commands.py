@@ -104,6 +104,58 @@ def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: st
     )
 
 
+@projects.command("set")
+@click.argument("project_id")
+@click.option("--name", default=None, help="Rename the project.")
+@click.option("--code-length", type=int, default=None, help="Digits per code (4-10).")
+@click.option("--expiry-default", type=int, default=None, help="Seconds a code lives when not asked otherwise.")
+@click.option("--expiry-min", type=int, default=None, help="Shortest expiresInSeconds accepted.")
+@click.option("--expiry-max", type=int, default=None, help="Longest expiresInSeconds accepted.")
+@click.option("--phone-region", default=None, help="Region for national phone numbers, e.g. GB.")
+@click.option(
+    "--deliver-only/--return-codes",
+    default=None,
+    help="Deliver-only: codes are always sent and never returned by the API.",
+)
+@json_option
+@pass_octotp
+def projects_set(
+    octotp: Octotp,
+    project_id: str,
+    name: str | None,
+    code_length: int | None,
+    expiry_default: int | None,
+    expiry_min: int | None,
+    expiry_max: int | None,
+    phone_region: str | None,
+    deliver_only: bool | None,
+    as_json: bool,
+) -> None:
+    """Change a project's own settings; options left out stay as they are."""
+    p = octotp.accounts.configure_project(
+        project_id,
+        name=name,
+        code_length=code_length,
+        expiry_default=expiry_default,
+        expiry_min=expiry_min,
+        expiry_max=expiry_max,
+        default_phone_region=phone_region,
+        deliver_only=deliver_only,
+    )
+    data = {
+        "projectId": p.id,
+        "name": p.name,
+        "plan": p.plan,
+        "codeLength": p.code_length,
+        "expiryDefault": p.expiry_default,
+        "expiryMin": p.expiry_min,
+        "expiryMax": p.expiry_max,
+        "defaultPhoneRegion": p.default_phone_region,
+        "deliverOnly": p.deliver_only,
+    }
+    emit(as_json, data, "\n".join(f"{k}: {v}" for k, v in data.items() if v is not None))
+
+
 @projects.command("list")
 @json_option
 @pass_octotp

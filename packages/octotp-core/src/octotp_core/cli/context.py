@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from ..core import Octotp
-from ..errors import OctotpError
+from ..errors import OctotpError, StorageUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,10 +44,27 @@ def pass_octotp(func: F) -> F:
             raise click.UsageError("octotp commands need a CliContext")
         try:
             return ctx.invoke(func, cli_context.octotp, *args, **kwargs)
+        except StorageUnavailable as exc:
+            raise click.ClickException(_storage_hint(cli_context.octotp) or exc.detail) from None
         except OctotpError as exc:
             raise click.ClickException(exc.detail) from None
 
     return cast(F, update_wrapper(wrapper, func))
+
+
+def _storage_hint(octotp: Octotp) -> str | None:
+    """When the database answers but octotp's tables are missing or old, say what to run."""
+    from ..migrate import current_revision, head_revision
+
+    if octotp.engine is None:
+        return None
+    try:
+        current = current_revision(octotp.engine)
+    except Exception:  # the database itself is down: the original message says so
+        return None
+    if current != head_revision():
+        return f"the database is at revision {current or 'none'}, not {head_revision()}: run `octotp db upgrade`"
+    return None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

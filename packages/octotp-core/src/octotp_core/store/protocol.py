@@ -38,6 +38,10 @@ class Store(Protocol):
     def set_project_plan(self, project_id: str, plan: str) -> bool:
         """Change a project's plan; False when there is no such project."""
 
+    def update_project(self, project: Project) -> bool:
+        """Store the project's settable fields (name, plan, code length, expiry bounds, phone region,
+        deliver-only); False when there is no such project."""
+
     # API keys
     def create_api_key(self, key: ApiKey, digest: str) -> None: ...
 

@@ -34,6 +34,19 @@ class Project:
     deliver_only: bool = False
 
 
+PROJECT_SETTABLE = (
+    "name",
+    "plan",
+    "code_length",
+    "expiry_default",
+    "expiry_min",
+    "expiry_max",
+    "default_phone_region",
+    "deliver_only",
+)
+"""The ``Project`` fields ``Store.update_project`` writes (the rest never change)."""
+
+
 @dataclass(frozen=True)
 class ApiKey:
     """An API key's metadata (the key itself is never stored; only its digest)."""

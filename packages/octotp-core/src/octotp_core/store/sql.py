@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict, StorageUnavailable
 from .models import AccountRow, ApiKeyRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
-from .records import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .records import PROJECT_SETTABLE, Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -216,6 +216,12 @@ class SqlAlchemyStore:
     def set_project_plan(self, project_id: str, plan: str) -> bool:
         with self.engine.begin() as conn:
             return conn.execute(update(projects).where(projects.c.id == project_id).values(plan=plan)).rowcount == 1
+
+    @_guard
+    def update_project(self, project: Project) -> bool:
+        values = {k: v for k, v in project.__dict__.items() if k in PROJECT_SETTABLE}
+        with self.engine.begin() as conn:
+            return conn.execute(update(projects).where(projects.c.id == project.id).values(**values)).rowcount == 1
 
     # -- API keys ----------------------------------------------------------------------------
     @_guard

@@ -22,6 +22,7 @@ needs a missing capability is skipped with the flag's name.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import uuid
@@ -230,6 +231,25 @@ class StoreSuite:
         assert changed is not None
         assert changed.plan == "pro"
         assert store.get_project(untouched.id) == untouched
+
+    def test_update_project_settable_fields(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        untouched = self.make_project(store, now)
+        changed = dataclasses.replace(
+            project,
+            name="renamed",
+            plan="pro",
+            code_length=8,
+            expiry_default=120,
+            expiry_min=60,
+            expiry_max=900,
+            default_phone_region="GB",
+            deliver_only=True,
+        )
+        assert store.update_project(changed) is True
+        assert store.get_project(project.id) == changed
+        assert store.get_project(untouched.id) == untouched
+        assert store.update_project(dataclasses.replace(changed, id=_uid())) is False
 
     def test_set_plan_of_unknown_project_is_false(self, store: Store) -> None:
         assert store.set_project_plan(_uid(), "pro") is False

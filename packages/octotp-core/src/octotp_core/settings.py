@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from limits import parse as parse_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
 
@@ -91,6 +91,23 @@ class Settings(BaseSettings):
         """The current secret first, then the fallbacks; generates and persists one if none is set."""
         current = self.secret_key.get_secret_value() if self.secret_key else load_or_create_secret(self.data_dir)
         return [current.encode()] + [s.get_secret_value().encode() for s in self.secret_key_fallbacks]
+
+
+class ExplicitSettings(Settings):
+    """``Settings`` from the values given only, never from the environment: what a framework
+    extension uses when its own configuration (Flask's ``app.config``, Django's ``OCTOTP``) is the
+    single source."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def load_or_create_secret(data_dir: Path) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from octotp_core import Settings
+from octotp_core.settings import ExplicitSettings
 
 SETTING = "OCTOTP"
 DEFAULT_EMAIL_BACKEND = "octotp_django.mail.DjangoEmailBackend"
@@ -28,19 +28,8 @@ DEFAULT_EMAIL_BACKEND = "octotp_django.mail.DjangoEmailBackend"
 NOT_USED = {"DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead"}
 
 
-class DjangoSettings(Settings):
-    """Core ``Settings`` filled only from the ``OCTOTP`` dict (never from the environment)."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+DjangoSettings = ExplicitSettings
+"""Core ``Settings`` filled only from the ``OCTOTP`` dict (never from the environment)."""
 
 
 @dataclass(frozen=True)

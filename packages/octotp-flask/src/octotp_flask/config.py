@@ -12,9 +12,9 @@ import os
 from typing import Any
 
 from flask import Flask
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from octotp_core import Settings
+from octotp_core.settings import ExplicitSettings
 
 PREFIX = "OCTOTP_"
 
@@ -30,19 +30,8 @@ FLASK_DEFAULTS: dict[str, Any] = {
 _PER_APP = {"data_dir", "secret_key", "secret_key_fallbacks"}
 
 
-class FlaskSettings(Settings):
-    """``Settings`` read only from the values given (``app.config``), never from the environment."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+FlaskSettings = ExplicitSettings
+"""``Settings`` read only from the values given (``app.config``), never from the environment."""
 
 
 def option_keys() -> set[str]:

@@ -119,3 +119,24 @@ def test_two_servers_share_limits_and_single_use(
         assert free.api_key.secret not in log
         assert str(body["code"]) not in re.sub(r"request_id=\w+|id=[\w-]+|project=[\w-]+", "", log)
         assert "both@example.com" not in log
+
+
+def test_several_workers_share_a_tcp_nodelay_socket(tmp_path: Path, test_secret: str) -> None:
+    """``--workers 2`` serves through one inherited socket that asyncio recognises as TCP (so it sets
+    TCP_NODELAY on every connection; uvicorn's own proto-0 socket adds ~40 ms per keep-alive request)."""
+    import socket
+
+    import uvicorn
+
+    from octotp_core.testing.servers import free_port
+    from octotp_fastapi.serve import listening_socket
+
+    sock = listening_socket(uvicorn.Config("octotp_fastapi.app:app_from_env", host="127.0.0.1", port=free_port()))
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.get_inheritable()
+    finally:
+        sock.close()
+    with ServeProcess(serve_env(tmp_path, test_secret), workers=2) as server:
+        client = UrlClient(server.url)
+        assert all(client.request("GET", "/healthz").status == 200 for _ in range(10))

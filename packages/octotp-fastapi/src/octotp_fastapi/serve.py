@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import click
@@ -49,14 +50,32 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     if not probe.store.list_projects():
         click.echo("octotp: no projects yet — create one with: octotp projects create NAME", err=True)
     probe.close()
-    uvicorn.run(
-        "octotp_fastapi.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=LOG_CONFIG,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_config": LOG_CONFIG,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run("octotp_fastapi.app:app_from_env", **options)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("octotp_fastapi.app:app_from_env", **options)
+    Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def listening_socket(config: Any) -> socket.socket:
+    """The workers' shared listening socket, as an ``IPPROTO_TCP`` socket.
+
+    uvicorn binds it with proto 0, so asyncio never sets TCP_NODELAY on accepted connections and
+    every keep-alive response after the first waits ~40 ms for a delayed ACK (uvicorn issue 3149).
+    """
+    bound = config.bind_socket()
+    sock = socket.socket(bound.family, socket.SOCK_STREAM, socket.IPPROTO_TCP, fileno=bound.detach())
+    sock.set_inheritable(True)
+    return sock

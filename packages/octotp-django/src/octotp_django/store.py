@@ -14,22 +14,18 @@ that transaction through a savepoint.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, InterfaceError, connections, router, transaction
 from django.db.models import F, Model, QuerySet
 
-from octotp_core.errors import Conflict, StorageUnavailable
+from octotp_core.errors import Conflict
 from octotp_core.store import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from octotp_core.store.guard import storage_guard
 from octotp_core.store.records import PROJECT_SETTABLE
 
 from . import models as m
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _COUNTERS = ("created", "approved", "failed", "rate_limited")
 _ACCOUNT_FIELDS = [f.name for f in fields(Account)]
@@ -41,19 +37,7 @@ _USAGE_FIELDS = [f.name for f in fields(UsageDay)]
 _IDEMPOTENCY_FIELDS = [f.name for f in fields(IdempotencyRecord)]
 
 
-def _guard(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn a lost or unreachable database into ``StorageUnavailable`` (HTTP 503), never a crash."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except IntegrityError:
-            raise
-        except (DatabaseError, InterfaceError) as exc:
-            raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
-
-    return wrapper
+_guard = storage_guard((DatabaseError, InterfaceError), passthrough=(IntegrityError,))
 
 
 def _token(row: dict[str, Any]) -> Token:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from ..errors import Conflict, StorageUnavailable
+from ..errors import Conflict
+from .guard import storage_guard
 from .models import AccountRow, ApiKeyRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
 from .records import PROJECT_SETTABLE, Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 accounts: Table = AccountRow.__table__  # type: ignore[assignment]
 projects: Table = ProjectRow.__table__  # type: ignore[assignment]
@@ -115,19 +112,7 @@ def _usage_upsert(dialect: str, counted: tuple[str, ...]) -> Any:
     raise NotImplementedError(f"usage counters on {dialect}")  # pragma: no cover - not supported
 
 
-def _guard(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn a lost or unreachable database into ``StorageUnavailable`` (HTTP 503), never a crash."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except IntegrityError:
-            raise
-        except (OperationalError, DBAPIError) as exc:
-            raise StorageUnavailable(f"storage unavailable: {type(exc.orig).__name__}") from exc
-
-    return wrapper
+_guard = storage_guard((OperationalError, DBAPIError), passthrough=(IntegrityError,))
 
 
 def _token(row: Any) -> Token:

@@ -154,11 +154,8 @@ class TokenService:
 
         plan = self.settings.plans.get(project.plan) or self.settings.plans[self.settings.default_plan]
         try:
-            # A recipient already over budget is refused before the plan counts the attempt; the
-            # plan is hit before the send budget, so a plan refusal spends no recipient budget.
-            self.limits.check_send_budget(project.id, digest)
-            limit = self.limits.hit_plan(project.id, plan.creates_per_minute)
-            self.limits.hit_send_budget(project.id, digest)
+            # A refused create spends neither the plan nor the recipient's budget (see admit_create).
+            limit = self.limits.admit_create(project.id, plan.creates_per_minute, digest)
         except RateLimited:
             self.meter.count(project.id, now.date(), "rate_limited")
             log.info("token create rate limited project=%s recipient=%s", project.id, recipient.hint)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
+
+# A pooled connection idle for longer than this is pinged before use; busier ones are not.
+IDLE_PING_SECONDS = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -18,8 +23,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _remember_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["octotp_checked_in"] = time.monotonic()
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+    finally:
+        cursor.close()
+    dbapi_connection.rollback()  # leave no transaction open behind the ping
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat idle in the pool (the kind a database restart leaves dead)."""
+    if time.monotonic() - record.info.get("octotp_checked_in", 0.0) < IDLE_PING_SECONDS:
+        return
+    try:
+        _ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError(f"pooled connection is gone: {type(exc).__name__}") from exc
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``: SQLite in WAL mode with a busy timeout; pre-ping for server databases."""
+    """An engine for ``url``: SQLite in WAL mode with a busy timeout; for server databases a pool that
+    pings a connection before use only when it sat idle for ``IDLE_PING_SECONDS``.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on *every* checkout — several per request. A
+    connection in steady use is known to be alive; the ones a restart of the database leaves dead are
+    the idle ones, and a failed ping makes the pool replace them (``DisconnectionError``) before any
+    statement runs. Pass ``pool_pre_ping=True`` to ping always.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -31,8 +67,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_recycle", 1800)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "connect", _remember_checkin)  # a new connection is known to be alive
+        event.listen(engine, "checkin", _remember_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
+    return engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from typing import Any
@@ -59,6 +60,28 @@ _CONSUME_TOKEN = (
     .where(tokens.c.id == _param("b_id", "id"), tokens.c.closed_at.is_(None))
     .values(closed_at=_param("b_now", "closed_at"), closed_reason="approved")
 )
+
+
+# PostgreSQL runs a create as one statement (one round trip, atomic on its own): a data-modifying
+# CTE supersedes the binding's open tokens and the INSERT adds the new one, both on the statement's
+# snapshot, so the new row is never among those superseded. (SQLAlchemy's own CTE-in-INSERT would
+# turn the execution parameters into SET columns of the inner UPDATE, hence text with typed binds.)
+def _pg_superseding_insert() -> Any:
+    inserted = [c for c in _TOKEN_COLUMNS if c.name in {f.name for f in dataclasses.fields(NewToken)} | {"attempts"}]
+    names = [c.name for c in inserted]
+    sql = (
+        f"WITH superseded AS (UPDATE {tokens.name} SET closed_at = :b_now, closed_reason = 'superseded' "
+        "WHERE project_id = :b_project_id AND recipient_digest = :b_recipient_digest AND purpose = :b_purpose "
+        f"AND closed_at IS NULL) INSERT INTO {tokens.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(':' + n for n in names)})"
+    )
+    binds = [bindparam(c.name, type_=c.type) for c in inserted]
+    binds += [_param("b_now", "closed_at"), _param("b_project_id", "project_id")]
+    binds += [_param("b_recipient_digest", "recipient_digest"), _param("b_purpose", "purpose")]
+    return text(sql).bindparams(*binds)
+
+
+_PG_SUPERSEDING_INSERT = _pg_superseding_insert()
 _GET_PROJECT = select(projects).where(projects.c.id == bindparam("b_id", type_=projects.c.id.type))
 
 
@@ -136,6 +159,11 @@ class SqlAlchemyStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # On PostgreSQL a single statement needs no explicit transaction: run the hot ones in
+        # autocommit and save the BEGIN and COMMIT/ROLLBACK round trips around each. (On MySQL the
+        # switch itself is a round trip; SQLite has none to save.)
+        self._postgres = engine.dialect.name == "postgresql"
+        self._single: Engine = engine.execution_options(isolation_level="AUTOCOMMIT") if self._postgres else engine
 
     # -- health ------------------------------------------------------------------------------
     @_guard
@@ -177,7 +205,7 @@ class SqlAlchemyStore:
 
     @_guard
     def get_project(self, project_id: str) -> Project | None:
-        with self.engine.connect() as conn:
+        with self._single.connect() as conn:
             row = conn.execute(_GET_PROJECT, {"b_id": project_id}).first()
         return _project(row) if row else None
 
@@ -213,7 +241,7 @@ class SqlAlchemyStore:
             .join(projects, projects.c.id == api_keys.c.project_id)
             .where(api_keys.c.digest == digest)
         )
-        with self.engine.connect() as conn:
+        with self._single.connect() as conn:
             row = conn.execute(query).first()
         if row is None:
             return None
@@ -247,9 +275,14 @@ class SqlAlchemyStore:
             "b_purpose": token.purpose,
             "b_now": token.created_at,
         }
+        row = {"attempts": 0, **token.__dict__}
+        if self._postgres:
+            with self._single.connect() as conn:
+                conn.execute(_PG_SUPERSEDING_INSERT, {**supersede, **row})
+            return
         with self.engine.begin() as conn:
             conn.execute(_SUPERSEDE_TOKENS, supersede)
-            conn.execute(_INSERT_TOKEN, {"attempts": 0, **token.__dict__})
+            conn.execute(_INSERT_TOKEN, row)
 
     @staticmethod
     def latest_token_query(project_id: str, recipient_digest: str, purpose: str) -> Select[Any]:
@@ -260,13 +293,13 @@ class SqlAlchemyStore:
     @_guard
     def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
         params = {"b_project_id": project_id, "b_recipient_digest": recipient_digest, "b_purpose": purpose}
-        with self.engine.connect() as conn:
+        with self._single.connect() as conn:
             row = conn.execute(_LATEST_TOKEN, params).first()
         return _token(row) if row else None
 
     @_guard
     def get_token(self, token_id: str) -> Token | None:
-        with self.engine.connect() as conn:
+        with self._single.connect() as conn:
             row = conn.execute(_GET_TOKEN, {"b_id": token_id}).first()
         return _token(row) if row else None
 
@@ -283,12 +316,12 @@ class SqlAlchemyStore:
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
-        with self.engine.begin() as conn:
+        with self._single.begin() as conn:
             return conn.execute(_RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:
-        with self.engine.begin() as conn:
+        with self._single.begin() as conn:
             return conn.execute(_CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard

@@ -1,0 +1,80 @@
+"""The pool pings a connection only after it sat idle, and replaces one the database dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from octotp_core.store import SqlAlchemyStore, make_engine
+from octotp_core.store import engine as engine_module
+from octotp_core.testing.databases import ServiceUnavailable, selected_backends, temporary_database
+from tests.conftest import unavailable
+
+
+def _kill_server_side(engine: Engine, backend_pid: int) -> None:
+    """End one session from another connection, as a database restart would."""
+    killer = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with killer.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
+            else:
+                conn.execute(text(f"KILL {int(backend_pid)}"))
+    finally:
+        killer.dispose()
+
+
+def _backend_pid(engine: Engine) -> int:
+    query = "SELECT pg_backend_pid()" if engine.dialect.name == "postgresql" else "SELECT CONNECTION_ID()"
+    with engine.connect() as conn:
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def _count_pings(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    pings: list[object] = []
+    real = engine_module._ping
+
+    def counting(dbapi_connection: object) -> None:
+        pings.append(dbapi_connection)
+        real(dbapi_connection)
+
+    monkeypatch.setattr(engine_module, "_ping", counting)
+    return pings
+
+
+@pytest.fixture(params=[b for b in selected_backends() if b != "sqlite"])  # SQLite has no server to lose
+def server_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    try:
+        with temporary_database(request.param, tmp_path) as url:
+            engine = make_engine(url, pool_size=1, max_overflow=0)
+            yield engine
+            engine.dispose()
+    except ServiceUnavailable as exc:
+        unavailable(exc)
+
+
+def test_an_idle_connection_the_server_dropped_is_replaced(
+    server_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqlAlchemyStore(server_engine)
+    pid = _backend_pid(server_engine)
+    _kill_server_side(server_engine, pid)
+    pings = _count_pings(monkeypatch)
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)  # the pooled connection counts as idle
+    store.ping()  # no error: the checkout's ping found it dead and the pool connected afresh
+    assert pings  # the first ping met the dropped connection
+    assert _backend_pid(server_engine) != pid
+
+
+def test_a_busy_connection_is_not_pinged(server_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqlAlchemyStore(server_engine)
+    pings = _count_pings(monkeypatch)
+    for _ in range(3):
+        store.ping()
+    assert pings == []  # a fresh connection, then one back from the pool within seconds: no ping
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+    store.ping()
+    assert len(pings) == 1  # an idle one is pinged

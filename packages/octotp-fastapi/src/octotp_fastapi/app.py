@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -58,5 +59,12 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory octotp_fastapi.app:app_from_env`` (one per worker process)."""
+    """Factory for ``uvicorn --factory octotp_fastapi.app:app_from_env`` (one per worker process).
+
+    The service's log format names no thread or process, so its records skip gathering them (the
+    ``logging`` module's own switches for this; each request writes one or two records).
+    """
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     return create_app()

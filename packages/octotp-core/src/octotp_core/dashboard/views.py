@@ -14,7 +14,7 @@ from ..core import Octotp
 from ..errors import FieldError, InvalidInput, NotFound
 from ..http.messages import Request, Response
 from ..ids import is_uuid
-from ..store import Project, Token
+from ..store import Account, Project, Token
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
@@ -116,12 +116,13 @@ class DashboardViews:
             call.set_cookie(LOGIN_CSRF_COOKIE, cookie)
         return login_form_token(self._secret, cookie)
 
-    def _sign_in(self, call: Call, active_account: Any) -> Response:
+    def _sign_in(self, call: Call, account: Account) -> Response:
+        """Start a new session (destroying the one the browser held) and go home."""
         old = call.request.cookies.get(SESSION_COOKIE)
-        session_id, call.active = self.sessions.start(active_account, replacing=old)
+        session_id, call.active = self.sessions.start(account, replacing=old)
         call.set_cookie(SESSION_COOKIE, session_id)
         call.clear_cookie(LOGIN_CSRF_COOKIE)
-        log.info("dashboard sign-in account=%s", active_account.id)
+        log.info("dashboard sign-in account=%s", account.id)
         return call.redirect("/")
 
     def too_many_attempts(self, call: Call, retry_after: int) -> Response:

@@ -420,7 +420,7 @@ def test_pages_never_show_codes_hashes_or_recipients(octotp: Octotp, signed_in: 
         assert not re.search(rf"(?<!\d){code}(?!\d)", text)
     assert "alice.wonder" not in text
     assert "2079460123" not in text
-    (today,) = octotp.store.usage(project_id, octotp.clock.now().date())
+    (today,) = octotp.tokens.usage(project_id, octotp.clock.now().date())
     assert today.created == 2
     row = f"<td>{today.created}</td><td>{today.approved}</td><td>{today.failed}</td><td>{today.rate_limited}</td>"
     assert row in page.text

@@ -30,6 +30,7 @@ def project(django_octotp: Octotp) -> models.Project:
     token = octotp_django.create_token(created.project.id, email="jane.doe@example.com")
     assert token.code is not None
     octotp_django.validate_token(created.project.id, email="jane.doe@example.com", code=token.code)
+    django_octotp.tokens.meter.flush()  # write the usage row now rather than within the flush interval
     return models.Project.objects.get(id=created.project.id)
 
 

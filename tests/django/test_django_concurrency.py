@@ -61,7 +61,7 @@ def test_fifty_concurrent_validations_approve_exactly_once(server_db: str) -> No
         assert outcomes["approved"] == 1, outcomes
         assert set(outcomes) <= {"approved", "not_found"}, outcomes
         assert sum(outcomes.values()) == THREADS
-    usage = octotp.store.usage(project.id, octotp.clock.now().date())
+    usage = octotp.tokens.usage(project.id, octotp.clock.now().date())
     assert usage[0].approved == ROUNDS
     assert usage[0].failed == ROUNDS * (THREADS - 1)
 

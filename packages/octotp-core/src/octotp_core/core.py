@@ -66,6 +66,7 @@ class Octotp(InProcessApi):
     # -- the in-process API (create_token, validate_token, cancel_token) comes from InProcessApi --
 
     def close(self) -> None:
-        """Release database connections."""
+        """Write pending usage counters and release database connections."""
+        self.tokens.meter.flush()
         if self.engine is not None:
             self.engine.dispose()

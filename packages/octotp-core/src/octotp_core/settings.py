@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     delivery_sms_backend: str = "octotp_core.delivery.console.ConsoleBackend"
     delivery_options: dict[str, Any] = Field(default_factory=dict)
 
+    usage_flush_seconds: float = Field(default=1.0, ge=0)
+    """How often a process writes its added-up usage counters to the database (0: at every count)."""
     api_key_cache_seconds: float = Field(default=2.0, ge=0)
     """How long a looked-up API key is trusted before the database is asked again (revocation delay)."""
 

@@ -24,7 +24,8 @@ from .ids import is_uuid
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
 from .settings import Settings
-from .store import NewToken, Project, Store, Token
+from .store import NewToken, Project, Store, Token, UsageDay
+from .usage import UsageMeter
 
 log = logging.getLogger("octotp.tokens")
 
@@ -87,6 +88,7 @@ class TokenService:
         self._secret = secret
         self._fallback_secrets = fallback_secrets or []
         self.backends = backends
+        self.meter = UsageMeter(store, settings.usage_flush_seconds)
         self.listeners: list[Callable[[TokenEvent], None]] = []
 
     # -- helpers -----------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class TokenService:
             limit = self.limits.hit_plan(project.id, plan.creates_per_minute)
             self.limits.hit_send_budget(project.id, digest)
         except RateLimited:
-            self.store.add_usage(project.id, now.date(), rate_limited=1)
+            self.meter.count(project.id, now.date(), "rate_limited")
             log.info("token create rate limited project=%s recipient=%s", project.id, recipient.hint)
             raise
 
@@ -176,6 +178,7 @@ class TokenService:
             max_attempts=self.settings.max_attempts,
         )
         self.store.insert_token(token)
+        self.meter.count(project.id, now.date(), "created")
         if send:
             self._deliver(token, recipient, code, project, expires_in, locale)
         log.info("token created id=%s project=%s recipient=%s sent=%s", token.id, project.id, recipient.hint, send)
@@ -222,9 +225,10 @@ class TokenService:
         if not self.hasher.verify(token.code_hash, code):
             self.limits.record_failure(project.id, digest)
             return self._result(project.id, token.id, recipient, purpose_value, "incorrect", now)
-        if not self.store.consume_token(token.id, project.id, now):
+        if not self.store.consume_token(token.id, now):
             # Someone else approved it between our reservation and now.
             return self._result(project.id, token.id, recipient, purpose_value, "not_found", now)
+        self.meter.count(project.id, now.date(), "approved")
         log.info("token approved id=%s project=%s recipient=%s", token.id, project.id, recipient.hint)
         self._emit(TokenEvent("approved", project.id, token.id, recipient.hint, purpose_value, "approved"))
         return Validation(True, "approved")
@@ -256,7 +260,7 @@ class TokenService:
         status: Status,
         now: dt.datetime,
     ) -> Validation:
-        self.store.add_usage(project_id, now.date(), failed=1)
+        self.meter.count(project_id, now.date(), "failed")
         log.info(
             "token validation failed id=%s project=%s recipient=%s status=%s",
             token_id,
@@ -270,6 +274,12 @@ class TokenService:
             )
         )
         return Validation(False, status)
+
+    # -- usage -------------------------------------------------------------------------------
+    def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
+        """The project's daily counters from ``since`` on, including what this process has not written yet."""
+        self.meter.flush()
+        return self.store.usage(project_id, since)
 
     # -- cancel and purge --------------------------------------------------------------------
     def cancel(self, project: Project | str, token_id: str) -> None:

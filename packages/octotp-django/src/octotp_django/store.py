@@ -193,7 +193,6 @@ class DjangoStore:
                 closed_at__isnull=True,
             ).update(closed_at=token.created_at, closed_reason="superseded")
             m.Token.objects.using(db).create(attempts=0, **values)
-            self._add_usage(db, token.project_id, token.created_at.date(), {"created": 1})
 
     # Token reads that feed a decision go to the write database: a lagging replica must never
     # make a code that was just issued look missing.
@@ -232,18 +231,13 @@ class DjangoStore:
         return int(updated) == 1
 
     @_guard
-    def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
-        db = self._write_db(m.Token)
-        with transaction.atomic(using=db):
-            updated = (
-                m.Token.objects.using(db)
-                .filter(token_id=token_id, closed_at__isnull=True)
-                .update(closed_at=now, closed_reason="approved")
-            )
-            won = int(updated) == 1
-            if won:
-                self._add_usage(db, project_id, now.date(), {"approved": 1})
-        return won
+    def consume_token(self, token_id: str, now: dt.datetime) -> bool:
+        updated = (
+            m.Token.objects.using(self._write_db(m.Token))
+            .filter(token_id=token_id, closed_at__isnull=True)
+            .update(closed_at=now, closed_reason="approved")
+        )
+        return int(updated) == 1
 
     @_guard
     def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
@@ -312,10 +306,17 @@ class DjangoStore:
     # -- usage -------------------------------------------------------------------------------
     @_guard
     def add_usage(
-        self, project_id: str, day: dt.date, *, approved: int = 0, failed: int = 0, rate_limited: int = 0
+        self,
+        project_id: str,
+        day: dt.date,
+        *,
+        created: int = 0,
+        approved: int = 0,
+        failed: int = 0,
+        rate_limited: int = 0,
     ) -> None:
-        db = self._write_db(m.UsageDay)
-        self._add_usage(db, project_id, day, {"approved": approved, "failed": failed, "rate_limited": rate_limited})
+        counts = {"created": created, "approved": approved, "failed": failed, "rate_limited": rate_limited}
+        self._add_usage(self._write_db(m.UsageDay), project_id, day, counts)
 
     @_guard
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:

@@ -243,7 +243,8 @@ class DashboardViews:
         store, settings = self.octotp.store, self.octotp.settings
         now = self.octotp.clock.now()
         tokens = [(t, token_status(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
-        usage = store.usage(project.id, now.date() - dt.timedelta(days=USAGE_DAYS - 1))
+        # Through TokenService: it writes this process's pending counters first (UsageMeter).
+        usage = self.octotp.tokens.usage(project.id, now.date() - dt.timedelta(days=USAGE_DAYS - 1))
         return self.page(
             call,
             status,

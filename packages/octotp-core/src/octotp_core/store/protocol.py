@@ -58,7 +58,7 @@ class Store(Protocol):
 
     # tokens
     def insert_token(self, token: NewToken) -> None:
-        """In one transaction: supersede the binding's open tokens, insert this one, count it as created."""
+        """In one transaction: supersede the binding's open tokens and insert this one."""
 
     def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
         """The binding's most recently created token, open or not."""
@@ -71,8 +71,8 @@ class Store(Protocol):
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
         """``attempts += 1`` only if the token is open, unexpired and under its cap; True if it was."""
 
-    def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
-        """Close as ``approved`` only if still open, counting the approval; True for exactly one caller."""
+    def consume_token(self, token_id: str, now: dt.datetime) -> bool:
+        """Close as ``approved`` only if still open; True for exactly one caller."""
 
     def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
         """Close an open token (cancel, failed delivery); True if this call closed it."""
@@ -103,9 +103,16 @@ class Store(Protocol):
 
     # usage
     def add_usage(
-        self, project_id: str, day: dt.date, *, approved: int = 0, failed: int = 0, rate_limited: int = 0
+        self,
+        project_id: str,
+        day: dt.date,
+        *,
+        created: int = 0,
+        approved: int = 0,
+        failed: int = 0,
+        rate_limited: int = 0,
     ) -> None:
-        """Add to a project's counters for a day (created is counted by ``insert_token``)."""
+        """Add to a project's counters for a day, in one statement (an upsert)."""
 
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
         """The project's days from ``since`` on, oldest first."""

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Engine, Select, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict
@@ -148,14 +148,6 @@ class SqlAlchemyStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    # -- helpers -----------------------------------------------------------------------------
-    def _add_usage(self, conn: Connection, project_id: str, day: dt.date, counts: dict[str, int]) -> None:
-        counts = {k: v for k, v in counts.items() if v}
-        if not counts:
-            return
-        values = {"project_id": project_id, "day": day, **dict.fromkeys(_COUNTERS, 0), **counts}
-        conn.execute(_usage_upsert(conn.dialect.name, tuple(counts)), values)
-
     # -- health ------------------------------------------------------------------------------
     @_guard
     def ping(self) -> None:
@@ -269,7 +261,6 @@ class SqlAlchemyStore:
         with self.engine.begin() as conn:
             conn.execute(_SUPERSEDE_TOKENS, supersede)
             conn.execute(_INSERT_TOKEN, {"attempts": 0, **token.__dict__})
-            self._add_usage(conn, token.project_id, token.created_at.date(), {"created": 1})
 
     @staticmethod
     def latest_token_query(project_id: str, recipient_digest: str, purpose: str) -> Select[Any]:
@@ -307,12 +298,9 @@ class SqlAlchemyStore:
             return conn.execute(_RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
-    def consume_token(self, token_id: str, project_id: str, now: dt.datetime) -> bool:
+    def consume_token(self, token_id: str, now: dt.datetime) -> bool:
         with self.engine.begin() as conn:
-            won = conn.execute(_CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
-            if won:
-                self._add_usage(conn, project_id, now.date(), {"approved": 1})
-        return won
+            return conn.execute(_CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
     def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
@@ -388,12 +376,22 @@ class SqlAlchemyStore:
     # -- usage -------------------------------------------------------------------------------
     @_guard
     def add_usage(
-        self, project_id: str, day: dt.date, *, approved: int = 0, failed: int = 0, rate_limited: int = 0
+        self,
+        project_id: str,
+        day: dt.date,
+        *,
+        created: int = 0,
+        approved: int = 0,
+        failed: int = 0,
+        rate_limited: int = 0,
     ) -> None:
+        counts = {"created": created, "approved": approved, "failed": failed, "rate_limited": rate_limited}
+        counts = {k: v for k, v in counts.items() if v}
+        if not counts:
+            return
+        values = {"project_id": project_id, "day": day, **dict.fromkeys(_COUNTERS, 0), **counts}
         with self.engine.begin() as conn:
-            self._add_usage(
-                conn, project_id, day, {"approved": approved, "failed": failed, "rate_limited": rate_limited}
-            )
+            conn.execute(_usage_upsert(conn.dialect.name, tuple(counts)), values)
 
     @_guard
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:

@@ -41,7 +41,7 @@ def test_projects_keys_plans(django_octotp: Octotp, capsys: pytest.CaptureFixtur
 
 
 def test_db_commands_use_django_migrations(octotp_db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    head = "0002_idempotency_keys"
+    head = "0003_dashboard_sessions"
     assert _json(capsys, "db", "current") == {"revision": head, "head": head}
     assert _json(capsys, "db", "upgrade") == {"revision": head, "database": octotp_db}
 

@@ -70,7 +70,27 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=2.0, ge=0)
     """How long a looked-up API key is trusted before the database is asked again (revocation delay)."""
 
-    @field_validator("recipient_send_budget", "recipient_failure_budget")
+    # -- dashboard ---------------------------------------------------------------------------
+    dashboard: bool = True
+    """Serve the dashboard; adapters mount it at ``<prefix>/dashboard``."""
+    dashboard_session_idle_timeout: int = Field(default=1800, gt=0)
+    """Seconds without a request after which a dashboard session ends."""
+    dashboard_session_lifetime: int = Field(default=43200, gt=0)
+    """Seconds after login at which a dashboard session ends however active it is."""
+    dashboard_login_limit_per_email: str = "5/minute"
+    """Login attempts allowed per email address (a ``limits`` string), counted before any password hashing."""
+    dashboard_login_limit_per_address: str = "20/minute"
+    """Login (and first-run setup) attempts allowed per client address."""
+    dashboard_setup_token: SecretStr | None = None
+    """One-time token of the first-run page ``/dashboard/setup``, which works only while no account exists.
+    ``octotp serve`` generates one and prints the link when the database has no accounts."""
+
+    @field_validator(
+        "recipient_send_budget",
+        "recipient_failure_budget",
+        "dashboard_login_limit_per_email",
+        "dashboard_login_limit_per_address",
+    )
     @classmethod
     def _limit_string(cls, value: str) -> str:
         parse_limit(value)  # raises ValueError with the library's own message

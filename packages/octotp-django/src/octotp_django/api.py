@@ -13,11 +13,13 @@ from octotp_core import Clock, Octotp
 from octotp_core.inprocess import InProcessApi
 
 if TYPE_CHECKING:
+    from octotp_core.dashboard import DashboardHandler
     from octotp_core.http import ApiHandler
 
 _lock = threading.Lock()
 _octotp: Octotp | None = None
 _handler: ApiHandler | None = None
+_dashboard: DashboardHandler | None = None
 
 
 def build_octotp(*, clock: Clock | None = None) -> Octotp:
@@ -62,12 +64,27 @@ def get_api_handler() -> ApiHandler:
     return handler
 
 
+def get_dashboard_handler() -> DashboardHandler:
+    """The core ``DashboardHandler`` for ``get_octotp()`` (what the dashboard view calls)."""
+    global _dashboard
+    handler = _dashboard
+    octotp = get_octotp()
+    if handler is None or handler.octotp is not octotp:
+        from octotp_core.dashboard import DashboardHandler
+
+        with _lock:
+            if _dashboard is None or _dashboard.octotp is not octotp:
+                _dashboard = DashboardHandler(octotp)
+            handler = _dashboard
+    return handler
+
+
 def reset_octotp(octotp: Octotp | None = None) -> None:
     """Forget the built ``Octotp`` so the next use rebuilds it (done when ``OCTOTP`` or ``SECRET_KEY``
     change), or install ``octotp`` as the one ``get_octotp()`` returns (tests)."""
-    global _octotp, _handler
+    global _octotp, _handler, _dashboard
     with _lock:
-        _octotp, _handler = octotp, None
+        _octotp, _handler, _dashboard = octotp, None, None
 
 
 _api = InProcessApi(get_octotp)

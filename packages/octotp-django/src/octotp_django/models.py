@@ -152,3 +152,25 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.key}"
+
+
+class DashboardSession(models.Model):
+    """A dashboard login: only the SHA-256 digest of the session id is stored (the id is in the cookie)."""
+
+    id_digest = models.CharField(max_length=64, primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="dashboard_sessions", db_index=False)
+    csrf_token = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "octotp_dashboard_sessions"
+        verbose_name = "dashboard session"
+        indexes = [
+            models.Index(fields=["account"], name="ix_octotp_dash_sess_account"),
+            models.Index(fields=["expires_at"], name="ix_octotp_dash_sess_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} until {self.expires_at}"

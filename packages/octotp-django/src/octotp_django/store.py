@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, Interface
 from django.db.models import F, Model, QuerySet
 
 from octotp_core.errors import Conflict
-from octotp_core.store import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from octotp_core.store import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
 from octotp_core.store.guard import storage_guard
 from octotp_core.store.records import PROJECT_SETTABLE
 
@@ -35,6 +35,7 @@ _API_KEY_FIELDS = [f.name for f in fields(ApiKey)]
 _TOKEN_FIELDS = ["token_id" if f.name == "id" else f.name for f in fields(Token)]
 _USAGE_FIELDS = [f.name for f in fields(UsageDay)]
 _IDEMPOTENCY_FIELDS = [f.name for f in fields(IdempotencyRecord)]
+_SESSION_FIELDS = [f.name for f in fields(DashboardSession)]
 
 
 _guard = storage_guard((DatabaseError, InterfaceError), passthrough=(IntegrityError,))
@@ -321,3 +322,38 @@ class DjangoStore:
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
         query = m.UsageDay.objects.using(self._read_db(m.UsageDay)).filter(project_id=project_id, day__gte=since)
         return [UsageDay(**r) for r in query.order_by("day").values(*_USAGE_FIELDS)]
+
+    # -- dashboard sessions ------------------------------------------------------------------
+    # Read from the write database too: a lagging replica must not log out someone who just logged in.
+    @_guard
+    def create_session(self, session: DashboardSession) -> None:
+        m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).create(**session.__dict__)
+
+    @_guard
+    def get_session(self, id_digest: str) -> DashboardSession | None:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(id_digest=id_digest)
+        row = query.values(*_SESSION_FIELDS).first()
+        return DashboardSession(**row) if row else None
+
+    @_guard
+    def touch_session(self, id_digest: str, last_seen_at: dt.datetime, expires_at: dt.datetime) -> bool:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(id_digest=id_digest)
+        return int(query.update(last_seen_at=last_seen_at, expires_at=expires_at)) == 1
+
+    @_guard
+    def delete_session(self, id_digest: str) -> bool:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(id_digest=id_digest)
+        deleted, _ = query.delete()
+        return int(deleted) == 1
+
+    @_guard
+    def delete_account_sessions(self, account_id: str) -> int:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(account_id=account_id)
+        deleted, _ = query.delete()
+        return int(deleted)
+
+    @_guard
+    def purge_sessions(self, expired_before: dt.datetime) -> int:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession))
+        deleted, _ = query.filter(expires_at__lt=expired_before).delete()
+        return int(deleted)

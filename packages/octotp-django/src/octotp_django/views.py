@@ -1,9 +1,12 @@
-"""The API views: translate ``HttpRequest`` to the core neutral ``Request`` and the core
-``Response`` back, byte for byte. Every decision (routing, auth, JSON, errors) is core's.
+"""The API and dashboard views: translate ``HttpRequest`` to the core neutral ``Request`` and the
+core ``Response`` back, byte for byte. Every decision (routing, auth, JSON, errors, pages, sessions,
+CSRF) is core's.
 
 The view is CSRF-exempt (the API authenticates by ``X-Api-Key``, never by cookie) and opts out of
 ``ATOMIC_REQUESTS`` on every database: like the reference store, each step commits on its own, so
-a wrong guess is counted and no row lock is held while a code is hashed.
+a wrong guess is counted and no row lock is held while a code is hashed. The dashboard view is
+CSRF-exempt too: core checks its own per-session CSRF token and the Origin on every POST, and uses
+its own session cookie (``octotp_session``), so Django's CSRF and session middleware stay out of it.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from octotp_core.http import MAX_BODY_BYTES, Request, Response
 
-from .api import get_api_handler
+from .api import get_api_handler, get_dashboard_handler, get_octotp
 
 
 def to_request(request: HttpRequest, path: str) -> Request:
@@ -34,6 +37,7 @@ def to_request(request: HttpRequest, path: str) -> Request:
         body=body,
         query_string=request.META.get("QUERY_STRING", ""),
         client=request.META.get("REMOTE_ADDR") or None,
+        scheme=request.scheme or "http",
     )
 
 
@@ -62,3 +66,14 @@ def _non_atomic(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 def api(request: HttpRequest, path: str) -> HttpResponse:
     """Answer any octotp API path (``api/...``, ``healthz``, ``readyz``, ``openapi.json``)."""
     return to_response(get_api_handler().handle(to_request(request, "/" + path)))
+
+
+@csrf_exempt
+@_non_atomic
+def dashboard(request: HttpRequest, path: str | None = None) -> HttpResponse:
+    """Answer any dashboard path (``dashboard``, ``dashboard/...``); off when ``OCTOTP["DASHBOARD"]`` is False."""
+    if not get_octotp().settings.dashboard:
+        raise Http404("the octotp dashboard is turned off")
+    relative = path or ""
+    base = request.path[: len(request.path) - len(relative)] if relative else request.path
+    return to_response(get_dashboard_handler().handle(to_request(request, relative), base))

@@ -1,4 +1,5 @@
-"""``create_app``: the standalone hosted service — the token API at the root of its own FastAPI app."""
+"""``create_app``: the standalone hosted service — the token API at the root of its own FastAPI app,
+the dashboard at ``/dashboard/`` (``/`` redirects there)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from octotp_core import Octotp, Settings
 from octotp_core.version import __version__
@@ -42,6 +43,12 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="octotp API")
+
+    if core.settings.dashboard:
+
+        @app.get("/", include_in_schema=False)
+        def home(request: FastAPIRequest) -> RedirectResponse:
+            return RedirectResponse(request.scope.get("root_path", "") + "/dashboard/", status_code=303)
 
     forward = next(r.endpoint for r in router.routes if getattr(r, "path", "") == "/healthz")  # type: ignore[attr-defined]
 

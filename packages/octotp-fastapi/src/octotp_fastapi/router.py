@@ -1,8 +1,10 @@
-"""``create_router``: the token API as a FastAPI ``APIRouter`` for a host app.
+"""``create_router``: the token API and the dashboard as a FastAPI ``APIRouter`` for a host app.
 
 Each endpoint reads the raw request, hands it to core's ``ApiHandler`` in a worker thread (argon2
 never blocks the event loop) and returns core's response unchanged, so FastAPI answers
-byte-for-byte what every other adapter answers. The pydantic models and the ``X-Api-Key`` security
+byte-for-byte what every other adapter answers. The dashboard (``<prefix>/dashboard``) is handed to
+core's ``DashboardHandler`` the same way, in a worker thread too (logins verify argon2 passwords).
+The pydantic models and the ``X-Api-Key`` security
 scheme are declared only so the host's OpenAPI docs show the API.
 """
 
@@ -19,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from octotp_core import Octotp
+from octotp_core.dashboard import DashboardHandler
 from octotp_core.http import MAX_BODY_BYTES, ApiHandler, Request
 from octotp_core.http.models import (
     CreatedTokenResponse,
@@ -94,29 +97,44 @@ async def _read_body(request: FastAPIRequest) -> bytes:
     return b"".join(chunks)
 
 
-def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | None = None) -> APIRouter:
-    """An ``APIRouter`` serving the octotp API (DESIGN §4) under ``prefix`` for ``octotp``."""
+def _neutral(request: FastAPIRequest, path: str, body: bytes) -> Request:
+    return Request(
+        method=request.method,
+        path=path,
+        headers=dict(request.headers),
+        body=body,
+        query_string=request.url.query,
+        client=request.client.host if request.client else None,
+        scheme=request.url.scheme,
+    )
+
+
+def _native(response: Any) -> FastAPIResponse:
+    out = FastAPIResponse(content=response.body, status_code=response.status)
+    del out.headers["content-length"]
+    for name, value in response.headers:
+        out.headers.append(name, value)
+    out.headers["content-length"] = str(len(response.body))
+    return out
+
+
+def create_router(
+    octotp: Octotp,
+    *,
+    prefix: str = "",
+    tags: list[str | Enum] | None = None,
+    dashboard: bool | None = None,
+) -> APIRouter:
+    """An ``APIRouter`` serving the octotp API (DESIGN §4) under ``prefix`` for ``octotp``, and the
+    dashboard at ``<prefix>/dashboard`` unless ``dashboard=False`` (default: the ``dashboard`` setting)."""
     handler = ApiHandler(octotp)
     router = APIRouter(prefix=prefix, tags=tags or ["octotp"])
 
     async def forward(request: FastAPIRequest) -> FastAPIResponse:
         relative = request.url.path[len(request.scope.get("root_path", "")) :]
         relative = relative[len(prefix) :] if prefix and relative.startswith(prefix) else relative
-        neutral = Request(
-            method=request.method,
-            path=relative,
-            headers=dict(request.headers),
-            body=await _read_body(request),
-            query_string=request.url.query,
-            client=request.client.host if request.client else None,
-        )
-        response = await run_in_threadpool(handler.handle, neutral)
-        out = FastAPIResponse(content=response.body, status_code=response.status)
-        del out.headers["content-length"]
-        for name, value in response.headers:
-            out.headers.append(name, value)
-        out.headers["content-length"] = str(len(response.body))
-        return out
+        neutral = _neutral(request, relative, await _read_body(request))
+        return _native(await run_in_threadpool(handler.handle, neutral))
 
     problems: dict[int | str, dict[str, Any]] = {
         status: {"model": Problem, "description": text}
@@ -189,15 +207,33 @@ def create_router(octotp: Octotp, *, prefix: str = "", tags: list[str | Enum] | 
     ]:
         others = [m for m in _OTHER_METHODS if m != used and not (used == "GET" and m == "HEAD")]
         router.add_api_route(path, plain, methods=others, include_in_schema=False)
+    if octotp.settings.dashboard if dashboard is None else dashboard:
+        _add_dashboard(router, octotp, prefix)
     if prefix:
         # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
         router.add_api_route("/{rest:octotp_any}", plain, methods=_OTHER_METHODS, include_in_schema=False)
     return router
 
 
-def install(app: Any, octotp: Octotp, *, prefix: str = "") -> Octotp:
-    """Mount the router on ``app`` and make ``octotp`` available to ``Depends(get_octotp)``."""
+def _add_dashboard(router: APIRouter, octotp: Octotp, prefix: str) -> None:
+    """``<prefix>/dashboard`` and everything below it, answered by core's ``DashboardHandler``."""
+    handler = DashboardHandler(octotp)
+
+    async def dashboard(request: FastAPIRequest) -> FastAPIResponse:
+        mount = request.scope.get("root_path", "") + prefix + "/dashboard"
+        path = request.url.path
+        relative = path[len(mount) :] if path.startswith(mount) else path
+        neutral = _neutral(request, relative, await _read_body(request))
+        # A worker thread: logins verify argon2 passwords, which must never block the event loop.
+        return _native(await run_in_threadpool(handler.handle, neutral, mount))
+
+    for path in ("/dashboard", "/dashboard/{rest:octotp_any}"):
+        router.add_api_route(path, dashboard, methods=_OTHER_METHODS, include_in_schema=False)
+
+
+def install(app: Any, octotp: Octotp, *, prefix: str = "", dashboard: bool | None = None) -> Octotp:
+    """Mount the router (API and dashboard) on ``app`` and make ``octotp`` available to ``Depends(get_octotp)``."""
     app.state.octotp = octotp
-    app.include_router(create_router(octotp, prefix=prefix))
+    app.include_router(create_router(octotp, prefix=prefix, dashboard=dashboard))
     _installed.append(octotp)
     return octotp

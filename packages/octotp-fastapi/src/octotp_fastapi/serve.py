@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
 import click
 
 from octotp_core import Octotp, Settings
+from octotp_core.dashboard import new_setup_token, setup_url
 from octotp_core.migrate import upgrade
 from octotp_core.store.engine import make_engine
 
@@ -47,8 +49,21 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     click.echo(f"octotp: data in {where}; secret from {secret_from}", err=True)
     click.echo(f"octotp: serving on http://{host}:{port} with {workers} worker(s); API docs at /docs", err=True)
     probe = Octotp(settings)
+    if settings.dashboard and not probe.store.list_accounts():
+        # The one-time bootstrap link (like Jupyter's): printed to this console only, never to a log,
+        # and dead as soon as an account exists. Workers read it from the environment.
+        token = settings.dashboard_setup_token.get_secret_value() if settings.dashboard_setup_token else None
+        if token is None:
+            token = os.environ["OCTOTP_DASHBOARD_SETUP_TOKEN"] = new_setup_token()
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - comparing, not binding
+        shown = f"[{shown}]" if ":" in shown else shown
+        link = setup_url(f"http://{shown}:{port}/dashboard", token)
+        click.echo(f"octotp: no dashboard account yet — create the first one at {link}", err=True)
+        click.echo("octotp: (or run: octotp accounts create EMAIL)", err=True)
+    elif settings.dashboard:
+        click.echo(f"octotp: dashboard at http://{host}:{port}/dashboard/", err=True)
     if not probe.store.list_projects():
-        click.echo("octotp: no projects yet — create one with: octotp projects create NAME", err=True)
+        click.echo("octotp: no projects yet — create one in the dashboard, or: octotp projects create NAME", err=True)
     probe.close()
     options: dict[str, Any] = {
         "factory": True,

@@ -1,6 +1,7 @@
-"""The blueprint that mounts octotp's HTTP API: Werkzeug request in, core ``Request``; core
-``Response`` out, Flask response. Every decision (routing, 404/405, 413, 415, auth, errors) is the
-core ``ApiHandler``'s; this module only translates."""
+"""The blueprint that mounts octotp's HTTP API and dashboard: Werkzeug request in, core ``Request``;
+core ``Response`` out, Flask response. Every decision (routing, 404/405, 413, 415, auth, errors,
+pages, sessions, CSRF) is the core ``ApiHandler``'s or ``DashboardHandler``'s; this module only
+translates."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from werkzeug.routing import PathConverter
 from werkzeug.wsgi import get_input_stream
 
 from octotp_core import http
+from octotp_core.dashboard import DashboardHandler
 
 #: Paths octotp claims when mounted at the app root, so the host keeps its own 404 pages.
 #: Under a prefix, every path below the prefix is octotp's.
 ROOT_RULES = ("/api/tokens", "/api/tokens/<octotp_path:rest>", "/healthz", "/readyz", "/openapi.json")
 PREFIX_RULES = ("/", "/<octotp_path:rest>")
+#: The dashboard, below the API's mount (more specific than the prefix catch-all, so Werkzeug picks it).
+DASHBOARD_RULES = ("/dashboard", "/dashboard/", "/dashboard/<octotp_path:rest>")
 #: Every method reaches the handler, which answers 405 itself with the right ``Allow``.
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
@@ -34,8 +38,13 @@ def normalise_prefix(url_prefix: str | None) -> str:
     return f"/{prefix}" if prefix else ""
 
 
-def make_blueprint(url_prefix: str, handler: Callable[[], http.ApiHandler]) -> Blueprint:
-    """A blueprint named ``octotp`` whose one view hands every API request to ``handler()``.
+def make_blueprint(
+    url_prefix: str,
+    handler: Callable[[], http.ApiHandler],
+    dashboard: Callable[[], DashboardHandler] | None = None,
+) -> Blueprint:
+    """A blueprint named ``octotp`` whose views hand every API request to ``handler()`` and, when
+    ``dashboard`` is given, every request below ``<url_prefix>/dashboard`` to ``dashboard()``.
 
     Register it with ``url_prefix`` (already normalised).
     """
@@ -45,17 +54,7 @@ def make_blueprint(url_prefix: str, handler: Callable[[], http.ApiHandler]) -> B
     def api(rest: str = "") -> Response:
         # request.path is already relative to the WSGI mount (SCRIPT_NAME); drop our own prefix.
         path = request.path[len(url_prefix) :] or "/"
-        answer = handler().handle(
-            http.Request(
-                method=request.method,
-                path=path,
-                headers=dict(request.headers.items()),
-                body=read_body(http.MAX_BODY_BYTES + 1),
-                query_string=request.environ.get("QUERY_STRING", ""),
-                client=request.remote_addr,
-            )
-        )
-        return to_flask(answer)
+        return to_flask(handler().handle(to_neutral(path)))
 
     for rule in ROOT_RULES + PREFIX_RULES if url_prefix else ROOT_RULES:
         blueprint.add_url_rule(
@@ -67,7 +66,37 @@ def make_blueprint(url_prefix: str, handler: Callable[[], http.ApiHandler]) -> B
             strict_slashes=False,  # never redirect: a stray slash is the handler's 404
             merge_slashes=False,
         )
+    if dashboard is not None:
+        mount = url_prefix + "/dashboard"
+
+        def dashboard_view(rest: str = "") -> Response:
+            base = request.script_root + mount
+            return to_flask(dashboard().handle(to_neutral(request.path[len(mount) :]), base))
+
+        for rule in DASHBOARD_RULES:
+            blueprint.add_url_rule(
+                rule,
+                "dashboard",
+                dashboard_view,
+                methods=METHODS,
+                provide_automatic_options=False,
+                strict_slashes=False,
+                merge_slashes=False,
+            )
     return blueprint
+
+
+def to_neutral(path: str) -> http.Request:
+    """The current Flask request as core's neutral request, with ``path`` relative to the mount."""
+    return http.Request(
+        method=request.method,
+        path=path,
+        headers=dict(request.headers.items()),
+        body=read_body(http.MAX_BODY_BYTES + 1),
+        query_string=request.environ.get("QUERY_STRING", ""),
+        client=request.remote_addr,
+        scheme=request.scheme,
+    )
 
 
 def _add_converter(state: BlueprintSetupState) -> None:

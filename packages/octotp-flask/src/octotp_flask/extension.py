@@ -17,6 +17,7 @@ from typing_extensions import Unpack
 
 import octotp_core
 from octotp_core import Clock, CreatedToken, TokenEvent, Validation
+from octotp_core.dashboard import DashboardHandler
 from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler
 from octotp_core.inprocess import CreateOptions, InProcessApi, ValidateOptions
@@ -41,7 +42,7 @@ EngineSource = Engine | HasEngine | Callable[[], Engine]
 
 
 class Octotp:
-    """octotp inside a Flask app: the API blueprint, ``flask octotp ...`` and the in-process API.
+    """octotp inside a Flask app: the API and dashboard blueprint, ``flask octotp ...`` and the in-process API.
 
     ``options`` are defaults for the app's ``OCTOTP_*`` config keys (``database_url="..."`` sets the
     default of ``OCTOTP_DATABASE_URL``); the app's config wins. Objects that are not configuration:
@@ -90,8 +91,10 @@ class Octotp:
 
         if app.config[PREFIX + "REGISTER_BLUEPRINT"]:
             handler = ApiHandler(core)
+            dashboard = DashboardHandler(core) if settings.dashboard else None
             prefix = normalise_prefix(app.config[PREFIX + "URL_PREFIX"])
-            app.register_blueprint(make_blueprint(prefix, lambda: handler), url_prefix=prefix or None)
+            blueprint = make_blueprint(prefix, lambda: handler, (lambda: dashboard) if dashboard else None)
+            app.register_blueprint(blueprint, url_prefix=prefix or None)
         app.cli.add_command(octotp_cli)
 
     # -- the in-process API, for the current app ---------------------------------------------

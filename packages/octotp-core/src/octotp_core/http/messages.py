@@ -25,6 +25,8 @@ class Request:
     body: bytes = b""
     query_string: str = ""
     client: str | None = None
+    scheme: str = "http"
+    """``https`` when the request reached the app over TLS (as the framework sees it, proxies included)."""
 
     @cached_property
     def _lower_headers(self) -> dict[str, str]:

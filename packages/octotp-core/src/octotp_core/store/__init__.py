@@ -2,12 +2,13 @@
 
 from .engine import make_engine
 from .protocol import Store
-from .records import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .records import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
 from .sql import SqlAlchemyStore
 
 __all__ = [
     "Account",
     "ApiKey",
+    "DashboardSession",
     "IdempotencyRecord",
     "NewToken",
     "Project",

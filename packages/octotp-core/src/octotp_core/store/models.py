@@ -149,3 +149,14 @@ class IdempotencyKeyRow(Base):
     token_id: Mapped[str | None] = mapped_column(String(36))
     response: Mapped[str | None] = mapped_column(Text)
     sent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DashboardSessionRow(Base):
+    __tablename__ = "octotp_dashboard_sessions"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("octotp_accounts.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from .records import Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .records import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
 
 
 class Store(Protocol):
@@ -116,3 +116,22 @@ class Store(Protocol):
 
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
         """The project's days from ``since`` on, oldest first."""
+
+    # dashboard sessions
+    def create_session(self, session: DashboardSession) -> None:
+        """Insert a dashboard session (its id digest is new: 256 random bits)."""
+
+    def get_session(self, id_digest: str) -> DashboardSession | None:
+        """The session with this id digest, expired or not (the caller decides)."""
+
+    def touch_session(self, id_digest: str, last_seen_at: dt.datetime, expires_at: dt.datetime) -> bool:
+        """Record activity and the session's new end; False when there is no such session."""
+
+    def delete_session(self, id_digest: str) -> bool:
+        """Delete one session (logout, rotation); False when there was none."""
+
+    def delete_account_sessions(self, account_id: str) -> int:
+        """Delete every session of an account; return how many."""
+
+    def purge_sessions(self, expired_before: dt.datetime) -> int:
+        """Delete sessions whose ``expires_at`` is before the given time; return how many."""

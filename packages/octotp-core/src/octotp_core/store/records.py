@@ -110,3 +110,17 @@ class IdempotencyRecord:
     response: str | None = None
     """The JSON answered the first time, without the code."""
     sent: bool = False
+
+
+@dataclass(frozen=True)
+class DashboardSession:
+    """A dashboard login. The session id itself lives only in the browser's cookie; the store keeps its
+    SHA-256 digest, so a database leak hands out no usable session."""
+
+    id_digest: str
+    account_id: str
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    """When the session stops working: the earlier of its absolute end and ``last_seen_at`` + the idle timeout."""

@@ -12,8 +12,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict
 from .guard import storage_guard
-from .models import AccountRow, ApiKeyRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
-from .records import PROJECT_SETTABLE, Account, ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .models import AccountRow, ApiKeyRow, DashboardSessionRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
+from .records import (
+    PROJECT_SETTABLE,
+    Account,
+    ApiKey,
+    DashboardSession,
+    IdempotencyRecord,
+    NewToken,
+    Project,
+    Token,
+    UsageDay,
+)
 
 accounts: Table = AccountRow.__table__  # type: ignore[assignment]
 projects: Table = ProjectRow.__table__  # type: ignore[assignment]
@@ -21,6 +31,7 @@ api_keys: Table = ApiKeyRow.__table__  # type: ignore[assignment]
 tokens: Table = TokenRow.__table__  # type: ignore[assignment]
 usage_daily: Table = UsageRow.__table__  # type: ignore[assignment]
 idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+dashboard_sessions: Table = DashboardSessionRow.__table__  # type: ignore[assignment]
 
 _TOKEN_COLUMNS = [c for c in tokens.c if c.name != "pk"]
 _COUNTERS = ("created", "approved", "failed", "rate_limited")
@@ -424,3 +435,44 @@ class SqlAlchemyStore:
         )
         with self.engine.connect() as conn:
             return [UsageDay(**dict(r._mapping)) for r in conn.execute(query)]
+
+    # -- dashboard sessions ------------------------------------------------------------------
+    @_guard
+    def create_session(self, session: DashboardSession) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(dashboard_sessions).values(**session.__dict__))
+
+    @_guard
+    def get_session(self, id_digest: str) -> DashboardSession | None:
+        query = select(dashboard_sessions).where(dashboard_sessions.c.id_digest == id_digest)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return DashboardSession(**dict(row._mapping)) if row else None
+
+    @_guard
+    def touch_session(self, id_digest: str, last_seen_at: dt.datetime, expires_at: dt.datetime) -> bool:
+        stmt = (
+            update(dashboard_sessions)
+            .where(dashboard_sessions.c.id_digest == id_digest)
+            .values(last_seen_at=last_seen_at, expires_at=expires_at)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    @_guard
+    def delete_session(self, id_digest: str) -> bool:
+        with self.engine.begin() as conn:
+            stmt = delete(dashboard_sessions).where(dashboard_sessions.c.id_digest == id_digest)
+            return conn.execute(stmt).rowcount == 1
+
+    @_guard
+    def delete_account_sessions(self, account_id: str) -> int:
+        with self.engine.begin() as conn:
+            stmt = delete(dashboard_sessions).where(dashboard_sessions.c.account_id == account_id)
+            return int(conn.execute(stmt).rowcount)
+
+    @_guard
+    def purge_sessions(self, expired_before: dt.datetime) -> int:
+        with self.engine.begin() as conn:
+            stmt = delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < expired_before)
+            return int(conn.execute(stmt).rowcount)

@@ -33,13 +33,15 @@ from typing import ClassVar, TypeVar
 import pytest
 
 from ..errors import Conflict
-from ..store import Account, ApiKey, NewToken, Project, Store, Token, UsageDay
+from ..store import Account, ApiKey, DashboardSession, NewToken, Project, Store, Token, UsageDay
 
 T = TypeVar("T")
 
 UTC = dt.timezone.utc
 # purge_tokens deletes across all projects by time, so its test uses an era no other test touches.
 PURGE_ERA = dt.datetime(1990, 1, 1, tzinfo=UTC)
+# The same for purge_sessions, in an era of its own.
+SESSION_PURGE_ERA = dt.datetime(1991, 1, 1, tzinfo=UTC)
 
 
 # Any string will do: stores keep password hashes opaque.
@@ -552,3 +554,66 @@ class StoreSuite:
         ]
         assert store.usage(project.id, today + dt.timedelta(days=1)) == []
         assert store.usage(other.id, earlier) == [UsageDay(other.id, today, failed=7)]
+
+    # -- dashboard sessions ------------------------------------------------------------------
+    @staticmethod
+    def make_session(account: Account, now: dt.datetime, *, ttl: float = 3600) -> DashboardSession:
+        """A session (not yet inserted) for ``account`` with a fresh id digest, ending ``ttl`` seconds on."""
+        return DashboardSession(
+            id_digest=_digest(),
+            account_id=account.id,
+            csrf_token=uuid.uuid4().hex,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl),
+        )
+
+    def test_session_round_trip(self, store: Store, now: dt.datetime) -> None:
+        session = self.make_session(self.make_account(store, now), now)
+        store.create_session(session)
+        assert store.get_session(session.id_digest) == session
+        assert store.get_session(_digest()) is None
+
+    def test_touch_session_moves_last_seen_and_end(self, store: Store, now: dt.datetime) -> None:
+        session = self.make_session(self.make_account(store, now), now)
+        store.create_session(session)
+        later, end = now + dt.timedelta(seconds=90), now + dt.timedelta(seconds=1890)
+        assert store.touch_session(session.id_digest, later, end)
+        assert store.get_session(session.id_digest) == dataclasses.replace(session, last_seen_at=later, expires_at=end)
+        assert not store.touch_session(_digest(), later, end)
+
+    def test_delete_session_once(self, store: Store, now: dt.datetime) -> None:
+        account = self.make_account(store, now)
+        session, kept = self.make_session(account, now), self.make_session(account, now)
+        store.create_session(session)
+        store.create_session(kept)
+        assert store.delete_session(session.id_digest)
+        assert not store.delete_session(session.id_digest)
+        assert store.get_session(session.id_digest) is None
+        assert store.get_session(kept.id_digest) == kept
+
+    def test_delete_account_sessions_spares_other_accounts(self, store: Store, now: dt.datetime) -> None:
+        account, other = self.make_account(store, now), self.make_account(store, now)
+        mine = [self.make_session(account, now) for _ in range(3)]
+        theirs = self.make_session(other, now)
+        for session in [*mine, theirs]:
+            store.create_session(session)
+        assert store.delete_account_sessions(account.id) == 3
+        assert all(store.get_session(s.id_digest) is None for s in mine)
+        assert store.get_session(theirs.id_digest) == theirs
+        assert store.delete_account_sessions(account.id) == 0
+
+    def test_purge_sessions_deletes_only_sessions_ended_before(self, store: Store) -> None:
+        era = SESSION_PURGE_ERA
+        account = self.make_account(store, era)
+        ended = self.make_session(account, era, ttl=60)
+        ending_now = self.make_session(account, era, ttl=120)
+        live = self.make_session(account, era, ttl=3600)
+        for session in (ended, ending_now, live):
+            store.create_session(session)
+        cutoff = era + dt.timedelta(seconds=120)
+        assert store.purge_sessions(cutoff) == 1
+        assert store.get_session(ended.id_digest) is None
+        assert store.get_session(ending_now.id_digest) == ending_now
+        assert store.get_session(live.id_digest) == live
+        assert store.purge_sessions(cutoff) == 0

@@ -1,0 +1,168 @@
+"""``DashboardHandler``: routing, the session and CSRF gates, security headers and error pages.
+
+Every dashboard response is decided here, once; adapters only mount it and translate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core import Octotp
+from ..errors import NotFound, OctotpError, StorageUnavailable
+from ..http.api import MAX_BODY_BYTES
+from ..http.messages import Request, Response
+from .cookies import SESSION_COOKIE
+from .csrf import same_origin, tokens_match
+from .rendering import render, stylesheet
+from .sessions import SessionManager
+from .throttle import LoginThrottle
+from .views import Call, DashboardViews
+
+log = logging.getLogger("octotp.dashboard")
+
+SECURITY_HEADERS: list[tuple[str, str]] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+]
+"""Sent on every dashboard response (pages also get ``Cache-Control: no-store``)."""
+
+View = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class _Route:
+    pattern: re.Pattern[str]
+    methods: dict[str, View]
+    signed_in: bool
+    """True: needs a session (and the session's CSRF token on POST). False: the login/setup forms
+    (their pre-session CSRF token on POST)."""
+
+
+class DashboardHandler:
+    """Answers the dashboard for one ``Octotp`` on neutral requests."""
+
+    def __init__(self, octotp: Octotp) -> None:
+        self.octotp = octotp
+        settings = octotp.settings
+        self.sessions = SessionManager(octotp.store, settings, octotp.clock)
+        self.throttle = LoginThrottle(
+            octotp.limits.storage, settings.dashboard_login_limit_per_email, settings.dashboard_login_limit_per_address
+        )
+        self.views = views = DashboardViews(octotp, self.sessions, self.throttle)
+        project = r"(?P<project_id>[^/]+)"
+
+        def route(path: str, signed_in: bool = True, **methods: View) -> _Route:
+            return _Route(re.compile(f"^{path}$"), methods, signed_in)
+
+        self._routes = [
+            route("/", GET=views.projects),
+            route("/login", signed_in=False, GET=views.login_form, POST=views.login),
+            route("/setup", signed_in=False, GET=views.setup_form, POST=views.setup),
+            route("/logout", POST=views.logout),
+            route("/projects", POST=views.create_project),
+            route(f"/projects/{project}", GET=views.project),
+            route(f"/projects/{project}/settings", POST=views.update_project),
+            route(f"/projects/{project}/keys", POST=views.create_key),
+            route(f"/projects/{project}/keys/(?P<key_id>[^/]+)/revoke", POST=views.revoke_key),
+        ]
+
+    # -- entry point -------------------------------------------------------------------------
+    def handle(self, request: Request, base: str) -> Response:
+        """Answer one dashboard request. ``request.path`` is relative to the dashboard ("/login");
+        ``base`` is where it is mounted as the browser sees it ("/dashboard", "/octotp/dashboard")."""
+        started = time.perf_counter()
+        call = Call(request, base.rstrip("/"))
+        head = request.method.upper() == "HEAD"
+        try:
+            response = self._dispatch(call)
+        except NotFound:
+            response = self._error(call, 404, "Not found")
+        except StorageUnavailable:
+            response = self._error(call, 503, "Service unavailable")
+        except OctotpError:
+            log.exception("dashboard error method=%s path=%s", request.method, _safe_path(request.path))
+            response = self._error(call, 500, "Something went wrong")
+        except Exception:  # a bug of ours: still a page, never a stack trace
+            log.exception("dashboard unhandled error method=%s path=%s", request.method, _safe_path(request.path))
+            response = self._error(call, 500, "Something went wrong")
+        for name, value in SECURITY_HEADERS:
+            response.set_header(name, value)
+        if response.header("Cache-Control") is None:
+            response.headers.append(("Cache-Control", "no-store"))
+        response.headers += [("Set-Cookie", cookie) for cookie in call.set_cookies]
+        if head:
+            response.body = b""
+        # The path only: never the query string (the setup link's token is there), never a cookie.
+        log.info(
+            "dashboard method=%s path=%s status=%s duration_ms=%.1f",
+            request.method,
+            _safe_path(request.path),
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    def _dispatch(self, call: Call) -> Response:
+        request = call.request
+        method = "GET" if request.method.upper() == "HEAD" else request.method.upper()
+        if request.path == "":
+            return call.redirect("/")
+        if request.path == "/static/dashboard.css":
+            if method != "GET":
+                return self._not_allowed(call, ["GET", "HEAD"])
+            return Response(
+                200, [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "max-age=3600")], stylesheet()
+            )
+        for route in self._routes:
+            match = route.pattern.match(request.path)
+            if match is None:
+                continue
+            view = route.methods.get(method)
+            if view is None:
+                allowed = sorted(route.methods) + (["HEAD"] if "GET" in route.methods else [])
+                return self._not_allowed(call, allowed)
+            if len(request.body) > MAX_BODY_BYTES:
+                return self._error(call, 413, "Request too large")
+            call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
+            if route.signed_in and call.active is None:
+                return call.redirect("/login")
+            if method == "POST" and not self._csrf_ok(call, route.signed_in):
+                log.info("dashboard CSRF check failed path=%s", _safe_path(request.path))
+                return self._error(call, 403, "Forbidden")
+            return view(call, **match.groupdict())
+        return self._error(call, 404, "Not found")
+
+    def _csrf_ok(self, call: Call, signed_in: bool) -> bool:
+        if not same_origin(call.request):
+            return False
+        if signed_in:
+            assert call.active is not None
+            return tokens_match(call.active.session.csrf_token, call.form("csrf_token"))
+        return self.views.login_csrf_ok(call)
+
+    def _error(self, call: Call, status: int, title: str) -> Response:
+        try:
+            return self.views.page(call, status, "error.html", title=title, retry_after=None)
+        except Exception:  # never fail while reporting a failure
+            return render(
+                status, "error.html", base=call.base, account=None, csrf_token="", title=title, retry_after=None
+            )
+
+    def _not_allowed(self, call: Call, allowed: list[str]) -> Response:
+        response = self._error(call, 405, "Method not allowed")
+        response.headers.append(("Allow", ", ".join(allowed)))
+        return response
+
+
+def _safe_path(path: str) -> str:
+    return re.sub(r"octotp_[A-Za-z0-9]+", "octotp_[redacted]", path)[:200]

@@ -1,0 +1,91 @@
+"""Server-side dashboard sessions: created (and rotated) at login, checked on every request, ended at
+logout or after the idle timeout or the absolute lifetime from ``Settings``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from ..clock import Clock
+from ..settings import Settings
+from ..store import Account, DashboardSession, Store
+
+
+def session_digest(session_id: str) -> str:
+    """What the store keeps instead of the session id."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A live session and the (active) account it belongs to."""
+
+    session: DashboardSession
+    account: Account
+
+
+class SessionManager:
+    """Starts, resumes and ends dashboard sessions in the store."""
+
+    # last_seen_at is written at most this often per session, so page views do not each pay a write.
+    TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+        self.idle = dt.timedelta(seconds=settings.dashboard_session_idle_timeout)
+        self.lifetime = dt.timedelta(seconds=settings.dashboard_session_lifetime)
+        self.touch_every = min(self.TOUCH_INTERVAL, self.idle / 4)
+
+    def _end_of(self, created_at: dt.datetime, last_seen_at: dt.datetime) -> dt.datetime:
+        return min(created_at + self.lifetime, last_seen_at + self.idle)
+
+    def start(self, account: Account, replacing: str | None = None) -> tuple[str, ActiveSession]:
+        """A new session for ``account``: returns the session id (for the cookie, never stored) and the session.
+
+        ``replacing`` is the session id the browser held before, which is destroyed (rotation at login).
+        """
+        if replacing:
+            self.store.delete_session(session_digest(replacing))
+        now = self.clock.now()
+        self.store.purge_sessions(now)  # keeps the table bounded; one indexed delete per login
+        session_id = secrets.token_urlsafe(32)
+        session = DashboardSession(
+            id_digest=session_digest(session_id),
+            account_id=account.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=self._end_of(now, now),
+        )
+        self.store.create_session(session)
+        return session_id, ActiveSession(session, account)
+
+    def resume(self, session_id: str | None) -> ActiveSession | None:
+        """The live session for this id, or None (unknown, ended, or its account disabled)."""
+        if not session_id:
+            return None
+        digest = session_digest(session_id)
+        session = self.store.get_session(digest)
+        if session is None:
+            return None
+        now = self.clock.now()
+        # Settings may have shortened the timeouts since the session was stored: apply both.
+        if now >= session.expires_at or now >= self._end_of(session.created_at, session.last_seen_at):
+            self.store.delete_session(digest)
+            return None
+        account = self.store.get_account(session.account_id)
+        if account is None or not account.is_active:
+            self.store.delete_session(digest)
+            return None
+        if now - session.last_seen_at >= self.touch_every:
+            expires_at = self._end_of(session.created_at, now)
+            self.store.touch_session(digest, now, expires_at)
+            session = dataclasses.replace(session, last_seen_at=now, expires_at=expires_at)
+        return ActiveSession(session, account)
+
+    def end(self, session_id: str) -> None:
+        """Destroy the session server-side (its cookie stops working everywhere)."""
+        self.store.delete_session(session_digest(session_id))

@@ -1,0 +1,39 @@
+"""Login throttling on the ``limits`` library, in the same storage as the API's rate limits (so
+``redis://`` counts across every process). Checked before any password hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from limits import parse
+from limits.storage import Storage
+from limits.strategies import MovingWindowRateLimiter
+
+from ..errors import StorageUnavailable
+
+
+class LoginThrottle:
+    """At most N attempts per email address and M per client address in any moving window."""
+
+    def __init__(self, storage: Storage, per_email: str, per_address: str) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._per_email = parse(per_email)
+        self._per_address = parse(per_address)
+
+    def hit(self, email: str | None, address: str | None) -> int | None:
+        """Count one attempt; None if allowed, else the seconds until the next one may be tried."""
+        checks = [(self._per_address, "dashboard-login-address", address or "unknown")]
+        if email is not None:
+            # A digest, so the limit storage (e.g. a shared Redis) never holds email addresses.
+            key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+            checks.append((self._per_email, "dashboard-login-email", key))
+        try:
+            refused = [(item, scope, key) for item, scope, key in checks if not self._limiter.hit(item, scope, key)]
+            if not refused:
+                return None
+            resets = [self._limiter.get_window_stats(item, scope, key).reset_time for item, scope, key in refused]
+        except Exception as exc:  # the backend (e.g. Redis) is down
+            raise StorageUnavailable(f"rate-limit storage unavailable: {type(exc).__name__}") from exc
+        return max(1, math.ceil(max(resets) - time.time()))

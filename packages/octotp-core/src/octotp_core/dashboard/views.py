@@ -1,0 +1,300 @@
+"""The dashboard's pages. ``DashboardHandler`` routes to them after the session and CSRF gates, so a
+view only does its own work: read the form, call ``AccountService``/the store, render a template."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import Octotp
+from ..errors import FieldError, InvalidInput, NotFound
+from ..http.messages import Request, Response
+from ..ids import is_uuid
+from ..store import Account, Project, Token
+from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
+from .csrf import login_form_token, tokens_match
+from .rendering import render
+from .sessions import ActiveSession, SessionManager
+from .throttle import LoginThrottle
+
+log = logging.getLogger("octotp.dashboard")
+
+GENERIC_LOGIN_ERROR = "Invalid email or password."
+RECENT_TOKENS = 50
+USAGE_DAYS = 30
+_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+@dataclass
+class Call:
+    """One request on its way through the dashboard, with the cookies to set on the answer."""
+
+    request: Request
+    base: str
+    """Where the dashboard is mounted, as the browser sees it ("/dashboard")."""
+    active: ActiveSession | None = None
+    set_cookies: list[str] = field(default_factory=list)
+
+    @property
+    def secure(self) -> bool:
+        return self.request.scheme == "https"
+
+    def form(self, name: str) -> str:
+        """A form field's first value ("" when absent)."""
+        values = self.request.form.get(name)
+        return values[0] if values else ""
+
+    def redirect(self, path: str) -> Response:
+        """303 to a dashboard path."""
+        return Response.redirect(self.base + path)
+
+    def set_cookie(self, name: str, value: str) -> None:
+        self.set_cookies.append(set_cookie(name, value, path=self.base, secure=self.secure))
+
+    def clear_cookie(self, name: str) -> None:
+        self.set_cookies.append(clear_cookie(name, path=self.base, secure=self.secure))
+
+
+def token_status(token: Token, now: dt.datetime) -> str:
+    """What the dashboard shows for a token: how it closed, or ``locked``/``expired``/``pending``."""
+    if token.closed_reason:
+        return token.closed_reason
+    if token.attempts >= token.max_attempts:
+        return "locked"
+    if token.expires_at <= now:
+        return "expired"
+    return "pending"
+
+
+def _whole_number(value: str, name: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(FieldError(name, "must be a whole number")) from None
+
+
+class DashboardViews:
+    """Every page of the dashboard for one ``Octotp``."""
+
+    def __init__(self, octotp: Octotp, sessions: SessionManager, throttle: LoginThrottle) -> None:
+        self.octotp = octotp
+        self.sessions = sessions
+        self.throttle = throttle
+        self._secret = octotp.settings.secrets()[0]
+
+    # -- shared ------------------------------------------------------------------------------
+    def page(self, call: Call, status: int, template: str, **context: Any) -> Response:
+        """Render a template with what every page needs (mount path, account, CSRF token)."""
+        active = call.active
+        return render(
+            status,
+            template,
+            base=call.base,
+            account=active.account if active else None,
+            csrf_token=active.session.csrf_token if active else "",
+            **context,
+        )
+
+    def login_csrf_ok(self, call: Call) -> bool:
+        """The login/setup form's token matches its pre-session cookie."""
+        cookie = call.request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not _COOKIE_VALUE.match(cookie):
+            return False
+        return tokens_match(login_form_token(self._secret, cookie), call.form("csrf_token"))
+
+    def _login_form_token(self, call: Call) -> str:
+        cookie = call.request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not _COOKIE_VALUE.match(cookie):
+            cookie = secrets.token_urlsafe(32)
+            call.set_cookie(LOGIN_CSRF_COOKIE, cookie)
+        return login_form_token(self._secret, cookie)
+
+    def _sign_in(self, call: Call, account: Account) -> Response:
+        """Start a new session (destroying the one the browser held) and go home."""
+        old = call.request.cookies.get(SESSION_COOKIE)
+        session_id, call.active = self.sessions.start(account, replacing=old)
+        call.set_cookie(SESSION_COOKIE, session_id)
+        call.clear_cookie(LOGIN_CSRF_COOKIE)
+        log.info("dashboard sign-in account=%s", account.id)
+        return call.redirect("/")
+
+    def too_many_attempts(self, call: Call, retry_after: int) -> Response:
+        response = self.page(call, 429, "error.html", title="Too many attempts", retry_after=retry_after)
+        response.headers.append(("Retry-After", str(retry_after)))
+        return response
+
+    # -- login, logout -----------------------------------------------------------------------
+    def login_form(self, call: Call, *, status: int = 200, error: str | None = None, email: str = "") -> Response:
+        if call.active is not None and call.request.method.upper() == "GET":
+            return call.redirect("/")
+        return self.page(call, status, "login.html", form_token=self._login_form_token(call), error=error, email=email)
+
+    def login(self, call: Call) -> Response:
+        email, password = call.form("email"), call.form("password")
+        # Throttled before any password hashing, so a flood costs no argon2 work.
+        retry_after = self.throttle.hit(email, call.request.client)
+        if retry_after is not None:
+            return self.too_many_attempts(call, retry_after)
+        account = self.octotp.accounts.authenticate_account(email, password)
+        if account is None:
+            log.info("dashboard sign-in refused")
+            return self.login_form(call, error=GENERIC_LOGIN_ERROR, email=email)
+        return self._sign_in(call, account)
+
+    def logout(self, call: Call) -> Response:
+        session_id = call.request.cookies.get(SESSION_COOKIE)
+        if session_id:
+            self.sessions.end(session_id)
+        call.active = None
+        call.clear_cookie(SESSION_COOKIE)
+        return call.redirect("/login")
+
+    # -- first-run setup ---------------------------------------------------------------------
+    def _setup_token_ok(self, given: str) -> bool:
+        configured = self.octotp.settings.dashboard_setup_token
+        if configured is None or not tokens_match(configured.get_secret_value(), given):
+            return False
+        return not self.octotp.store.list_accounts()
+
+    def setup_form(
+        self, call: Call, *, status: int = 200, errors: list[str] | None = None, email: str = ""
+    ) -> Response:
+        token = (call.request.query.get("token") or [""])[0] or call.form("setup_token")
+        if not self._setup_token_ok(token):
+            return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+        return self.page(
+            call,
+            status,
+            "setup.html",
+            form_token=self._login_form_token(call),
+            setup_token=token,
+            errors=errors or [],
+            email=email,
+        )
+
+    def setup(self, call: Call) -> Response:
+        retry_after = self.throttle.hit(None, call.request.client)
+        if retry_after is not None:
+            return self.too_many_attempts(call, retry_after)
+        if not self._setup_token_ok(call.form("setup_token")):
+            return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+        email, password = call.form("email"), call.form("password")
+        if password != call.form("password_confirm"):
+            return self.setup_form(call, status=400, errors=["The passwords do not match."], email=email)
+        try:
+            account = self.octotp.accounts.create_account(email, password)
+        except InvalidInput as exc:
+            return self.setup_form(call, status=400, errors=[e.reason for e in exc.errors], email=email)
+        log.info("dashboard first account created account=%s", account.id)
+        return self._sign_in(call, account)
+
+    # -- projects ----------------------------------------------------------------------------
+    def _own_project(self, call: Call, project_id: str) -> Project:
+        """The signed-in account's project, or ``NotFound`` (also for another account's project)."""
+        assert call.active is not None
+        project = self.octotp.store.get_project(project_id) if is_uuid(project_id) else None
+        if project is None or project.owner_id != call.active.account.id:
+            raise NotFound("no such project")
+        return project
+
+    def projects(self, call: Call, *, status: int = 200, errors: list[str] | None = None, name: str = "") -> Response:
+        assert call.active is not None
+        projects = self.octotp.store.list_projects(owner_id=call.active.account.id)
+        settings = self.octotp.settings
+        return self.page(
+            call,
+            status,
+            "projects.html",
+            projects=projects,
+            plans=sorted(settings.plans),
+            default_plan=settings.default_plan,
+            errors=errors or [],
+            name=name,
+        )
+
+    def create_project(self, call: Call) -> Response:
+        assert call.active is not None
+        name, plan = call.form("name"), call.form("plan") or None
+        try:
+            created = self.octotp.accounts.create_project(name, call.active.account, plan)
+        except InvalidInput as exc:
+            return self.projects(call, status=400, errors=[f"{e.field}: {e.reason}" for e in exc.errors], name=name)
+        return self.project_page(call, created.project, status=201, new_key=created.api_key.secret)
+
+    def project(self, call: Call, project_id: str) -> Response:
+        return self.project_page(call, self._own_project(call, project_id))
+
+    def project_page(
+        self,
+        call: Call,
+        project: Project,
+        *,
+        status: int = 200,
+        new_key: str | None = None,
+        errors: list[str] | None = None,
+    ) -> Response:
+        store, settings = self.octotp.store, self.octotp.settings
+        now = self.octotp.clock.now()
+        tokens = [(t, token_status(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
+        # Through TokenService: it writes this process's pending counters first (UsageMeter).
+        usage = self.octotp.tokens.usage(project.id, now.date() - dt.timedelta(days=USAGE_DAYS - 1))
+        return self.page(
+            call,
+            status,
+            "project.html",
+            project=project,
+            defaults=settings,
+            plans=sorted(settings.plans),
+            keys=store.list_api_keys(project.id),
+            tokens=tokens,
+            usage=list(reversed(usage)),
+            new_key=new_key,
+            errors=errors or [],
+        )
+
+    def update_project(self, call: Call, project_id: str) -> Response:
+        project = self._own_project(call, project_id)
+        accounts = self.octotp.accounts
+        plan = call.form("plan")
+        try:
+            if plan and plan not in self.octotp.settings.plans:
+                raise InvalidInput(
+                    FieldError("plan", f"must be one of {', '.join(sorted(self.octotp.settings.plans))}")
+                )
+            accounts.configure_project(
+                project.id,
+                name=call.form("name") or None,
+                code_length=_whole_number(call.form("code_length"), "codeLength"),
+                expiry_default=_whole_number(call.form("expiry_default"), "expiryDefault"),
+                expiry_min=_whole_number(call.form("expiry_min"), "expiryMin"),
+                expiry_max=_whole_number(call.form("expiry_max"), "expiryMax"),
+                default_phone_region=call.form("default_phone_region").strip() or None,
+                deliver_only=call.form("deliver_only") == "on",
+            )
+            if plan and plan != project.plan:
+                accounts.set_plan(project.id, plan)
+        except InvalidInput as exc:
+            errors = [f"{e.field}: {e.reason}" for e in exc.errors]
+            return self.project_page(call, project, status=400, errors=errors)
+        return call.redirect(f"/projects/{project.id}")
+
+    # -- API keys ----------------------------------------------------------------------------
+    def create_key(self, call: Call, project_id: str) -> Response:
+        project = self._own_project(call, project_id)
+        name = call.form("name").strip()[:200]
+        issued = self.octotp.accounts.create_api_key(project.id, name)
+        return self.project_page(call, project, status=201, new_key=issued.secret)
+
+    def revoke_key(self, call: Call, project_id: str, key_id: str) -> Response:
+        project = self._own_project(call, project_id)
+        if not any(k.id == key_id and k.revoked_at is None for k in self.octotp.store.list_api_keys(project.id)):
+            raise NotFound("no such API key")
+        self.octotp.accounts.revoke_api_key(key_id)
+        return call.redirect(f"/projects/{project.id}")

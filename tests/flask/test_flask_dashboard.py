@@ -1,0 +1,57 @@
+"""The dashboard conformance suite on a Flask host app, under a prefix (every database) and at the root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from octotp_core.store import Account
+from octotp_core.testing.dashboard import DashboardSuite, MountedDashboard, RawResult
+from octotp_flask import get_octotp
+
+
+class RawFlaskClient:
+    """The dashboard suite's ``RawClient`` over Flask's test client (every ``Set-Cookie`` kept)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def request(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> RawResult:
+        path, _, query = path.partition("?")
+        r = self.client.open(
+            path, method=method, headers=dict(headers or {}), data=body or b"", query_string=query or None
+        )
+        return RawResult(r.status_code, list(r.headers.items()), r.data)
+
+
+def mounted(app: Flask, prefix: str) -> MountedDashboard:
+    def create_account(email: str, password: str) -> Account:
+        with app.app_context():
+            return get_octotp().accounts.create_account(email, password)
+
+    client = app.test_client(use_cookies=False)  # the suite's browser keeps its own cookies
+    return MountedDashboard(RawFlaskClient(client), prefix + "/dashboard", prefix, create_account)
+
+
+class TestFlaskDashboardUnderPrefix(DashboardSuite):
+    @pytest.fixture
+    def dashboard(self, make_app: Callable[..., Flask], database_url: str) -> MountedDashboard:
+        return mounted(make_app(OCTOTP_DATABASE_URL=database_url, OCTOTP_URL_PREFIX="/octotp"), "/octotp")
+
+
+class TestFlaskDashboardAtRoot(DashboardSuite):
+    @pytest.fixture
+    def dashboard(self, make_app: Callable[..., Flask], shared_sqlite_url: str) -> MountedDashboard:
+        return mounted(make_app(OCTOTP_DATABASE_URL=shared_sqlite_url), "")
+
+
+def test_dashboard_off(make_app: Callable[..., Flask], shared_sqlite_url: str) -> None:
+    app = make_app(OCTOTP_DATABASE_URL=shared_sqlite_url, OCTOTP_DASHBOARD=False)
+    r = app.test_client().get("/dashboard/login")
+    assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")  # the host's 404
+    assert b"Log in" not in r.data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +80,46 @@ def test_a_busy_connection_is_not_pinged(server_engine: Engine, monkeypatch: pyt
     monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
     store.ping()
     assert len(pings) == 1  # an idle one is pinged
+
+
+def test_sqlite_writers_of_one_process_queue_instead_of_failing(tmp_path: Path) -> None:
+    """With SQLite's busy handler off, concurrent writers would fail with "database is locked"; the
+    store's own writers take turns, so none does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event
+
+    from octotp_core.migrate import upgrade
+    from octotp_core.store import NewToken, Project
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}")
+    upgrade(engine)
+    event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA busy_timeout=0"))
+    engine.dispose()  # every connection from now on has no busy timeout
+    store = SqlAlchemyStore(engine)
+    now = dt.datetime.now(dt.timezone.utc)
+    project = Project(id=str(uuid.uuid4()), name="busy", owner_id=None, plan="free", created_at=now)
+    store.create_project(project)
+
+    def create(n: int) -> None:
+        for i in range(20):
+            token = NewToken(
+                id=str(uuid.uuid4()),
+                project_id=project.id,
+                recipient_digest=f"{n:032x}{i:032x}",
+                recipient_hint="u***@example.com",
+                channel="email",
+                purpose="",
+                code_hash="x",
+                created_at=now,
+                expires_at=now + dt.timedelta(minutes=5),
+                max_attempts=5,
+            )
+            store.insert_token(token)
+            assert store.reserve_attempt(token.id, now)
+            assert store.consume_token(token.id, now)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(create, range(16)))
+    assert len(store.list_tokens(project.id, limit=1000)) == 16 * 20
+    engine.dispose()

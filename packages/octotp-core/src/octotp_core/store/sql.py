@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import threading
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Select, Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict
@@ -175,6 +178,21 @@ class SqlAlchemyStore:
         # switch itself is a round trip; SQLite has none to save.)
         self._postgres = engine.dialect.name == "postgresql"
         self._single: Engine = engine.execution_options(isolation_level="AUTOCOMMIT") if self._postgres else engine
+        # SQLite has one writer at a time, and a writer that finds the database locked sleeps in
+        # SQLite's busy handler (1, 2, 5, ... up to 100 ms) however soon the lock frees. This
+        # process's own writers queue on a lock instead, which hands over at once; only writers of
+        # other processes still meet the busy handler.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    @contextlib.contextmanager
+    def _begin(self, engine: Engine | None = None) -> Iterator[Connection]:
+        """A write transaction (``engine.begin()``), queued behind this process's other SQLite writers."""
+        if self._write_lock is None:
+            with (engine or self.engine).begin() as conn:
+                yield conn
+            return
+        with self._write_lock, (engine or self.engine).begin() as conn:
+            yield conn
 
     # -- health ------------------------------------------------------------------------------
     @_guard
@@ -186,7 +204,7 @@ class SqlAlchemyStore:
     @_guard
     def create_account(self, account: Account) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 conn.execute(insert(accounts).values(**account.__dict__))
         except IntegrityError:
             raise Conflict(f"an account with email {account.email!r} already exists") from None
@@ -211,7 +229,7 @@ class SqlAlchemyStore:
     # -- projects ----------------------------------------------------------------------------
     @_guard
     def create_project(self, project: Project) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(projects).values(**project.__dict__))
 
     @_guard
@@ -230,19 +248,19 @@ class SqlAlchemyStore:
 
     @_guard
     def set_project_plan(self, project_id: str, plan: str) -> bool:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(update(projects).where(projects.c.id == project_id).values(plan=plan)).rowcount == 1
 
     @_guard
     def update_project(self, project: Project) -> bool:
         values = {k: v for k, v in project.__dict__.items() if k in PROJECT_SETTABLE}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(update(projects).where(projects.c.id == project.id).values(**values)).rowcount == 1
 
     # -- API keys ----------------------------------------------------------------------------
     @_guard
     def create_api_key(self, key: ApiKey, digest: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(api_keys).values(digest=digest, **key.__dict__))
 
     @_guard
@@ -269,12 +287,12 @@ class SqlAlchemyStore:
     @_guard
     def revoke_api_key(self, key_id: str, now: dt.datetime) -> bool:
         stmt = update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(stmt).rowcount == 1
 
     @_guard
     def touch_api_key(self, key_id: str, now: dt.datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
 
     # -- tokens ------------------------------------------------------------------------------
@@ -291,7 +309,7 @@ class SqlAlchemyStore:
             with self._single.connect() as conn:
                 conn.execute(_PG_SUPERSEDING_INSERT, {**supersede, **row})
             return
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(_SUPERSEDE_TOKENS, supersede)
             conn.execute(_INSERT_TOKEN, row)
 
@@ -327,12 +345,12 @@ class SqlAlchemyStore:
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
-        with self._single.begin() as conn:
+        with self._begin(self._single) as conn:
             return conn.execute(_RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:
-        with self._single.begin() as conn:
+        with self._begin(self._single) as conn:
             return conn.execute(_CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
@@ -340,12 +358,12 @@ class SqlAlchemyStore:
         stmt = update(tokens).where(tokens.c.id == token_id, tokens.c.closed_at.is_(None))
         if project_id is not None:
             stmt = stmt.where(tokens.c.project_id == project_id)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(stmt.values(closed_at=now, closed_reason=reason)).rowcount == 1
 
     @_guard
     def purge_tokens(self, expired_before: dt.datetime) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return int(conn.execute(delete(tokens).where(tokens.c.expires_at < expired_before)).rowcount)
 
     # -- idempotency keys --------------------------------------------------------------------
@@ -359,7 +377,7 @@ class SqlAlchemyStore:
         )
         for _ in range(3):  # a record released between our insert and our read: try again, a few times
             try:
-                with self.engine.begin() as conn:
+                with self._begin() as conn:
                     conn.execute(insert(idempotency_keys).values(**values))
                 return None
             except IntegrityError:
@@ -380,7 +398,7 @@ class SqlAlchemyStore:
             stmt = stmt.where(c.token_id.is_(None), c.claimed_at < claimed_before)
         else:
             stmt = stmt.where(c.token_id == expected_token_id)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(stmt.values(token_id=None, response=None, claimed_at=now)).rowcount == 1
 
     @_guard
@@ -391,18 +409,18 @@ class SqlAlchemyStore:
             .where(c.project_id == project_id, c.key == key)
             .values(token_id=token_id, response=response, sent=sent)
         )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(stmt)
 
     @_guard
     def release_idempotency_key(self, project_id: str, key: str) -> None:
         c = idempotency_keys.c
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(delete(idempotency_keys).where(c.project_id == project_id, c.key == key))
 
     @_guard
     def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             stmt = delete(idempotency_keys).where(idempotency_keys.c.claimed_at < claimed_before)
             return int(conn.execute(stmt).rowcount)
 
@@ -423,7 +441,7 @@ class SqlAlchemyStore:
         if not counts:
             return
         values = {"project_id": project_id, "day": day, **dict.fromkeys(_COUNTERS, 0), **counts}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(_usage_upsert(conn.dialect.name, tuple(counts)), values)
 
     @_guard
@@ -439,7 +457,7 @@ class SqlAlchemyStore:
     # -- dashboard sessions ------------------------------------------------------------------
     @_guard
     def create_session(self, session: DashboardSession) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(dashboard_sessions).values(**session.__dict__))
 
     @_guard
@@ -456,23 +474,23 @@ class SqlAlchemyStore:
             .where(dashboard_sessions.c.id_digest == id_digest)
             .values(last_seen_at=last_seen_at, expires_at=expires_at)
         )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(stmt).rowcount == 1
 
     @_guard
     def delete_session(self, id_digest: str) -> bool:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             stmt = delete(dashboard_sessions).where(dashboard_sessions.c.id_digest == id_digest)
             return conn.execute(stmt).rowcount == 1
 
     @_guard
     def delete_account_sessions(self, account_id: str) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             stmt = delete(dashboard_sessions).where(dashboard_sessions.c.account_id == account_id)
             return int(conn.execute(stmt).rowcount)
 
     @_guard
     def purge_sessions(self, expired_before: dt.datetime) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             stmt = delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < expired_before)
             return int(conn.execute(stmt).rowcount)

@@ -212,13 +212,19 @@ class TokenService:
         if not isinstance(code, str) or not looks_like_code(code):
             raise InvalidInput(FieldError("code", "must be a string of 4-10 digits"))
         now = self.clock.now()
-        if self.limits.failure_budget_exhausted(project.id, recipient.digest(self._secret)):
+        digest = recipient.digest(self._secret)
+        if self.limits.failure_budget_exhausted(project.id, digest):
             return self._result(project.id, None, recipient, purpose_value, "locked", now)
-        token, digest = self._find(project.id, recipient, purpose_value)
+        # The usual case in one statement; anything else (no token, closed, expired, locked, issued
+        # under an older secret, or replaced just now) takes the closer look below.
+        token = self.store.reserve_latest(project.id, digest, purpose_value, now)
         if token is None:
-            return self._result(project.id, None, recipient, purpose_value, "not_found", now)
-        if not self.store.reserve_attempt(token.id, now):
-            return self._result(project.id, token.id, recipient, purpose_value, self._why_closed(token.id, now), now)
+            token, digest = self._find(project.id, recipient, purpose_value)
+            if token is None:
+                return self._result(project.id, None, recipient, purpose_value, "not_found", now)
+            if not self.store.reserve_attempt(token.id, now):
+                status = self._why_closed(token.id, now)
+                return self._result(project.id, token.id, recipient, purpose_value, status, now)
         if not self.hasher.verify(token.code_hash, code):
             self.limits.record_failure(project.id, digest)
             return self._result(project.id, token.id, recipient, purpose_value, "incorrect", now)

@@ -13,6 +13,7 @@ that transaction through a savepoint.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import fields
 from typing import Any
@@ -229,6 +230,13 @@ class DjangoStore:
             .update(attempts=F("attempts") + 1)
         )
         return int(updated) == 1
+
+    @_guard
+    def reserve_latest(self, project_id: str, recipient_digest: str, purpose: str, now: dt.datetime) -> Token | None:
+        token = self.latest_token(project_id, recipient_digest, purpose)
+        if token is None or not self.reserve_attempt(token.id, now):
+            return None
+        return dataclasses.replace(token, attempts=token.attempts + 1)
 
     @_guard
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:

@@ -71,6 +71,11 @@ class Store(Protocol):
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
         """``attempts += 1`` only if the token is open, unexpired and under its cap; True if it was."""
 
+    def reserve_latest(self, project_id: str, recipient_digest: str, purpose: str, now: dt.datetime) -> Token | None:
+        """``reserve_attempt`` on the binding's newest token (one statement where the database allows):
+        the token after the reservation, or None when the newest is missing, closed, expired or at its
+        cap (the caller then looks closer)."""
+
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:
         """Close as ``approved`` only if still open; True for exactly one caller."""
 

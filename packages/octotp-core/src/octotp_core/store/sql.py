@@ -69,6 +69,29 @@ _RESERVE_ATTEMPT = (
     )
     .values(attempts=tokens.c.attempts + 1)
 )
+# Validation's usual case in one statement: reserve an attempt on the binding's newest token if it
+# is open, unexpired and under its cap, and return it (PostgreSQL and SQLite; MariaDB/MySQL have no
+# UPDATE ... RETURNING and no self-referencing subquery in an UPDATE, so they take the two steps).
+_RESERVE_LATEST = (
+    update(tokens)
+    .where(
+        tokens.c.pk
+        == select(tokens.c.pk)
+        .where(
+            tokens.c.project_id == _param("b_project_id", "project_id"),
+            tokens.c.recipient_digest == _param("b_recipient_digest", "recipient_digest"),
+            tokens.c.purpose == _param("b_purpose", "purpose"),
+        )
+        .order_by(tokens.c.pk.desc())
+        .limit(1)
+        .scalar_subquery(),
+        tokens.c.attempts < tokens.c.max_attempts,
+        tokens.c.closed_at.is_(None),
+        tokens.c.expires_at > _param("b_now", "expires_at"),
+    )
+    .values(attempts=tokens.c.attempts + 1)
+    .returning(*_TOKEN_COLUMNS)
+)
 _CONSUME_TOKEN = (
     update(tokens)
     .where(tokens.c.id == _param("b_id", "id"), tokens.c.closed_at.is_(None))
@@ -183,6 +206,7 @@ class SqlAlchemyStore:
         # process's own writers queue on a lock instead, which hands over at once; only writers of
         # other processes still meet the busy handler.
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._returning = engine.dialect.name in ("postgresql", "sqlite") and engine.dialect.update_returning
 
     @contextlib.contextmanager
     def _begin(self, engine: Engine | None = None) -> Iterator[Connection]:
@@ -347,6 +371,23 @@ class SqlAlchemyStore:
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
         with self._begin(self._single) as conn:
             return conn.execute(_RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
+
+    @_guard
+    def reserve_latest(self, project_id: str, recipient_digest: str, purpose: str, now: dt.datetime) -> Token | None:
+        if not self._returning:
+            token = self.latest_token(project_id, recipient_digest, purpose)
+            if token is None or not self.reserve_attempt(token.id, now):
+                return None
+            return dataclasses.replace(token, attempts=token.attempts + 1)
+        params = {
+            "b_project_id": project_id,
+            "b_recipient_digest": recipient_digest,
+            "b_purpose": purpose,
+            "b_now": now,
+        }
+        with self._begin(self._single) as conn:
+            row = conn.execute(_RESERVE_LATEST, params).first()
+        return _token(row) if row else None
 
     @_guard
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:

@@ -416,6 +416,40 @@ class StoreSuite:
         assert stored is not None
         assert stored.attempts == 0
 
+    def test_reserve_latest_reserves_the_newest_open_token(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        old = self.make_token(project, now)
+        new = self.make_token(project, now + dt.timedelta(seconds=1), digest=old.recipient_digest, max_attempts=2)
+        store.insert_token(old)
+        store.insert_token(new)  # supersedes old
+        first = store.reserve_latest(project.id, new.recipient_digest, "", now)
+        assert first is not None
+        assert (first.id, first.attempts, first.code_hash) == (new.id, 1, new.code_hash)
+        second = store.reserve_latest(project.id, new.recipient_digest, "", now)
+        assert second is not None
+        assert second.attempts == 2
+        assert store.reserve_latest(project.id, new.recipient_digest, "", now) is None  # at the cap
+        stored_new, stored_old = store.get_token(new.id), store.get_token(old.id)
+        assert stored_new is not None
+        assert stored_old is not None
+        assert (stored_new.attempts, stored_old.attempts) == (2, 0)
+
+    def test_reserve_latest_refuses_what_reserve_attempt_refuses(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        assert store.reserve_latest(project.id, "f" * 64, "", now) is None  # no token at all
+        expiring = self.make_token(project, now, ttl=60)
+        store.insert_token(expiring)
+        assert store.reserve_latest(project.id, expiring.recipient_digest, "", expiring.expires_at) is None
+        assert store.reserve_latest(project.id, expiring.recipient_digest, "other", now) is None  # other purpose
+        closed = self.make_token(project, now)
+        store.insert_token(closed)
+        assert store.close_token(closed.id, now, "cancelled")
+        assert store.reserve_latest(project.id, closed.recipient_digest, "", now) is None
+        for token in (expiring, closed):
+            stored = store.get_token(token.id)
+            assert stored is not None
+            assert stored.attempts == 0
+
     def test_consume_token_exactly_once(self, store: Store, now: dt.datetime) -> None:
         project = self.make_project(store, now)
         token = self.make_token(project, now)
@@ -510,6 +544,21 @@ class StoreSuite:
         store.insert_token(token)
         results = run_concurrently(self.concurrency, lambda: store.reserve_attempt(token.id, now), self.thread_done)
         assert results.count(True) == min(5, self.concurrency)
+        stored = store.get_token(token.id)
+        assert stored is not None
+        assert stored.attempts == min(5, self.concurrency)
+
+    def test_concurrent_reserve_latest_never_passes_the_cap(self, store: Store, now: dt.datetime) -> None:
+        self._require_threads()
+        project = self.make_project(store, now)
+        token = self.make_token(project, now, max_attempts=5)
+        store.insert_token(token)
+        results = run_concurrently(
+            self.concurrency,
+            lambda: store.reserve_latest(project.id, token.recipient_digest, "", now),
+            self.thread_done,
+        )
+        assert sum(r is not None for r in results) == min(5, self.concurrency)
         stored = store.get_token(token.id)
         assert stored is not None
         assert stored.attempts == min(5, self.concurrency)

@@ -46,23 +46,21 @@ def test_same_columns_and_indexes_as_core(octotp_db: str) -> None:
 
 def test_validate_lookup_is_a_seek_on_the_binding_index(octotp_db: str) -> None:
     """As core's index-plan test: the database's own plan for the newest-token lookup names our index."""
-    from octotp_django import models
     from octotp_django.conf import get_settings
-    from octotp_django.store import DjangoStore, _forced_binding_index
+    from octotp_django.store import DjangoStore, _statements
 
     octotp = Octotp(get_settings(), store=DjangoStore())
     project = octotp.accounts.create_project("plans").project
     for i in range(3):
         octotp.create_token(project.id, email=f"p{i}@example.com")
-    query = models.Token.objects.using(octotp_db).filter(project_id=project.id, recipient_digest="ab" * 32, purpose="")
     connection = connections[octotp_db]
+    sql = _statements(connection).latest_token  # the statement latest_token() runs
     with connection.cursor() as cursor:
-        if connection.vendor == "mysql":
-            sql, params = _forced_binding_index(query)
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = " ".join(str(row) for row in cursor.fetchall())
-        else:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET enable_seqscan = off")  # tiny tables: can an index serve it?
-            plan = query.order_by("-seq")[:1].explain()
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off")  # tiny tables: can an index serve it?
+        explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
+        cursor.execute(f"{explain} {sql}", [project.id, "ab" * 32, ""])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+        if connection.vendor == "postgresql":
+            cursor.execute("RESET enable_seqscan")
     assert "ix_octotp_tokens_binding" in plan, plan

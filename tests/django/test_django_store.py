@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -227,3 +228,111 @@ def test_list_tokens_newest_first_by_creation_time(store: DjangoStore) -> None:
     store.insert_token(late)
     store.insert_token(early)
     assert [t.id for t in store.list_tokens(project.id)] == [late.id, early.id]
+
+
+def _stored(db: str, token_id: str) -> tuple[object, ...]:
+    """A token row's time columns exactly as the database holds them (no converters)."""
+    connection = connections[db]
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {qn('created_at')}, {qn('expires_at')}, {qn('closed_at')}, {qn('closed_reason')}"
+            f" FROM {qn('octotp_tokens')} WHERE {qn('id')} = %s",
+            [token_id],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+@pytest.mark.parametrize("zone", [dt.timezone.utc, dt.timezone(dt.timedelta(hours=2))])
+def test_hot_path_writes_and_reads_times_as_the_orm_does(store: DjangoStore, octotp_db: str, zone: dt.tzinfo) -> None:
+    """The hot path's own SQL binds and converts values like the ORM: same stored values, same records."""
+    project = _project(store)
+    at = NOW.astimezone(zone)
+    raw = _token(project, digest="1" * 64, at=at)
+    store.insert_token(raw)
+    assert store.consume_token(raw.id, at + dt.timedelta(seconds=7)) is True
+    orm = _token(project, digest="2" * 64, at=at)
+    values = dict(orm.__dict__, token_id=orm.id)
+    del values["id"]
+    models.Token.objects.using(octotp_db).create(attempts=0, **values)
+    closed = models.Token.objects.using(octotp_db).filter(token_id=orm.id)
+    closed.update(closed_at=at + dt.timedelta(seconds=7), closed_reason="approved")
+
+    assert _stored(octotp_db, raw.id) == _stored(octotp_db, orm.id)
+    for token_id in (raw.id, orm.id):
+        loaded = store.get_token(token_id)
+        row = models.Token.objects.using(octotp_db).filter(token_id=token_id).values().get()
+        assert loaded is not None
+        assert (loaded.created_at, loaded.expires_at, loaded.closed_at) == (
+            row["created_at"],
+            row["expires_at"],
+            row["closed_at"],
+        )
+        assert loaded.created_at == NOW
+        assert loaded.created_at.utcoffset() == dt.timedelta(0)
+        assert loaded.closed_at is not None
+        assert loaded.closed_at.utcoffset() == dt.timedelta(0)
+        assert (loaded.attempts, loaded.max_attempts, loaded.closed_reason) == (0, 3, "approved")
+    latest = store.latest_token(project.id, "2" * 64, "")
+    assert latest == store.get_token(orm.id)
+
+
+def test_hot_path_records_equal_the_orms(store: DjangoStore, octotp_db: str) -> None:
+    project = _project(store, code_length=8, deliver_only=True, default_phone_region="GB", expiry_max=900)
+    plain = _project(store)
+    for loaded in (project, plain):
+        row = models.Project.objects.using(octotp_db).filter(id=loaded.id).values().get()
+        assert store.get_project(loaded.id) == loaded == Project(**row)
+    loaded_project = store.get_project(project.id)
+    assert loaded_project is not None
+    assert loaded_project.deliver_only is True  # a bool, not SQLite's or MySQL's 1
+    key = ApiKey(str(uuid.uuid4()), project.id, "default", "octotp_abcd", NOW, revoked_at=NOW)
+    store.create_api_key(key, "c" * 64)
+    assert store.find_api_key("c" * 64) == (key, project)
+
+
+def test_insert_token_joins_the_callers_transaction_through_a_savepoint(store: DjangoStore, octotp_db: str) -> None:
+    from django.db import IntegrityError
+
+    project = _project(store)
+    first = _token(project)
+    again = dataclasses.replace(first, created_at=NOW + dt.timedelta(seconds=1))  # the same id
+
+    def caller() -> None:
+        with transaction.atomic(using=octotp_db):
+            store.insert_token(first)
+            with pytest.raises(IntegrityError):
+                store.insert_token(again)
+            kept = store.get_token(first.id)
+            assert kept is not None
+            assert kept.closed_at is None  # the failed insert's supersede was rolled back with it
+            raise RuntimeError("the caller rolls back")
+
+    with pytest.raises(RuntimeError):
+        caller()
+    assert store.get_token(first.id) is None
+
+
+def test_a_failed_hot_path_statement_marks_the_callers_transaction_for_rollback(
+    store: DjangoStore, octotp_db: str
+) -> None:
+    from django.db import OperationalError
+
+    project = _project(store)
+    token = _token(project)
+    store.insert_token(token)
+    seen: list[str] = []
+
+    def fail(execute: object, sql: str, params: object, many: bool, context: object) -> None:
+        seen.append(sql)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    connection = connections[octotp_db]
+    with transaction.atomic(using=octotp_db):
+        with connection.execute_wrapper(fail), pytest.raises(StorageUnavailable):  # execute wrappers see it
+            store.consume_token(token.id, NOW)
+        assert connection.needs_rollback
+    assert len(seen) == 1
+    assert store.consume_token(token.id, NOW) is True

@@ -101,3 +101,19 @@ def test_atomic_requests_do_not_wrap_the_api(atomic_requests: None, django_octot
     body["code"] = code
     response = client.post("/api/tokens/validate", json.dumps(body).encode(), content_type="application/json")
     assert response.json() == {"isValid": True, "status": "approved"}
+
+
+def test_request_headers_are_djangos() -> None:
+    """The neutral request carries exactly ``request.headers`` (names as Django spells them)."""
+    request = RequestFactory().post(
+        "/api/tokens?x=1",
+        b"{}",
+        content_type="application/json",
+        headers={"X-Api-Key": "k", "X-Forwarded-For": "10.0.0.1", "Idempotency-Key": "i", "Cookie": "a=b"},
+    )
+    request.META["HTTP_CONTENT_TYPE"] = "text/plain"  # a later duplicate wins, as in HttpHeaders
+    neutral = views.to_request(request, "/api/tokens")
+    assert neutral.headers == dict(request.headers)
+    assert neutral.header("x-api-key") == "k"
+    assert neutral.header("content-length") == "2"
+    assert (neutral.query_string, neutral.body, neutral.method) == ("x=1", b"{}", "POST")

@@ -22,6 +22,7 @@ from octotp_core.testing.dashboard import (
     MountedDashboard,
     RawResult,
     hidden_field,
+    new_key,
     set_cookie_attributes,
 )
 
@@ -79,9 +80,10 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _project_id(page: RawResult) -> str:
-    found = re.search(r'<code id="project-id">([0-9a-f-]{36})</code>', page.text)
-    assert found is not None
+def _project_id(created: RawResult) -> str:
+    """The new project's id from the 303 that answers its creation."""
+    found = re.fullmatch(rf"{BASE}/projects/([0-9a-f-]{{36}})", created.header("location") or "")
+    assert created.status == 303 and found is not None, (created.status, created.headers)
     return found.group(1)
 
 
@@ -313,8 +315,7 @@ def signed_in(browser: DashboardBrowser, account_email: str) -> DashboardBrowser
 
 
 def test_csrf_failures_change_nothing(octotp: Octotp, signed_in: DashboardBrowser) -> None:
-    created = signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Kept"})
-    project_id = _project_id(created)
+    project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Kept"}))
     path = f"/projects/{project_id}"
     (key,) = octotp.store.list_api_keys(project_id)
     attempts = [
@@ -380,14 +381,52 @@ def test_settings_are_validated_by_the_account_service(octotp: Octotp, signed_in
 
 def test_new_key_is_shown_once_and_works(octotp: Octotp, signed_in: DashboardBrowser) -> None:
     project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Keys"}))
-    result = signed_in.post(f"/projects/{project_id}/keys", {"csrf_token": signed_in.csrf_token(), "name": "ci"})
-    assert result.status == 201
-    secret = re.search(r'<code id="new-api-key">(octotp_\w+)</code>', result.text)
+    posted = signed_in.post(f"/projects/{project_id}/keys", {"csrf_token": signed_in.csrf_token(), "name": "ci"})
+    assert (posted.status, posted.header("location")) == (303, f"{BASE}/projects/{project_id}")
+    secret = new_key(signed_in.follow(posted))
     assert secret is not None
-    key, project = octotp.accounts.authenticate(secret.group(1))
+    key, project = octotp.accounts.authenticate(secret)
     assert (key.name, project.id) == ("ci", project_id)
-    assert secret.group(1) not in signed_in.get(f"/projects/{project_id}").text
-    assert secret.group(1) not in signed_in.get("/").text
+    assert secret not in signed_in.get(f"/projects/{project_id}").text
+    assert secret not in signed_in.get("/").text
+
+
+def _stored_flash(octotp: Octotp, browser: DashboardBrowser) -> str | None:
+    session = octotp.store.get_session(_digest(browser.cookies["octotp_session"]))
+    assert session is not None
+    return session.flash
+
+
+def test_new_key_waits_sealed_in_the_session_row_until_its_page_shows_it(
+    octotp: Octotp, signed_in: DashboardBrowser
+) -> None:
+    posted = signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Sealed"})
+    project_id = _project_id(posted)
+    sealed = _stored_flash(octotp, signed_in)
+    assert sealed is not None
+    secret = octotp.store.list_api_keys(project_id)[0].prefix
+    assert secret not in sealed and project_id not in sealed  # not readable at rest
+    assert signed_in.get("/").status == 200  # another page leaves it for the page it is meant for
+    assert _stored_flash(octotp, signed_in) == sealed
+    shown = new_key(signed_in.get(f"/projects/{project_id}"))
+    assert shown is not None and shown.startswith(secret)
+    assert _stored_flash(octotp, signed_in) is None  # cleared by the GET that showed it
+
+
+def test_a_flash_copied_into_another_session_cannot_be_read(
+    octotp: Octotp, client: HandlerClient, signed_in: DashboardBrowser, account_email: str
+) -> None:
+    project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Copied"}))
+    sealed = _stored_flash(octotp, signed_in)
+    assert sealed is not None
+    thief = DashboardBrowser(client, BASE)
+    thief.login(account_email, PASSWORD)
+    assert octotp.store.set_session_flash(_digest(thief.cookies["octotp_session"]), sealed)
+    page = thief.get(f"/projects/{project_id}")
+    assert page.status == 200
+    assert new_key(page) is None  # sealed under the other session's id
+    assert _stored_flash(octotp, thief) is None  # and dropped
+    assert new_key(signed_in.get(f"/projects/{project_id}")) is not None  # the owner still gets it
 
 
 def test_revoking_a_key_of_another_project_is_not_found(octotp: Octotp, signed_in: DashboardBrowser) -> None:
@@ -456,12 +495,11 @@ def test_logs_never_hold_passwords_session_ids_csrf_tokens_or_keys(
     browser.login(account_email, PASSWORD)
     session_id = browser.cookies["octotp_session"]
     token = browser.csrf_token()
-    created = browser.post("/projects", {"csrf_token": token, "name": "Logged"})
-    secret = re.search(r'<code id="new-api-key">(octotp_\w+)</code>', created.text)
+    secret = new_key(browser.follow(browser.post("/projects", {"csrf_token": token, "name": "Logged"})))
     assert secret is not None
     browser.post("/logout", {"csrf_token": token})
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "dashboard method=POST path=/login status=303" in logged
-    for secret_value in (PASSWORD, "a wrong password", login_cookie, session_id, token, secret.group(1)):
+    for secret_value in (PASSWORD, "a wrong password", login_cookie, session_id, token, secret):
         assert secret_value not in logged
     assert account_email not in logged

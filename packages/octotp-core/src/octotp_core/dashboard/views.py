@@ -226,10 +226,34 @@ class DashboardViews:
             created = self.octotp.accounts.create_project(name, call.active.account, plan)
         except InvalidInput as exc:
             return self.projects(call, status=400, errors=[f"{e.field}: {e.reason}" for e in exc.errors], name=name)
-        return self.project_page(call, created.project, status=201, new_key=created.api_key.secret)
+        return self._show_new_key(call, created.project, created.api_key.secret)
+
+    def _show_new_key(self, call: Call, project: Project, secret: str) -> Response:
+        """Post/Redirect/Get: keep the new key sealed in the session and 303 to the project page, which
+        shows it once (so a reload re-submits nothing and shows nothing)."""
+        assert call.active is not None
+        if not self.sessions.set_flash(call.active, {"project": project.id, "key": secret}):
+            log.info("dashboard session ended before a new API key could be shown project=%s", project.id)
+        return call.redirect(f"/projects/{project.id}")
+
+    def _take_new_key(self, call: Call, project: Project) -> str | None:
+        """The key a redirect brought to this project's page, taken from the session in the same request
+        (exactly one GET gets it; HEAD never does, since it would show nothing)."""
+        assert call.active is not None
+        if call.request.method.upper() != "GET":
+            return None
+        message = self.sessions.peek_flash(call.active)
+        if message is None:
+            if call.active.session.flash is not None:  # unreadable (e.g. sealed under a rotated secret): drop it
+                self.sessions.take_flash(call.active)
+            return None
+        if message.get("project") != project.id or not self.sessions.take_flash(call.active):
+            return None
+        return message.get("key")
 
     def project(self, call: Call, project_id: str) -> Response:
-        return self.project_page(call, self._own_project(call, project_id))
+        project = self._own_project(call, project_id)
+        return self.project_page(call, project, new_key=self._take_new_key(call, project))
 
     def project_page(
         self,
@@ -290,7 +314,7 @@ class DashboardViews:
         project = self._own_project(call, project_id)
         name = call.form("name").strip()[:200]
         issued = self.octotp.accounts.create_api_key(project.id, name)
-        return self.project_page(call, project, status=201, new_key=issued.secret)
+        return self._show_new_key(call, project, issued.secret)
 
     def revoke_key(self, call: Call, project_id: str, key_id: str) -> Response:
         project = self._own_project(call, project_id)

@@ -7,7 +7,9 @@ import dataclasses
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from octotp_core import FrozenClock, Octotp, Settings
 from octotp_core.dashboard import DashboardHandler, setup_url
 from octotp_core.http import ApiHandler, Request
+from octotp_core.store import Account
 from octotp_core.testing.dashboard import (
     PASSWORD,
     DashboardBrowser,
@@ -300,6 +303,59 @@ def test_setup_creates_the_first_account_once(fresh_octotp: Octotp) -> None:
     assert other.get(f"/setup?{link.query}").status == 404
     assert other.post("/setup", {**fields, "email": "second@example.com"}).status in (403, 404)
     assert len(fresh_octotp.store.list_accounts()) == 1
+
+
+SETUP_RACERS = 8
+
+
+def test_concurrent_setup_submissions_create_exactly_one_account(
+    empty_database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock
+) -> None:
+    """Every submission passes the "no account yet" check before any inserts (a barrier holds them at
+    the store), as two quick clicks or two tabs could; still exactly one account is made, on each
+    database, through two instances with their own engines (two server processes)."""
+    from octotp_core.migrate import upgrade
+    from octotp_core.store import make_engine
+
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    engine.dispose()
+    settings = make_settings(database_url=empty_database_url, dashboard_setup_token="r" * 43)
+    instances = [Octotp(settings, clock=clock) for _ in range(2)]
+    at_the_store = threading.Barrier(SETUP_RACERS, timeout=60)
+    try:
+        for instance in instances:
+            real_create = instance.store.create_account
+
+            def create_together(account: Account, real: Callable[[Account], None] = real_create) -> None:
+                at_the_store.wait()  # all racers got past the check; now they insert at once
+                real(account)
+
+            instance.store.create_account = create_together  # type: ignore[method-assign]
+        browsers = []
+        for i in range(SETUP_RACERS):
+            browser = DashboardBrowser(HandlerClient(instances[i % 2], client=f"198.51.100.{i}"), BASE)
+            page = browser.get("/setup?token=" + "r" * 43)
+            assert page.status == 200
+            browsers.append((browser, hidden_field(page, "csrf_token")))
+
+        def submit(index: int) -> RawResult:
+            browser, csrf = browsers[index]
+            fields = {"csrf_token": csrf, "setup_token": "r" * 43, "password": PASSWORD, "password_confirm": PASSWORD}
+            return browser.post("/setup", {**fields, "email": f"racer-{index}@example.com"})
+
+        with ThreadPoolExecutor(max_workers=SETUP_RACERS) as pool:
+            results = list(pool.map(submit, range(SETUP_RACERS)))
+        assert sorted(r.status for r in results) == [303] + [404] * (SETUP_RACERS - 1)
+        assert all("Setup link not valid" in r.text for r in results if r.status == 404)
+        (winner,) = [i for i, r in enumerate(results) if r.status == 303]
+        accounts = instances[0].store.list_accounts()
+        assert [a.email for a in accounts] == [f"racer-{winner}@example.com"]
+        assert browsers[winner][0].get("/").status == 200  # the winner is signed in
+        assert all("octotp_session" not in b.cookies for i, (b, _) in enumerate(browsers) if i != winner)
+    finally:
+        for instance in instances:
+            instance.close()
 
 
 def test_setup_is_off_without_a_token(octotp: Octotp, browser: DashboardBrowser) -> None:

@@ -50,12 +50,16 @@ class AccountService:
         self._lock = threading.Lock()
 
     # -- accounts ----------------------------------------------------------------------------
-    def create_account(self, email: str, password: str) -> Account:
-        """A dashboard account; the email is normalised, the password stored as argon2id."""
+    def create_account(self, email: str, password: str, *, account_id: str | None = None) -> Account:
+        """A dashboard account; the email is normalised, the password stored as argon2id.
+
+        ``Conflict`` when the email, or the ``account_id`` given instead of a fresh one, is taken: the
+        first-run setup passes the one id its link may create, so concurrent submissions make one account.
+        """
         normalised = normalise_email(email, field="email").value
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(FieldError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters"))
-        account = Account(str(uuid.uuid4()), normalised, hash_password(password), self.clock.now())
+        account = Account(account_id or str(uuid.uuid4()), normalised, hash_password(password), self.clock.now())
         self.store.create_account(account)
         return account
 

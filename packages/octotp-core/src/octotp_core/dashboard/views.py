@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Octotp
-from ..errors import FieldError, InvalidInput, NotFound
+from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..http.messages import Request, Response
 from ..ids import is_uuid
 from ..store import Account, Project, Token
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
+from .setup import first_account_id
 from .sessions import ActiveSession, SessionManager
 from .throttle import LoginThrottle
 
@@ -163,12 +164,15 @@ class DashboardViews:
             return False
         return not self.octotp.store.list_accounts()
 
+    def _setup_link_not_valid(self, call: Call) -> Response:
+        return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+
     def setup_form(
         self, call: Call, *, status: int = 200, errors: list[str] | None = None, email: str = ""
     ) -> Response:
         token = (call.request.query.get("token") or [""])[0] or call.form("setup_token")
         if not self._setup_token_ok(token):
-            return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+            return self._setup_link_not_valid(call)
         return self.page(
             call,
             status,
@@ -183,15 +187,22 @@ class DashboardViews:
         retry_after = self.throttle.hit(None, call.request.client)
         if retry_after is not None:
             return self.too_many_attempts(call, retry_after)
-        if not self._setup_token_ok(call.form("setup_token")):
-            return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+        token = call.form("setup_token")
+        if not self._setup_token_ok(token):
+            return self._setup_link_not_valid(call)
         email, password = call.form("email"), call.form("password")
         if password != call.form("password_confirm"):
             return self.setup_form(call, status=400, errors=["The passwords do not match."], email=email)
         try:
-            account = self.octotp.accounts.create_account(email, password)
+            # Every submission of this link inserts the same account id: of concurrent ones, one wins.
+            account = self.octotp.accounts.create_account(
+                email, password, account_id=first_account_id(self._secret, token)
+            )
         except InvalidInput as exc:
             return self.setup_form(call, status=400, errors=[e.reason for e in exc.errors], email=email)
+        except Conflict:
+            log.info("dashboard setup refused: the first account was created by another submission")
+            return self._setup_link_not_valid(call)
         log.info("dashboard first account created account=%s", account.id)
         return self._sign_in(call, account)
 

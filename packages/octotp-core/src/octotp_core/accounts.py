@@ -110,6 +110,7 @@ class AccountService:
         self,
         project_id: str,
         *,
+        owner: Account | None = None,
         name: str | None = None,
         code_length: int | None = None,
         expiry_default: int | None = None,
@@ -118,13 +119,16 @@ class AccountService:
         default_phone_region: str | None = None,
         deliver_only: bool | None = None,
     ) -> Project:
-        """Change a project's own settings (None leaves a field as it is); returns the project as stored.
+        """Change a project's own settings or its owner (None leaves a field as it is); returns the
+        project as stored.
 
         Expiry bounds may go beyond the server defaults (an operator's decision); they must stay
         ordered: ``expiry_min <= expiry_default <= expiry_max``.
         """
         project = self.get_project(project_id)
         changes: dict[str, object] = {}
+        if owner is not None:
+            changes["owner_id"] = owner.id
         if name is not None:
             if not name.strip() or len(name.strip()) > 200:
                 raise InvalidInput(FieldError("name", "must be 1-200 characters"))

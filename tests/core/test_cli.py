@@ -182,7 +182,8 @@ def test_projects_set_owner_puts_a_project_in_that_dashboard(cli_env: dict[str, 
         assert changed["ownerId"] == owner.id
         assert [p.id for p in octotp.store.list_projects(owner_id=owner.id)] == [project["projectId"]]
         stored = octotp.store.get_project(project["projectId"])
-        assert stored is not None and stored.name == "Orphan"  # nothing else changed
+        assert stored is not None
+        assert stored.name == "Orphan"
     finally:
         octotp.close()
 

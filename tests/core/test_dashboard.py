@@ -86,7 +86,8 @@ def _digest(session_id: str) -> str:
 def _project_id(created: RawResult) -> str:
     """The new project's id from the 303 that answers its creation."""
     found = re.fullmatch(rf"{BASE}/projects/([0-9a-f-]{{36}})", created.header("location") or "")
-    assert created.status == 303 and found is not None, (created.status, created.headers)
+    assert created.status == 303, (created.status, created.headers)
+    assert found is not None, created.headers
     return found.group(1)
 
 
@@ -461,11 +462,13 @@ def test_new_key_waits_sealed_in_the_session_row_until_its_page_shows_it(
     sealed = _stored_flash(octotp, signed_in)
     assert sealed is not None
     secret = octotp.store.list_api_keys(project_id)[0].prefix
-    assert secret not in sealed and project_id not in sealed  # not readable at rest
+    assert secret not in sealed
+    assert project_id not in sealed
     assert signed_in.get("/").status == 200  # another page leaves it for the page it is meant for
     assert _stored_flash(octotp, signed_in) == sealed
     shown = new_key(signed_in.get(f"/projects/{project_id}"))
-    assert shown is not None and shown.startswith(secret)
+    assert shown is not None
+    assert shown.startswith(secret)
     assert _stored_flash(octotp, signed_in) is None  # cleared by the GET that showed it
 
 

@@ -81,7 +81,9 @@ def projects() -> None:
     """Projects (each has its own keys, tokens and plan)."""
 
 
-NO_OWNER_HINT = "No dashboard shows a project without an owner; give it one with `projects set PROJECT_ID --owner EMAIL`."
+NO_OWNER_HINT = (
+    "No dashboard shows a project without an owner; give it one with `projects set PROJECT_ID --owner EMAIL`."
+)
 
 
 def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | None:
@@ -91,7 +93,9 @@ def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | Non
         return octotp.accounts.account_by_email(owner_email)
     existing = octotp.store.list_accounts()
     if len(existing) > 1:
-        raise click.ClickException("there are several dashboard accounts: choose the project's owner with --owner EMAIL")
+        raise click.ClickException(
+            "there are several dashboard accounts: choose the project's owner with --owner EMAIL"
+        )
     return existing[0] if existing else None
 
 

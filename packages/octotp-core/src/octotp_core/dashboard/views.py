@@ -18,8 +18,8 @@ from ..store import Account, Project, Token
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
-from .setup import first_account_id
 from .sessions import ActiveSession, SessionManager
+from .setup import first_account_id
 from .throttle import LoginThrottle
 
 log = logging.getLogger("octotp.dashboard")

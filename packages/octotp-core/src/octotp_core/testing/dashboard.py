@@ -141,7 +141,8 @@ class DashboardBrowser:
     def follow(self, result: RawResult) -> RawResult:
         """GET where a 303 answer points (it must point into the dashboard), as a browser would."""
         location = result.header("location") or ""
-        assert result.status == 303 and location.startswith(self.base + "/"), (result.status, location)
+        assert result.status == 303, (result.status, location)
+        assert location.startswith(self.base + "/"), location
         return self.get(location[len(self.base) :])
 
     def login(self, email: str, password: str) -> RawResult:
@@ -353,7 +354,8 @@ class DashboardSuite:
         email, browser = owner
         posted = browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "PRG"})
         assert posted.status == 303
-        assert new_key(posted) is None and "octotp_" not in (posted.header("location") or "")
+        assert new_key(posted) is None
+        assert "octotp_" not in (posted.header("location") or "")
         assert not [c for c in posted.all("set-cookie") if "octotp_" in c.partition("=")[2]]  # no key in a cookie
         path = (posted.header("location") or "")[len(dashboard.base) :]
         other = dashboard.browser()  # another session of the same account
@@ -373,7 +375,8 @@ class DashboardSuite:
         head = browser.head(path)
         assert (head.status, head.body) == (200, b"")  # HEAD does not spend the key
         second_key = new_key(browser.get(path))
-        assert second_key is not None and second_key != first_key
+        assert second_key is not None
+        assert second_key != first_key
         reloaded = browser.get(path)
         assert new_key(reloaded) is None
         assert reloaded.text.count("<td>second</td>") == 1

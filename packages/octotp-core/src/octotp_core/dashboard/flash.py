@@ -42,7 +42,7 @@ def seal(secret: bytes, session_id: str, message: dict[str, str]) -> str:
     plain = json.dumps(message, separators=(",", ":")).encode()
     encrypt_key, mac_key = _keys(secret, session_id)
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    cipher = bytes(a ^ b for a, b in zip(plain, _keystream(encrypt_key, nonce, len(plain)), strict=False))
+    cipher = bytes(a ^ b for a, b in zip(plain, _keystream(encrypt_key, nonce, len(plain)), strict=True))
     tag = hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(nonce + cipher + tag).decode()
 
@@ -60,7 +60,7 @@ def unseal(secret: bytes, session_id: str, sealed: str) -> dict[str, str] | None
     encrypt_key, mac_key = _keys(secret, session_id)
     if not hmac.compare_digest(tag, hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()):
         return None
-    plain = bytes(a ^ b for a, b in zip(cipher, _keystream(encrypt_key, nonce, len(cipher)), strict=False))
+    plain = bytes(a ^ b for a, b in zip(cipher, _keystream(encrypt_key, nonce, len(cipher)), strict=True))
     try:
         message = json.loads(plain)
     except ValueError:

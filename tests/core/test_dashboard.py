@@ -562,3 +562,19 @@ def test_logs_never_hold_passwords_session_ids_csrf_tokens_or_keys(
     for secret_value in (PASSWORD, "a wrong password", login_cookie, session_id, token, secret):
         assert secret_value not in logged
     assert account_email not in logged
+
+
+def test_flash_sealing_needs_the_same_secret_and_session_and_detects_tampering() -> None:
+    from octotp_core.dashboard.flash import seal, unseal
+
+    message = {"project": "p", "key": "octotp_" + "k" * 40}
+    sealed = seal(b"secret", "session-one", message)
+    assert "octotp_" not in sealed
+    assert sealed != seal(b"secret", "session-one", message)  # a fresh nonce each time
+    assert unseal(b"secret", "session-one", sealed) == message
+    assert unseal(b"secret", "session-two", sealed) is None
+    assert unseal(b"rotated", "session-one", sealed) is None
+    flipped = sealed[:30] + ("A" if sealed[30] != "A" else "B") + sealed[31:]
+    assert unseal(b"secret", "session-one", flipped) is None
+    assert unseal(b"secret", "session-one", "not base64!") is None
+    assert unseal(b"secret", "session-one", "") is None

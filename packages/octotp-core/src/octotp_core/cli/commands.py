@@ -87,16 +87,13 @@ NO_OWNER_HINT = (
 
 
 def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | None:
-    """``--owner``'s account; without it the only dashboard account, or none when there is no account.
-    Several accounts and no ``--owner`` is an error: the operator must choose."""
+    """``--owner``'s account; without it the only dashboard account when there is exactly one. With
+    none or several there is no owner (guessing among several would hand a project to the wrong
+    person; scripts that make API-only projects keep working), and the text output says so."""
     if owner_email:
         return octotp.accounts.account_by_email(owner_email)
     existing = octotp.store.list_accounts()
-    if len(existing) > 1:
-        raise click.ClickException(
-            "there are several dashboard accounts: choose the project's owner with --owner EMAIL"
-        )
-    return existing[0] if existing else None
+    return existing[0] if len(existing) == 1 else None
 
 
 @projects.command("create")
@@ -104,7 +101,7 @@ def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | Non
 @click.option(
     "--owner",
     "owner_email",
-    help="Email of the dashboard account that owns it (default: the only account, if there is exactly one).",
+    help="Email of the dashboard account that owns it (default: the only account, when there is exactly one).",
 )
 @click.option("--plan", default=None, help="Plan name (default: the default plan).")
 @json_option
@@ -112,9 +109,9 @@ def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | Non
 def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: str | None, as_json: bool) -> None:
     """Create a project and print its id and first API key (shown only this once).
 
-    Its owner's dashboard lists it. Without --owner the only dashboard account owns it; with no
-    account yet it has no owner (set one later with `projects set PROJECT_ID --owner EMAIL`); with
-    several, --owner is required.
+    Its owner's dashboard lists it. Without --owner the only dashboard account owns it when there
+    is exactly one; otherwise it has no owner and appears in no dashboard until
+    `projects set PROJECT_ID --owner EMAIL`.
     """
     owner = _new_project_owner(octotp, owner_email)
     created = octotp.accounts.create_project(name, owner, plan)

@@ -19,7 +19,7 @@ from octotp_core import FrozenClock, Octotp, Settings, __version__
 from octotp_core.apikeys import is_well_formed
 from octotp_core.cli import main
 from octotp_core.migrate import head_revision
-from octotp_core.store import make_engine
+from octotp_core.store import DashboardSession, make_engine
 from octotp_core.store.models import Base
 
 PASSWORD = "a long enough password"
@@ -149,6 +149,48 @@ def test_projects_create_text_output(cli_env: dict[str, str]) -> None:
     assert "projectId:" in result.stdout
 
 
+def test_projects_create_defaults_the_owner_to_the_only_account(cli_env: dict[str, str]) -> None:
+    unowned = run(cli_env, "projects", "create", "Before any account")
+    assert unowned.exit_code == 0, unowned.stderr
+    assert "owner:     none" in unowned.stdout
+    assert "projects set PROJECT_ID --owner EMAIL" in unowned.stdout
+    ok_json(cli_env, "accounts", "create", "only@example.com", "--password-stdin", stdin=PASSWORD + "\n")
+    owned = ok_json(cli_env, "projects", "create", "Mine")
+    assert owned["ownerEmail"] == "only@example.com"
+    ok_json(cli_env, "accounts", "create", "second@example.com", "--password-stdin", stdin=PASSWORD + "\n")
+    several = run(cli_env, "projects", "create", "Whose?")  # several accounts: no guess, and it says so
+    assert several.exit_code == 0, several.stderr
+    assert "owner:     none" in several.stdout
+    theirs = ok_json(cli_env, "projects", "create", "Theirs", "--owner", "Second@example.com")
+    assert theirs["ownerEmail"] == "second@example.com"
+    accounts = {a["email"]: a["id"] for a in ok_json(cli_env, "accounts", "list")}
+    owners = {p["name"]: p["ownerId"] for p in ok_json(cli_env, "projects", "list")}
+    assert owners == {
+        "Before any account": None,
+        "Mine": accounts["only@example.com"],
+        "Whose?": None,
+        "Theirs": accounts["second@example.com"],
+    }
+
+
+def test_projects_set_owner_puts_a_project_in_that_dashboard(cli_env: dict[str, str]) -> None:
+    project = ok_json(cli_env, "projects", "create", "Orphan")
+    assert project["ownerEmail"] is None
+    ok_json(cli_env, "accounts", "create", "adopter@example.com", "--password-stdin", stdin=PASSWORD + "\n")
+    assert "x@example.com" in fails(cli_env, "projects", "set", project["projectId"], "--owner", "x@example.com")
+    changed = ok_json(cli_env, "projects", "set", project["projectId"], "--owner", "adopter@example.com")
+    octotp = in_process(cli_env)
+    try:
+        owner = octotp.accounts.account_by_email("adopter@example.com")
+        assert changed["ownerId"] == owner.id
+        assert [p.id for p in octotp.store.list_projects(owner_id=owner.id)] == [project["projectId"]]
+        stored = octotp.store.get_project(project["projectId"])
+        assert stored is not None
+        assert stored.name == "Orphan"
+    finally:
+        octotp.close()
+
+
 def test_projects_create_errors(cli_env: dict[str, str]) -> None:
     assert "nobody@example.com" in fails(cli_env, "projects", "create", "X", "--owner", "nobody@example.com", "--json")
     stderr = fails(cli_env, "projects", "create", "X", "--plan", "platinum", "--json")
@@ -241,17 +283,26 @@ def test_purge(cli_env: dict[str, str]) -> None:
         recently = octotp.create_token(project.id, email="b@example.com", expires_in=30)  # expired 1 h ago
         past.advance(3600)
         alive = octotp.create_token(project.id, email="c@example.com", expires_in=600)
+        account = octotp.accounts.create_account("purged@example.com", PASSWORD)
+        sessions = [
+            DashboardSession(uuid.uuid4().hex * 2, account.id, "csrf", past.now(), past.now(), past.now() + ttl)
+            for ttl in (dt.timedelta(minutes=-10), dt.timedelta(minutes=-1), dt.timedelta(minutes=30))
+        ]
+        for session in sessions:
+            octotp.store.create_session(session)
     finally:
         octotp.close()
-    assert ok_json(cli_env, "purge", "--grace", "5400") == {"deleted": 1}
-    assert ok_json(cli_env, "purge") == {"deleted": 1}
-    assert ok_json(cli_env, "purge") == {"deleted": 0}
+    # --grace keeps recently expired tokens only; a session that ended is never resumed, so it goes.
+    assert ok_json(cli_env, "purge", "--grace", "5400") == {"deleted": 1, "sessionsDeleted": 2}
+    assert ok_json(cli_env, "purge") == {"deleted": 1, "sessionsDeleted": 0}
+    assert ok_json(cli_env, "purge") == {"deleted": 0, "sessionsDeleted": 0}
     octotp = in_process(cli_env)
     try:
         assert [octotp.store.get_token(t.id) is None for t in (long_ago, recently, alive)] == [True, True, False]
+        assert [octotp.store.get_session(s.id_digest) is None for s in sessions] == [True, True, False]
     finally:
         octotp.close()
-    assert "Deleted 0" in run(cli_env, "purge").stdout
+    assert "Deleted 0 expired tokens and 0 expired dashboard sessions." in run(cli_env, "purge").stdout
     fails(cli_env, "purge", "--grace", "soon", code=2)
 
 

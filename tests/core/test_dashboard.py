@@ -7,7 +7,9 @@ import dataclasses
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from octotp_core import FrozenClock, Octotp, Settings
 from octotp_core.dashboard import DashboardHandler, setup_url
 from octotp_core.http import ApiHandler, Request
+from octotp_core.store import Account
 from octotp_core.testing.dashboard import (
     PASSWORD,
     DashboardBrowser,
@@ -22,6 +25,7 @@ from octotp_core.testing.dashboard import (
     MountedDashboard,
     RawResult,
     hidden_field,
+    new_key,
     set_cookie_attributes,
 )
 
@@ -79,9 +83,11 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _project_id(page: RawResult) -> str:
-    found = re.search(r'<code id="project-id">([0-9a-f-]{36})</code>', page.text)
-    assert found is not None
+def _project_id(created: RawResult) -> str:
+    """The new project's id from the 303 that answers its creation."""
+    found = re.fullmatch(rf"{BASE}/projects/([0-9a-f-]{{36}})", created.header("location") or "")
+    assert created.status == 303, (created.status, created.headers)
+    assert found is not None, created.headers
     return found.group(1)
 
 
@@ -300,6 +306,59 @@ def test_setup_creates_the_first_account_once(fresh_octotp: Octotp) -> None:
     assert len(fresh_octotp.store.list_accounts()) == 1
 
 
+SETUP_RACERS = 8
+
+
+def test_concurrent_setup_submissions_create_exactly_one_account(
+    empty_database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock
+) -> None:
+    """Every submission passes the "no account yet" check before any inserts (a barrier holds them at
+    the store), as two quick clicks or two tabs could; still exactly one account is made, on each
+    database, through two instances with their own engines (two server processes)."""
+    from octotp_core.migrate import upgrade
+    from octotp_core.store import make_engine
+
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    engine.dispose()
+    settings = make_settings(database_url=empty_database_url, dashboard_setup_token="r" * 43)
+    instances = [Octotp(settings, clock=clock) for _ in range(2)]
+    at_the_store = threading.Barrier(SETUP_RACERS, timeout=60)
+    try:
+        for instance in instances:
+            real_create = instance.store.create_account
+
+            def create_together(account: Account, real: Callable[[Account], None] = real_create) -> None:
+                at_the_store.wait()  # all racers got past the check; now they insert at once
+                real(account)
+
+            instance.store.create_account = create_together  # type: ignore[method-assign]
+        browsers = []
+        for i in range(SETUP_RACERS):
+            browser = DashboardBrowser(HandlerClient(instances[i % 2], client=f"198.51.100.{i}"), BASE)
+            page = browser.get("/setup?token=" + "r" * 43)
+            assert page.status == 200
+            browsers.append((browser, hidden_field(page, "csrf_token")))
+
+        def submit(index: int) -> RawResult:
+            browser, csrf = browsers[index]
+            fields = {"csrf_token": csrf, "setup_token": "r" * 43, "password": PASSWORD, "password_confirm": PASSWORD}
+            return browser.post("/setup", {**fields, "email": f"racer-{index}@example.com"})
+
+        with ThreadPoolExecutor(max_workers=SETUP_RACERS) as pool:
+            results = list(pool.map(submit, range(SETUP_RACERS)))
+        assert sorted(r.status for r in results) == [303] + [404] * (SETUP_RACERS - 1)
+        assert all("Setup link not valid" in r.text for r in results if r.status == 404)
+        (winner,) = [i for i, r in enumerate(results) if r.status == 303]
+        accounts = instances[0].store.list_accounts()
+        assert [a.email for a in accounts] == [f"racer-{winner}@example.com"]
+        assert browsers[winner][0].get("/").status == 200  # the winner is signed in
+        assert all("octotp_session" not in b.cookies for i, (b, _) in enumerate(browsers) if i != winner)
+    finally:
+        for instance in instances:
+            instance.close()
+
+
 def test_setup_is_off_without_a_token(octotp: Octotp, browser: DashboardBrowser) -> None:
     assert octotp.settings.dashboard_setup_token is None
     assert browser.get("/setup?token=").status == 404
@@ -313,8 +372,7 @@ def signed_in(browser: DashboardBrowser, account_email: str) -> DashboardBrowser
 
 
 def test_csrf_failures_change_nothing(octotp: Octotp, signed_in: DashboardBrowser) -> None:
-    created = signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Kept"})
-    project_id = _project_id(created)
+    project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Kept"}))
     path = f"/projects/{project_id}"
     (key,) = octotp.store.list_api_keys(project_id)
     attempts = [
@@ -380,14 +438,54 @@ def test_settings_are_validated_by_the_account_service(octotp: Octotp, signed_in
 
 def test_new_key_is_shown_once_and_works(octotp: Octotp, signed_in: DashboardBrowser) -> None:
     project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Keys"}))
-    result = signed_in.post(f"/projects/{project_id}/keys", {"csrf_token": signed_in.csrf_token(), "name": "ci"})
-    assert result.status == 201
-    secret = re.search(r'<code id="new-api-key">(octotp_\w+)</code>', result.text)
+    posted = signed_in.post(f"/projects/{project_id}/keys", {"csrf_token": signed_in.csrf_token(), "name": "ci"})
+    assert (posted.status, posted.header("location")) == (303, f"{BASE}/projects/{project_id}")
+    secret = new_key(signed_in.follow(posted))
     assert secret is not None
-    key, project = octotp.accounts.authenticate(secret.group(1))
+    key, project = octotp.accounts.authenticate(secret)
     assert (key.name, project.id) == ("ci", project_id)
-    assert secret.group(1) not in signed_in.get(f"/projects/{project_id}").text
-    assert secret.group(1) not in signed_in.get("/").text
+    assert secret not in signed_in.get(f"/projects/{project_id}").text
+    assert secret not in signed_in.get("/").text
+
+
+def _stored_flash(octotp: Octotp, browser: DashboardBrowser) -> str | None:
+    session = octotp.store.get_session(_digest(browser.cookies["octotp_session"]))
+    assert session is not None
+    return session.flash
+
+
+def test_new_key_waits_sealed_in_the_session_row_until_its_page_shows_it(
+    octotp: Octotp, signed_in: DashboardBrowser
+) -> None:
+    posted = signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Sealed"})
+    project_id = _project_id(posted)
+    sealed = _stored_flash(octotp, signed_in)
+    assert sealed is not None
+    secret = octotp.store.list_api_keys(project_id)[0].prefix
+    assert secret not in sealed
+    assert project_id not in sealed
+    assert signed_in.get("/").status == 200  # another page leaves it for the page it is meant for
+    assert _stored_flash(octotp, signed_in) == sealed
+    shown = new_key(signed_in.get(f"/projects/{project_id}"))
+    assert shown is not None
+    assert shown.startswith(secret)
+    assert _stored_flash(octotp, signed_in) is None  # cleared by the GET that showed it
+
+
+def test_a_flash_copied_into_another_session_cannot_be_read(
+    octotp: Octotp, client: HandlerClient, signed_in: DashboardBrowser, account_email: str
+) -> None:
+    project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Copied"}))
+    sealed = _stored_flash(octotp, signed_in)
+    assert sealed is not None
+    thief = DashboardBrowser(client, BASE)
+    thief.login(account_email, PASSWORD)
+    assert octotp.store.set_session_flash(_digest(thief.cookies["octotp_session"]), sealed)
+    page = thief.get(f"/projects/{project_id}")
+    assert page.status == 200
+    assert new_key(page) is None  # sealed under the other session's id
+    assert _stored_flash(octotp, thief) is None  # and dropped
+    assert new_key(signed_in.get(f"/projects/{project_id}")) is not None  # the owner still gets it
 
 
 def test_revoking_a_key_of_another_project_is_not_found(octotp: Octotp, signed_in: DashboardBrowser) -> None:
@@ -456,12 +554,27 @@ def test_logs_never_hold_passwords_session_ids_csrf_tokens_or_keys(
     browser.login(account_email, PASSWORD)
     session_id = browser.cookies["octotp_session"]
     token = browser.csrf_token()
-    created = browser.post("/projects", {"csrf_token": token, "name": "Logged"})
-    secret = re.search(r'<code id="new-api-key">(octotp_\w+)</code>', created.text)
+    secret = new_key(browser.follow(browser.post("/projects", {"csrf_token": token, "name": "Logged"})))
     assert secret is not None
     browser.post("/logout", {"csrf_token": token})
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "dashboard method=POST path=/login status=303" in logged
-    for secret_value in (PASSWORD, "a wrong password", login_cookie, session_id, token, secret.group(1)):
+    for secret_value in (PASSWORD, "a wrong password", login_cookie, session_id, token, secret):
         assert secret_value not in logged
     assert account_email not in logged
+
+
+def test_flash_sealing_needs_the_same_secret_and_session_and_detects_tampering() -> None:
+    from octotp_core.dashboard.flash import seal, unseal
+
+    message = {"project": "p", "key": "octotp_" + "k" * 40}
+    sealed = seal(b"secret", "session-one", message)
+    assert "octotp_" not in sealed
+    assert sealed != seal(b"secret", "session-one", message)  # a fresh nonce each time
+    assert unseal(b"secret", "session-one", sealed) == message
+    assert unseal(b"secret", "session-two", sealed) is None
+    assert unseal(b"rotated", "session-one", sealed) is None
+    flipped = sealed[:30] + ("A" if sealed[30] != "A" else "B") + sealed[31:]
+    assert unseal(b"secret", "session-one", flipped) is None
+    assert unseal(b"secret", "session-one", "not base64!") is None
+    assert unseal(b"secret", "session-one", "") is None

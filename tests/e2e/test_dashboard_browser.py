@@ -52,16 +52,21 @@ def test_first_run_to_logout(page: Any, tmp_path: Path, test_secret: str) -> Non
         session = next(c for c in page.context.cookies() if c["name"] == "octotp_session")
         assert (session["httpOnly"], session["sameSite"], session["path"]) == (True, "Lax", "/dashboard")
 
-        # A project: its first API key is shown once.
+        # A project: the POST answers 303 to the project's page, which shows its first API key once.
         page.fill("input[name=name]", "E2E shop")
         page.click("text=Create project")
+        page.wait_for_url(re.compile(r".*/dashboard/projects/[0-9a-f-]{36}$"))
         api_key = page.locator("#new-api-key").inner_text()
         project_id = page.locator("#project-id").inner_text()
         assert api_key.startswith("octotp_")
         project_url = f"{server.url}/dashboard/projects/{project_id}"
-        page.goto(project_url)
+        assert page.url == project_url
+        page.reload()  # a GET: re-submits nothing, and the key is gone
         assert api_key not in page.content()
         assert page.locator("#new-api-key").count() == 0
+        page.goto(f"{server.url}/dashboard/")
+        assert page.locator("table").inner_text().count("E2E shop") == 1
+        page.goto(project_url)
 
         # A token through the API shows up in the dashboard, masked, without its code.
         status, created = _create_token(server.url, api_key, project_id, "jane.doe@example.com")

@@ -50,12 +50,16 @@ class AccountService:
         self._lock = threading.Lock()
 
     # -- accounts ----------------------------------------------------------------------------
-    def create_account(self, email: str, password: str) -> Account:
-        """A dashboard account; the email is normalised, the password stored as argon2id."""
+    def create_account(self, email: str, password: str, *, account_id: str | None = None) -> Account:
+        """A dashboard account; the email is normalised, the password stored as argon2id.
+
+        ``Conflict`` when the email, or the ``account_id`` given instead of a fresh one, is taken: the
+        first-run setup passes the one id its link may create, so concurrent submissions make one account.
+        """
         normalised = normalise_email(email, field="email").value
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(FieldError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters"))
-        account = Account(str(uuid.uuid4()), normalised, hash_password(password), self.clock.now())
+        account = Account(account_id or str(uuid.uuid4()), normalised, hash_password(password), self.clock.now())
         self.store.create_account(account)
         return account
 
@@ -106,6 +110,7 @@ class AccountService:
         self,
         project_id: str,
         *,
+        owner: Account | None = None,
         name: str | None = None,
         code_length: int | None = None,
         expiry_default: int | None = None,
@@ -114,13 +119,16 @@ class AccountService:
         default_phone_region: str | None = None,
         deliver_only: bool | None = None,
     ) -> Project:
-        """Change a project's own settings (None leaves a field as it is); returns the project as stored.
+        """Change a project's own settings or its owner (None leaves a field as it is); returns the
+        project as stored.
 
         Expiry bounds may go beyond the server defaults (an operator's decision); they must stay
         ordered: ``expiry_min <= expiry_default <= expiry_max``.
         """
         project = self.get_project(project_id)
         changes: dict[str, object] = {}
+        if owner is not None:
+            changes["owner_id"] = owner.id
         if name is not None:
             if not name.strip() or len(name.strip()) > 200:
                 raise InvalidInput(FieldError("name", "must be 1-200 characters"))

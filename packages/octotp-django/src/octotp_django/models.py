@@ -163,6 +163,7 @@ class DashboardSession(models.Model):
     created_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    flash = models.TextField(null=True, blank=True, editable=False, help_text="Encrypted; cleared once shown.")
 
     class Meta:
         db_table = "octotp_dashboard_sessions"

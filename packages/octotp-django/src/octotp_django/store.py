@@ -510,6 +510,16 @@ class DjangoStore:
         return int(query.update(last_seen_at=last_seen_at, expires_at=expires_at)) == 1
 
     @_guard
+    def set_session_flash(self, id_digest: str, flash: str) -> bool:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(id_digest=id_digest)
+        return int(query.update(flash=flash)) == 1
+
+    @_guard
+    def take_session_flash(self, id_digest: str, flash: str) -> bool:
+        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession))
+        return int(query.filter(id_digest=id_digest, flash=flash).update(flash=None)) == 1
+
+    @_guard
     def delete_session(self, id_digest: str) -> bool:
         query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(id_digest=id_digest)
         deleted, _ = query.delete()

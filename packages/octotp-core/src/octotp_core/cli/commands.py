@@ -11,6 +11,7 @@ import click
 
 from ..core import Octotp
 from ..migrate import current_revision, head_revision, upgrade
+from ..store import Account
 from .context import emit, json_option, pass_octotp
 
 
@@ -80,27 +81,54 @@ def projects() -> None:
     """Projects (each has its own keys, tokens and plan)."""
 
 
+NO_OWNER_HINT = (
+    "No dashboard shows a project without an owner; give it one with `projects set PROJECT_ID --owner EMAIL`."
+)
+
+
+def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | None:
+    """``--owner``'s account; without it the only dashboard account when there is exactly one. With
+    none or several there is no owner (guessing among several would hand a project to the wrong
+    person; scripts that make API-only projects keep working), and the text output says so."""
+    if owner_email:
+        return octotp.accounts.account_by_email(owner_email)
+    existing = octotp.store.list_accounts()
+    return existing[0] if len(existing) == 1 else None
+
+
 @projects.command("create")
 @click.argument("name")
-@click.option("--owner", "owner_email", help="Email of the owning dashboard account.")
+@click.option(
+    "--owner",
+    "owner_email",
+    help="Email of the dashboard account that owns it (default: the only account, when there is exactly one).",
+)
 @click.option("--plan", default=None, help="Plan name (default: the default plan).")
 @json_option
 @pass_octotp
 def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: str | None, as_json: bool) -> None:
-    """Create a project and print its id and first API key (shown only this once)."""
-    owner = octotp.accounts.account_by_email(owner_email) if owner_email else None
+    """Create a project and print its id and first API key (shown only this once).
+
+    Its owner's dashboard lists it. Without --owner the only dashboard account owns it when there
+    is exactly one; otherwise it has no owner and appears in no dashboard until
+    `projects set PROJECT_ID --owner EMAIL`.
+    """
+    owner = _new_project_owner(octotp, owner_email)
     created = octotp.accounts.create_project(name, owner, plan)
     data = {
         "projectId": created.project.id,
         "name": created.project.name,
         "plan": created.project.plan,
+        "ownerEmail": owner.email if owner else None,
         "apiKey": created.api_key.secret,
         "apiKeyId": created.api_key.key.id,
     }
+    owner_line = f"owner:     {owner.email}" if owner else f"owner:     none. {NO_OWNER_HINT}"
     emit(
         as_json,
         data,
-        f"projectId: {data['projectId']}\napiKey:    {data['apiKey']}\nKeep the API key now: it is shown only once.",
+        f"projectId: {data['projectId']}\n{owner_line}\napiKey:    {data['apiKey']}\n"
+        "Keep the API key now: it is shown only once.",
     )
 
 
@@ -117,11 +145,13 @@ def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: st
     default=None,
     help="Deliver-only: codes are always sent and never returned by the API.",
 )
+@click.option("--owner", "owner_email", default=None, help="Email of the dashboard account that owns it from now on.")
 @json_option
 @pass_octotp
 def projects_set(
     octotp: Octotp,
     project_id: str,
+    owner_email: str | None,
     name: str | None,
     code_length: int | None,
     expiry_default: int | None,
@@ -131,9 +161,11 @@ def projects_set(
     deliver_only: bool | None,
     as_json: bool,
 ) -> None:
-    """Change a project's own settings; options left out stay as they are."""
+    """Change a project's own settings, or its owner (whose dashboard shows it); options left out stay as they are."""
+    owner = octotp.accounts.account_by_email(owner_email) if owner_email else None
     p = octotp.accounts.configure_project(
         project_id,
+        owner=owner,
         name=name,
         code_length=code_length,
         expiry_default=expiry_default,
@@ -146,6 +178,7 @@ def projects_set(
         "projectId": p.id,
         "name": p.name,
         "plan": p.plan,
+        "ownerId": p.owner_id,
         "codeLength": p.code_length,
         "expiryDefault": p.expiry_default,
         "expiryMin": p.expiry_min,
@@ -262,9 +295,15 @@ def plans_set(octotp: Octotp, project_id: str, plan: str, as_json: bool) -> None
 @json_option
 @pass_octotp
 def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
-    """Delete expired tokens so tables stay bounded."""
+    """Delete expired tokens and dashboard sessions so tables stay bounded."""
     deleted = octotp.tokens.purge(grace)
-    emit(as_json, {"deleted": deleted}, f"Deleted {deleted} expired tokens.")
+    # Expired sessions are useless at once (no grace): they can never be resumed.
+    sessions = octotp.store.purge_sessions(octotp.clock.now())
+    emit(
+        as_json,
+        {"deleted": deleted, "sessionsDeleted": sessions},
+        f"Deleted {deleted} expired tokens and {sessions} expired dashboard sessions.",
+    )
 
 
 CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, plans, purge]

@@ -1,5 +1,6 @@
 """Server-side dashboard sessions: created (and rotated) at login, checked on every request, ended at
-logout or after the idle timeout or the absolute lifetime from ``Settings``."""
+logout or after the idle timeout or the absolute lifetime from ``Settings``. A session also carries
+at most one sealed one-shot message (``flash``) from a POST to the page it redirects to."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from ..clock import Clock
 from ..settings import Settings
 from ..store import Account, DashboardSession, Store
+from .flash import seal, unseal
 
 
 def session_digest(session_id: str) -> str:
@@ -25,6 +27,8 @@ class ActiveSession:
 
     session: DashboardSession
     account: Account
+    session_id: str
+    """The id from the browser's cookie (kept in memory for this request only: it keys the flash)."""
 
 
 class SessionManager:
@@ -35,6 +39,7 @@ class SessionManager:
 
     def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
         self.store, self.clock = store, clock
+        self._secret = settings.secrets()[0]
         self.idle = dt.timedelta(seconds=settings.dashboard_session_idle_timeout)
         self.lifetime = dt.timedelta(seconds=settings.dashboard_session_lifetime)
         self.touch_every = min(self.TOUCH_INTERVAL, self.idle / 4)
@@ -61,7 +66,7 @@ class SessionManager:
             expires_at=self._end_of(now, now),
         )
         self.store.create_session(session)
-        return session_id, ActiveSession(session, account)
+        return session_id, ActiveSession(session, account, session_id)
 
     def resume(self, session_id: str | None) -> ActiveSession | None:
         """The live session for this id, or None (unknown, ended, or its account disabled)."""
@@ -84,7 +89,22 @@ class SessionManager:
             expires_at = self._end_of(session.created_at, now)
             self.store.touch_session(digest, now, expires_at)
             session = dataclasses.replace(session, last_seen_at=now, expires_at=expires_at)
-        return ActiveSession(session, account)
+        return ActiveSession(session, account, session_id)
+
+    def set_flash(self, active: ActiveSession, message: dict[str, str]) -> bool:
+        """Keep ``message`` (sealed) for this session's next page; False when the session is gone."""
+        return self.store.set_session_flash(active.session.id_digest, seal(self._secret, active.session_id, message))
+
+    def peek_flash(self, active: ActiveSession) -> dict[str, str] | None:
+        """The session's pending message as read at ``resume``, without taking it (None if none or unreadable)."""
+        sealed = active.session.flash
+        return None if sealed is None else unseal(self._secret, active.session_id, sealed)
+
+    def take_flash(self, active: ActiveSession) -> bool:
+        """Clear the message read at ``resume`` in one conditional update; True only for the one request
+        that cleared it (which alone may show it)."""
+        sealed = active.session.flash
+        return sealed is not None and self.store.take_session_flash(active.session.id_digest, sealed)
 
     def end(self, session_id: str) -> None:
         """Destroy the session server-side (its cookie stops working everywhere)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Octotp
-from ..errors import FieldError, InvalidInput, NotFound
+from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..http.messages import Request, Response
 from ..ids import is_uuid
 from ..store import Account, Project, Token
@@ -19,6 +19,7 @@ from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
 from .sessions import ActiveSession, SessionManager
+from .setup import first_account_id
 from .throttle import LoginThrottle
 
 log = logging.getLogger("octotp.dashboard")
@@ -163,12 +164,15 @@ class DashboardViews:
             return False
         return not self.octotp.store.list_accounts()
 
+    def _setup_link_not_valid(self, call: Call) -> Response:
+        return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+
     def setup_form(
         self, call: Call, *, status: int = 200, errors: list[str] | None = None, email: str = ""
     ) -> Response:
         token = (call.request.query.get("token") or [""])[0] or call.form("setup_token")
         if not self._setup_token_ok(token):
-            return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+            return self._setup_link_not_valid(call)
         return self.page(
             call,
             status,
@@ -183,15 +187,22 @@ class DashboardViews:
         retry_after = self.throttle.hit(None, call.request.client)
         if retry_after is not None:
             return self.too_many_attempts(call, retry_after)
-        if not self._setup_token_ok(call.form("setup_token")):
-            return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
+        token = call.form("setup_token")
+        if not self._setup_token_ok(token):
+            return self._setup_link_not_valid(call)
         email, password = call.form("email"), call.form("password")
         if password != call.form("password_confirm"):
             return self.setup_form(call, status=400, errors=["The passwords do not match."], email=email)
         try:
-            account = self.octotp.accounts.create_account(email, password)
+            # Every submission of this link inserts the same account id: of concurrent ones, one wins.
+            account = self.octotp.accounts.create_account(
+                email, password, account_id=first_account_id(self._secret, token)
+            )
         except InvalidInput as exc:
             return self.setup_form(call, status=400, errors=[e.reason for e in exc.errors], email=email)
+        except Conflict:
+            log.info("dashboard setup refused: the first account was created by another submission")
+            return self._setup_link_not_valid(call)
         log.info("dashboard first account created account=%s", account.id)
         return self._sign_in(call, account)
 
@@ -226,10 +237,34 @@ class DashboardViews:
             created = self.octotp.accounts.create_project(name, call.active.account, plan)
         except InvalidInput as exc:
             return self.projects(call, status=400, errors=[f"{e.field}: {e.reason}" for e in exc.errors], name=name)
-        return self.project_page(call, created.project, status=201, new_key=created.api_key.secret)
+        return self._show_new_key(call, created.project, created.api_key.secret)
+
+    def _show_new_key(self, call: Call, project: Project, secret: str) -> Response:
+        """Post/Redirect/Get: keep the new key sealed in the session and 303 to the project page, which
+        shows it once (so a reload re-submits nothing and shows nothing)."""
+        assert call.active is not None
+        if not self.sessions.set_flash(call.active, {"project": project.id, "key": secret}):
+            log.info("dashboard session ended before a new API key could be shown project=%s", project.id)
+        return call.redirect(f"/projects/{project.id}")
+
+    def _take_new_key(self, call: Call, project: Project) -> str | None:
+        """The key a redirect brought to this project's page, taken from the session in the same request
+        (exactly one GET gets it; HEAD never does, since it would show nothing)."""
+        assert call.active is not None
+        if call.request.method.upper() != "GET":
+            return None
+        message = self.sessions.peek_flash(call.active)
+        if message is None:
+            if call.active.session.flash is not None:  # unreadable (e.g. sealed under a rotated secret): drop it
+                self.sessions.take_flash(call.active)
+            return None
+        if message.get("project") != project.id or not self.sessions.take_flash(call.active):
+            return None
+        return message.get("key")
 
     def project(self, call: Call, project_id: str) -> Response:
-        return self.project_page(call, self._own_project(call, project_id))
+        project = self._own_project(call, project_id)
+        return self.project_page(call, project, new_key=self._take_new_key(call, project))
 
     def project_page(
         self,
@@ -290,7 +325,7 @@ class DashboardViews:
         project = self._own_project(call, project_id)
         name = call.form("name").strip()[:200]
         issued = self.octotp.accounts.create_api_key(project.id, name)
-        return self.project_page(call, project, status=201, new_key=issued.secret)
+        return self._show_new_key(call, project, issued.secret)
 
     def revoke_key(self, call: Call, project_id: str, key_id: str) -> Response:
         project = self._own_project(call, project_id)

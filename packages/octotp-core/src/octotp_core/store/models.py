@@ -160,3 +160,4 @@ class DashboardSessionRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    flash: Mapped[str | None] = mapped_column(Text)

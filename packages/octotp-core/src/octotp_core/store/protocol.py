@@ -39,8 +39,8 @@ class Store(Protocol):
         """Change a project's plan; False when there is no such project."""
 
     def update_project(self, project: Project) -> bool:
-        """Store the project's settable fields (name, plan, code length, expiry bounds, phone region,
-        deliver-only); False when there is no such project."""
+        """Store the project's settable fields (owner, name, plan, code length, expiry bounds, phone
+        region, deliver-only); False when there is no such project."""
 
     # API keys
     def create_api_key(self, key: ApiKey, digest: str) -> None: ...
@@ -131,6 +131,13 @@ class Store(Protocol):
 
     def touch_session(self, id_digest: str, last_seen_at: dt.datetime, expires_at: dt.datetime) -> bool:
         """Record activity and the session's new end; False when there is no such session."""
+
+    def set_session_flash(self, id_digest: str, flash: str) -> bool:
+        """Store a session's one-shot message (replacing any); False when there is no such session."""
+
+    def take_session_flash(self, id_digest: str, flash: str) -> bool:
+        """Clear the session's message only if it is still ``flash`` (a conditional update); True for
+        exactly one caller, who may then show it."""
 
     def delete_session(self, id_digest: str) -> bool:
         """Delete one session (logout, rotation); False when there was none."""

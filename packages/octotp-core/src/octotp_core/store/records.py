@@ -35,6 +35,7 @@ class Project:
 
 
 PROJECT_SETTABLE = (
+    "owner_id",
     "name",
     "plan",
     "code_length",
@@ -124,3 +125,6 @@ class DashboardSession:
     last_seen_at: dt.datetime
     expires_at: dt.datetime
     """When the session stops working: the earlier of its absolute end and ``last_seen_at`` + the idle timeout."""
+    flash: str | None = None
+    """A one-shot message for the session's next page (a new API key after Post/Redirect/Get), encrypted
+    under a key derived from the session id, which the store never holds; cleared once shown."""

@@ -519,6 +519,19 @@ class SqlAlchemyStore:
             return conn.execute(stmt).rowcount == 1
 
     @_guard
+    def set_session_flash(self, id_digest: str, flash: str) -> bool:
+        stmt = update(dashboard_sessions).where(dashboard_sessions.c.id_digest == id_digest).values(flash=flash)
+        with self._begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    @_guard
+    def take_session_flash(self, id_digest: str, flash: str) -> bool:
+        c = dashboard_sessions.c
+        stmt = update(dashboard_sessions).where(c.id_digest == id_digest, c.flash == flash).values(flash=None)
+        with self._begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    @_guard
     def delete_session(self, id_digest: str) -> bool:
         with self._begin() as conn:
             stmt = delete(dashboard_sessions).where(dashboard_sessions.c.id_digest == id_digest)

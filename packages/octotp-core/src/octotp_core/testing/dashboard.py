@@ -115,6 +115,10 @@ class DashboardBrowser:
         """GET a dashboard path ("/login")."""
         return self._keep_cookies(self.client.request("GET", self.base + path, headers=self._headers(headers)))
 
+    def head(self, path: str) -> RawResult:
+        """HEAD a dashboard path."""
+        return self._keep_cookies(self.client.request("HEAD", self.base + path, headers=self._headers(None)))
+
     def post(
         self,
         path: str,
@@ -133,6 +137,13 @@ class DashboardBrowser:
         return self._keep_cookies(
             self.client.request("POST", self.base + path, headers=self._headers(extra), body=body)
         )
+
+    def follow(self, result: RawResult) -> RawResult:
+        """GET where a 303 answer points (it must point into the dashboard), as a browser would."""
+        location = result.header("location") or ""
+        assert result.status == 303, (result.status, location)
+        assert location.startswith(self.base + "/"), location
+        return self.get(location[len(self.base) :])
 
     def login(self, email: str, password: str) -> RawResult:
         """Open the login page and submit it."""
@@ -172,6 +183,23 @@ PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's passw
 
 def _email() -> str:
     return f"owner-{uuid.uuid4().hex[:10]}@example.com"
+
+
+NEW_KEY = re.compile(r'<code id="new-api-key">(octotp_\w+)</code>')
+PROJECT_ID = re.compile(r'<code id="project-id">([0-9a-f-]{36})</code>')
+
+
+def new_key(page: RawResult) -> str | None:
+    """The API key a page shows once, if it shows one."""
+    found = NEW_KEY.search(page.text)
+    return found.group(1) if found else None
+
+
+def project_id(page: RawResult) -> str:
+    """The id on a project's page."""
+    found = PROJECT_ID.search(page.text)
+    assert found is not None, "not a project page"
+    return found.group(1)
 
 
 def assert_security_headers(result: RawResult) -> None:
@@ -286,27 +314,29 @@ class DashboardSuite:
         self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
     ) -> None:
         _, browser = owner
-        created = browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Shop <b>", "plan": "free"})
-        assert created.status == 201
+        posted = browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Shop <b>", "plan": "free"})
+        assert posted.status == 303
+        created = browser.follow(posted)
+        assert created.status == 200
         assert "Shop &lt;b&gt;" in created.text
         assert "Shop <b>" not in created.text
-        key = re.search(r'<code id="new-api-key">(octotp_\w+)</code>', created.text)
+        key = new_key(created)
         assert key is not None
-        project_id = re.search(r'<code id="project-id">([0-9a-f-]{36})</code>', created.text)
-        assert project_id is not None
-        page_path = f"/projects/{project_id.group(1)}"
+        pid = project_id(created)
+        page_path = f"/projects/{pid}"
+        assert posted.header("location") == dashboard.base + page_path
         page = browser.get(page_path)
         assert page.status == 200
-        assert key.group(1) not in page.text
-        assert key.group(1)[:12] in page.text  # the prefix identifies it
+        assert key not in page.text
+        assert key[:12] in page.text  # the prefix identifies it
 
-        token = dashboard.create_token(key.group(1), project_id.group(1), "jane.doe@example.com")
+        token = dashboard.create_token(key, pid, "jane.doe@example.com")
         assert token.status == 201, token.body
         code = json.loads(token.body)["code"]
         page = browser.get(page_path)
         assert "j***@example.com" in page.text
         assert "jane.doe" not in page.text
-        assert code not in page.text.replace(project_id.group(1), "")
+        assert code not in page.text.replace(pid, "")
         assert "argon2" not in page.text
         assert "hmac-sha256" not in page.text
 
@@ -315,27 +345,60 @@ class DashboardSuite:
         revoked = browser.post(f"{page_path}/keys/{key_id.group(1)}/revoke", {"csrf_token": browser.csrf_token()})
         assert (revoked.status, revoked.header("location")) == (303, dashboard.base + page_path)
         assert "revoked" in browser.get(page_path).text
-        again = dashboard.create_token(key.group(1), project_id.group(1), "jane.doe@example.com")
+        again = dashboard.create_token(key, pid, "jane.doe@example.com")
         assert again.status == 401
+
+    def test_new_keys_post_redirect_get_and_show_once(
+        self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
+    ) -> None:
+        email, browser = owner
+        posted = browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "PRG"})
+        assert posted.status == 303
+        assert new_key(posted) is None
+        assert "octotp_" not in (posted.header("location") or "")
+        assert not [c for c in posted.all("set-cookie") if "octotp_" in c.partition("=")[2]]  # no key in a cookie
+        path = (posted.header("location") or "")[len(dashboard.base) :]
+        other = dashboard.browser()  # another session of the same account
+        assert other.login(email, PASSWORD).status == 303
+        assert other.get(path).status == 200
+        assert new_key(other.get(path)) is None  # never another session's flash ...
+        shown = browser.get(path)
+        first_key = new_key(shown)  # ... which is still there for its own session, once
+        assert first_key is not None
+        assert new_key(browser.get(path)) is None  # a reload shows nothing
+        assert browser.get("/").text.count(">PRG<") == 1  # and created nothing
+        assert dashboard.create_token(first_key, project_id(shown), "a@example.com").status == 201
+
+        added = browser.post(f"{path}/keys", {"csrf_token": browser.csrf_token(), "name": "second"})
+        assert (added.status, added.header("location")) == (303, dashboard.base + path)
+        assert new_key(added) is None
+        head = browser.head(path)
+        assert (head.status, head.body) == (200, b"")  # HEAD does not spend the key
+        second_key = new_key(browser.get(path))
+        assert second_key is not None
+        assert second_key != first_key
+        reloaded = browser.get(path)
+        assert new_key(reloaded) is None
+        assert reloaded.text.count("<td>second</td>") == 1
+        assert dashboard.create_token(second_key, project_id(shown), "b@example.com").status == 201
 
     def test_another_accounts_project_is_not_found(
         self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
     ) -> None:
         _, browser = owner
-        created = browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Mine"})
-        project_id = re.search(r'<code id="project-id">([0-9a-f-]{36})</code>', created.text)
-        assert project_id is not None
+        created = browser.follow(browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Mine"}))
+        pid = project_id(created)
         other_email = _email()
         dashboard.create_account(other_email, PASSWORD)
         other = dashboard.browser()
         other.login(other_email, PASSWORD)
         assert "Mine" not in other.get("/").text
-        assert other.get(f"/projects/{project_id.group(1)}").status == 404
+        assert other.get(f"/projects/{pid}").status == 404
         token = other.csrf_token()
-        renamed = other.post(f"/projects/{project_id.group(1)}/settings", {"csrf_token": token, "name": "Stolen"})
+        renamed = other.post(f"/projects/{pid}/settings", {"csrf_token": token, "name": "Stolen"})
         assert renamed.status == 404
-        assert other.post(f"/projects/{project_id.group(1)}/keys", {"csrf_token": token}).status == 404
-        assert "Mine" in browser.get(f"/projects/{project_id.group(1)}").text
+        assert other.post(f"/projects/{pid}/keys", {"csrf_token": token}).status == 404
+        assert "Mine" in browser.get(f"/projects/{pid}").text
 
     def test_unknown_page_and_wrong_method(self, dashboard: MountedDashboard) -> None:
         browser = dashboard.browser()

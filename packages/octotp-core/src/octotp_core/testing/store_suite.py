@@ -234,6 +234,7 @@ class StoreSuite:
         untouched = self.make_project(store, now)
         changed = dataclasses.replace(
             project,
+            owner_id=self.make_account(store, now).id,
             name="renamed",
             plan="pro",
             code_length=8,
@@ -630,6 +631,56 @@ class StoreSuite:
         assert store.touch_session(session.id_digest, later, end)
         assert store.get_session(session.id_digest) == dataclasses.replace(session, last_seen_at=later, expires_at=end)
         assert not store.touch_session(_digest(), later, end)
+
+    def test_session_flash_is_taken_once_and_only_while_unchanged(self, store: Store, now: dt.datetime) -> None:
+        account = self.make_account(store, now)
+        session, other = self.make_session(account, now), self.make_session(account, now)
+        store.create_session(session)
+        store.create_session(other)
+        assert store.set_session_flash(session.id_digest, "first")
+        assert store.set_session_flash(session.id_digest, "second")  # replaces
+        assert not store.set_session_flash(_digest(), "nowhere")
+        stored = store.get_session(session.id_digest)
+        assert stored is not None
+        assert stored.flash == "second"
+        assert store.get_session(other.id_digest) == other  # another session's row is untouched
+        assert not store.take_session_flash(session.id_digest, "first")  # no longer the stored message
+        assert not store.take_session_flash(other.id_digest, "second")
+        assert store.take_session_flash(session.id_digest, "second")
+        assert not store.take_session_flash(session.id_digest, "second")
+        assert store.get_session(session.id_digest) == session  # flash cleared, nothing else changed
+
+    def test_concurrent_flash_takes_have_exactly_one_winner(self, store: Store, now: dt.datetime) -> None:
+        self._require_threads()
+        session = self.make_session(self.make_account(store, now), now)
+        store.create_session(session)
+        store.set_session_flash(session.id_digest, "shown once")
+        results = run_concurrently(
+            self.concurrency, lambda: store.take_session_flash(session.id_digest, "shown once"), self.thread_done
+        )
+        assert results.count(True) == 1
+        stored = store.get_session(session.id_digest)
+        assert stored is not None
+        assert stored.flash is None
+
+    def test_concurrent_creates_of_one_account_id_make_exactly_one(self, store: Store, now: dt.datetime) -> None:
+        # The dashboard's first-run setup relies on this: every submission of the setup link inserts
+        # the same account id, and only one may win.
+        self._require_threads()
+        account_id = _uid()
+
+        def create() -> str:
+            email = f"first-{uuid.uuid4().hex[:12]}@example.com"
+            try:
+                store.create_account(Account(account_id, email, _PASSWORD_HASH, now))
+            except Conflict:
+                return "conflict"
+            return "created"
+
+        results = run_concurrently(self.concurrency, create, self.thread_done)
+        assert results.count("created") == 1, results
+        assert results.count("conflict") == self.concurrency - 1, results
+        assert store.get_account(account_id) is not None
 
     def test_delete_session_once(self, store: Store, now: dt.datetime) -> None:
         account = self.make_account(store, now)

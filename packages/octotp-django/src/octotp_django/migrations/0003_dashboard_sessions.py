@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField()),
                 ('last_seen_at', models.DateTimeField()),
                 ('expires_at', models.DateTimeField()),
+                ('flash', models.TextField(blank=True, editable=False, help_text='Encrypted; cleared once shown.', null=True)),
                 ('account', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='dashboard_sessions', to='octotp.account')),
             ],
             options={

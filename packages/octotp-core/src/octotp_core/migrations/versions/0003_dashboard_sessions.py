@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('created_at', octotp_core.store.models.UTCDateTime(), nullable=False),
     sa.Column('last_seen_at', octotp_core.store.models.UTCDateTime(), nullable=False),
     sa.Column('expires_at', octotp_core.store.models.UTCDateTime(), nullable=False),
+    sa.Column('flash', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['octotp_accounts.id'], name=op.f('fk_octotp_dashboard_sessions_account_id_octotp_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id_digest', name=op.f('pk_octotp_dashboard_sessions'))
     )

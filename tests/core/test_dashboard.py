@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,6 +29,7 @@ from octotp_core.testing.dashboard import (
     new_key,
     set_cookie_attributes,
 )
+from octotp_core.testing.databases import migrated_sqlite_url
 
 BASE = "/dashboard"
 
@@ -264,16 +266,9 @@ def fresh_octotp(empty_setup_db: str, make_settings: Callable[..., Settings], cl
 
 
 @pytest.fixture
-def empty_setup_db(tmp_path: object) -> str:
+def empty_setup_db(tmp_path: Path) -> str:
     """A migrated SQLite database with no accounts (setup only works on an empty one)."""
-    from octotp_core.migrate import upgrade
-    from octotp_core.store import make_engine
-
-    url = f"sqlite:///{tmp_path}/setup.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return migrated_sqlite_url(tmp_path / "setup.db")
 
 
 def test_setup_creates_the_first_account_once(fresh_octotp: Octotp) -> None:

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from octotp_core import FrozenClock
 from octotp_core.store import make_engine
+from octotp_core.testing.databases import migrated_sqlite_url
 from octotp_flask import Octotp, get_octotp
 
 
@@ -69,13 +70,7 @@ def new_project(app: Flask) -> Callable[..., tuple[str, str]]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh, migrated SQLite database of this test's own."""
-    from octotp_core.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path / 'own.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return migrated_sqlite_url(tmp_path / "own.db")
 
 
 @pytest.fixture(scope="session")

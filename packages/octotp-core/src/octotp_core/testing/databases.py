@@ -75,3 +75,17 @@ def temporary_database(backend: str, directory: Path) -> Iterator[str]:
             else:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         admin.dispose()
+
+
+def migrated_sqlite_url(path: Path) -> str:
+    """The URL of a SQLite database file at ``path``, created and migrated to octotp's newest schema."""
+    from ..migrate import upgrade
+    from ..store.engine import make_engine
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url

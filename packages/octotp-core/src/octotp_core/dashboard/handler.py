@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..core import Octotp
 from ..errors import NotFound, OctotpError, StorageUnavailable
-from ..http.api import MAX_BODY_BYTES
+from ..http.api import MAX_BODY_BYTES, request_id_for
 from ..http.messages import Request, Response
 from .cookies import SESSION_COOKIE
 from .csrf import same_origin, tokens_match
@@ -97,6 +97,8 @@ class DashboardHandler:
             response = self._error(call, 500, "Something went wrong")
         for name, value in SECURITY_HEADERS:
             response.set_header(name, value)
+        request_id = request_id_for(request)
+        response.set_header("X-Request-Id", request_id)
         if response.header("Cache-Control") is None:
             response.headers.append(("Cache-Control", "no-store"))
         response.headers += [("Set-Cookie", cookie) for cookie in call.set_cookies]
@@ -104,7 +106,8 @@ class DashboardHandler:
             response.body = b""
         # The path only: never the query string (the setup link's token is there), never a cookie.
         log.info(
-            "dashboard method=%s path=%s status=%s duration_ms=%.1f",
+            "dashboard request_id=%s method=%s path=%s status=%s duration_ms=%.1f",
+            request_id,
             request.method,
             _safe_path(request.path),
             response.status,

@@ -30,6 +30,14 @@ log = logging.getLogger("octotp.http")
 
 MAX_BODY_BYTES = 64 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_for(request: Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a safe token (so it can be traced end to end), else a new one."""
+    incoming = request.header("x-request-id")
+    return incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
 _TOKEN_PATH = re.compile(r"^/api/tokens/([^/]+)$")
 _KEY_QUERY_NAMES = {"api_key", "apikey", "x-api-key", "x_api_key", "key", "token"}
 _NO_STORE = ("Cache-Control", "no-store")
@@ -78,8 +86,7 @@ class ApiHandler:
     def handle(self, request: Request) -> Response:
         """Answer one request. Never raises for anything a client can send."""
         started = time.perf_counter()
-        incoming = request.header("x-request-id")
-        call = _Call(incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex)
+        call = _Call(request_id_for(request))
         try:
             response = self._route(request)(request, call)
         except _Abort as exc:

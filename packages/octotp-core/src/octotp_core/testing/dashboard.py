@@ -252,6 +252,17 @@ class DashboardSuite:
         css = dashboard.browser().get("/static/dashboard.css")
         assert (css.status, css.header("content-type")) == (200, "text/css; charset=utf-8")
 
+    def test_every_page_carries_a_request_id(self, dashboard: MountedDashboard) -> None:
+        browser = dashboard.browser()
+        pages = [browser.get("/login"), browser.get("/"), browser.get("/nowhere"), browser.post("/login", {})]
+        ids = [page.header("x-request-id") for page in pages]
+        assert all(ids), ids
+        assert len(set(ids)) == len(ids), ids
+        traced = browser.get("/login", headers={"X-Request-Id": "trace-1234"})
+        assert traced.header("x-request-id") == "trace-1234"  # the caller's id, when it is a safe token
+        unsafe = browser.get("/login", headers={"X-Request-Id": "not a safe id!"})
+        assert unsafe.header("x-request-id") not in (None, "not a safe id!")
+
     def test_login_sets_a_session_cookie_and_logout_ends_it(self, dashboard: MountedDashboard) -> None:
         email = _email()
         dashboard.create_account(email, PASSWORD)

@@ -553,7 +553,7 @@ def test_logs_never_hold_passwords_session_ids_csrf_tokens_or_keys(
     assert secret is not None
     browser.post("/logout", {"csrf_token": token})
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "dashboard method=POST path=/login status=303" in logged
+    assert re.search(r"dashboard request_id=[0-9a-f]{32} method=POST path=/login status=303", logged)
     for secret_value in (PASSWORD, "a wrong password", login_cookie, session_id, token, secret):
         assert secret_value not in logged
     assert account_email not in logged

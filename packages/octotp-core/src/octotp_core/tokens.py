@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .clock import Clock
 from .codes import generate_code, looks_like_code
@@ -68,6 +68,17 @@ class TokenEvent:
     recipient_hint: str
     purpose: str
     status: Status | None = None
+
+    def signal_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments every adapter's signals send: the event and each of its fields."""
+        return {
+            "event": self,
+            "project_id": self.project_id,
+            "token_id": self.token_id,
+            "recipient_hint": self.recipient_hint,
+            "purpose": self.purpose,
+            "status": self.status,
+        }
 
 
 class TokenService:

@@ -41,15 +41,7 @@ def send_token_signal(event: TokenEvent) -> None:
     """Core ``TokenService`` listener: send the Django signal matching ``event.kind``."""
     from .models import Token
 
-    results = _BY_KIND[event.kind].send_robust(
-        sender=Token,
-        event=event,
-        project_id=event.project_id,
-        token_id=event.token_id,
-        recipient_hint=event.recipient_hint,
-        purpose=event.purpose,
-        status=event.status,
-    )
+    results = _BY_KIND[event.kind].send_robust(sender=Token, **event.signal_kwargs())
     for receiver, result in results:
         if isinstance(result, Exception):
             log.error("token_%s receiver %r raised %s", event.kind, receiver, type(result).__name__, exc_info=result)

@@ -38,12 +38,4 @@ SIGNAL_FOR_EVENT: dict[str, Signal] = {
 
 def send_event(sender: object, event: TokenEvent) -> None:
     """Send the signal matching ``event.kind`` from ``sender`` (the app)."""
-    SIGNAL_FOR_EVENT[event.kind].send(
-        sender,
-        event=event,
-        project_id=event.project_id,
-        token_id=event.token_id,
-        recipient_hint=event.recipient_hint,
-        purpose=event.purpose,
-        status=event.status,
-    )
+    SIGNAL_FOR_EVENT[event.kind].send(sender, **event.signal_kwargs())

@@ -76,12 +76,10 @@ def run_concurrently(count: int, action: Callable[[], T], after: Callable[[], No
 
 
 class StoreSuite:
-    """Conformance tests for a ``Store``; subclasses supply the ``store`` fixture."""
+    """Conformance tests for a ``Store``; subclasses supply the ``store`` fixture.
 
-    supports_threads: ClassVar[bool] = True
-    """The store may be called from several threads at once, each seeing the others' committed
-    writes. Set False where that cannot hold (e.g. inside a per-test transaction that other
-    threads cannot see); the concurrency tests are then skipped."""
+    The store must be callable from several threads at once, each seeing the others' committed
+    writes: single use under concurrency is what the suite proves, so it never skips those tests."""
 
     concurrency: ClassVar[int] = 16
     """How many threads the concurrency tests race against one token."""
@@ -146,10 +144,6 @@ class StoreSuite:
             expires_at=now + dt.timedelta(seconds=ttl),
             max_attempts=max_attempts,
         )
-
-    def _require_threads(self) -> None:
-        if not self.supports_threads:
-            pytest.skip("store lacks capability: supports_threads")
 
     # -- health ------------------------------------------------------------------------------
     def test_ping_answers(self, store: Store) -> None:
@@ -517,7 +511,6 @@ class StoreSuite:
 
     # -- tokens under concurrency ------------------------------------------------------------
     def test_concurrent_consume_has_exactly_one_winner(self, store: Store, now: dt.datetime) -> None:
-        self._require_threads()
         project = self.make_project(store, now)
         token = self.make_token(project, now)
         store.insert_token(token)
@@ -528,7 +521,6 @@ class StoreSuite:
         assert stored.closed_reason == "approved"
 
     def test_concurrent_usage_upserts_all_add_up(self, store: Store, now: dt.datetime) -> None:
-        self._require_threads()
         project = self.make_project(store, now)
         day = now.date()  # no row yet: every thread races to insert it first
         run_concurrently(
@@ -539,7 +531,6 @@ class StoreSuite:
         ]
 
     def test_concurrent_reservations_never_pass_the_cap(self, store: Store, now: dt.datetime) -> None:
-        self._require_threads()
         project = self.make_project(store, now)
         token = self.make_token(project, now, max_attempts=5)
         store.insert_token(token)
@@ -550,7 +541,6 @@ class StoreSuite:
         assert stored.attempts == min(5, self.concurrency)
 
     def test_concurrent_reserve_latest_never_passes_the_cap(self, store: Store, now: dt.datetime) -> None:
-        self._require_threads()
         project = self.make_project(store, now)
         token = self.make_token(project, now, max_attempts=5)
         store.insert_token(token)
@@ -651,7 +641,6 @@ class StoreSuite:
         assert store.get_session(session.id_digest) == session  # flash cleared, nothing else changed
 
     def test_concurrent_flash_takes_have_exactly_one_winner(self, store: Store, now: dt.datetime) -> None:
-        self._require_threads()
         session = self.make_session(self.make_account(store, now), now)
         store.create_session(session)
         store.set_session_flash(session.id_digest, "shown once")
@@ -666,7 +655,6 @@ class StoreSuite:
     def test_concurrent_creates_of_one_account_id_make_exactly_one(self, store: Store, now: dt.datetime) -> None:
         # The dashboard's first-run setup relies on this: every submission of the setup link inserts
         # the same account id, and only one may win.
-        self._require_threads()
         account_id = _uid()
 
         def create() -> str:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from octotp_core import Octotp, Settings
-from octotp_core.testing.contract import MountedOctotp, ProjectKey, contract_settings
+from octotp_core.testing.contract import MountedOctotp, ProjectKey, contract_settings, core_listeners
 from octotp_core.testing.http_clients import HttpResult
 from octotp_core.testing.servers import ServeProcess
 from octotp_fastapi import install
@@ -58,6 +58,7 @@ def host_app(database_url: str, make_settings: Callable[..., Settings], clock: A
             octotp.accounts.revoke_api_key,
             clock=clock,
             extra={"app": app, "octotp": octotp, "raw": client},
+            connect_listener=core_listeners(octotp),
         )
     octotp.close()
 

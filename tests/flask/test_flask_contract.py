@@ -8,17 +8,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from octotp_core import FrozenClock
+from octotp_core import FrozenClock, TokenEvent
 from octotp_core.testing.contract import (
-    ClockContract,
     ContractSuite,
+    Listener,
     MountedOctotp,
     ProjectKey,
     assert_problem,
     contract_settings,
 )
 from octotp_core.testing.http_clients import HttpResult
+from octotp_core.tokens import EventKind
 from octotp_flask import get_octotp
+from octotp_flask.signals import SIGNALS
 
 
 class FlaskClientAdapter:
@@ -46,14 +48,30 @@ def mounted_flask_app(app: Flask, prefix: str, clock: FrozenClock | None) -> Mou
         with app.app_context():
             get_octotp().accounts.revoke_api_key(key_id)
 
-    return MountedOctotp(FlaskClientAdapter(app.test_client(), prefix), new_project, revoke_key, clock, {"app": app})
+    def connect_listener(kind: EventKind, listener: Listener) -> Callable[[], None]:
+        """A receiver of the Flask signal for ``kind``, for this app only (as a host connects one)."""
+
+        def receiver(sender: Flask, event: TokenEvent, **fields: object) -> None:
+            listener(event)
+
+        SIGNALS[kind].connect(receiver, sender=app, weak=False)
+        return lambda: SIGNALS[kind].disconnect(receiver, sender=app)
+
+    return MountedOctotp(
+        FlaskClientAdapter(app.test_client(), prefix),
+        new_project,
+        revoke_key,
+        clock,
+        {"app": app},
+        connect_listener=connect_listener,
+    )
 
 
 def contract_config(database_url: str) -> dict[str, object]:
     return {"OCTOTP_DATABASE_URL": database_url} | {f"OCTOTP_{k.upper()}": v for k, v in contract_settings().items()}
 
 
-class TestFlaskHostUnderPrefix(ContractSuite, ClockContract):
+class TestFlaskHostUnderPrefix(ContractSuite):
     """A host app with its own routes, octotp under ``/octotp``."""
 
     @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from limits import parse as parse_limit
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     plans: dict[str, Plan] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
     default_plan: str = "free"
     rate_limit_storage: str = "memory://"
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto``
+    are believed. Empty (the default): the socket peer is the client, whatever headers it sends.
+    From the environment as a JSON list: ``OCTOTP_TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]'``."""
 
     delivery_email_backend: str = "octotp_core.delivery.console.ConsoleBackend"
     delivery_sms_backend: str = "octotp_core.delivery.console.ConsoleBackend"
@@ -94,6 +98,13 @@ class Settings(BaseSettings):
     @classmethod
     def _limit_string(cls, value: str) -> str:
         parse_limit(value)  # raises ValueError with the library's own message
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):  # "127.0.0.1, 10.0.0.0/8": e.g. a Flask config value from the environment
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")

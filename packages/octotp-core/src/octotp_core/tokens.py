@@ -19,6 +19,7 @@ from .clock import Clock
 from .codes import generate_code, looks_like_code
 from .delivery import DeliveryBackend, render
 from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimited
+from .events import notify
 from .hashing import CodeHasher
 from .ids import is_uuid
 from .ratelimit import LimitState, RateLimits
@@ -60,7 +61,8 @@ class Validation:
 
 @dataclass(frozen=True)
 class TokenEvent:
-    """Told to listeners (Flask/Django signals); carries no code."""
+    """Told to listeners (Flask/Django signals, see ``octotp_core.events``) once the outcome is stored;
+    carries no code."""
 
     kind: EventKind
     project_id: str
@@ -104,8 +106,8 @@ class TokenService:
 
     # -- helpers -----------------------------------------------------------------------------
     def _emit(self, event: TokenEvent) -> None:
-        for listener in self.listeners:
-            listener(event)
+        # Told after the outcome is stored: a failing listener is logged and cannot change it.
+        notify(self.listeners, event)
 
     def _project(self, project: Project | str) -> Project:
         if isinstance(project, Project):

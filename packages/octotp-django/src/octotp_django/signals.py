@@ -11,19 +11,20 @@ e.g. ``j***@example.com``), ``purpose`` and ``status`` (``None`` for ``token_cre
     def alert(sender, project_id, recipient_hint, **kwargs):
         ...
 
-The outcome is decided (and stored) before a signal is sent, so a receiver that raises is logged
-and cannot change it.
+The outcome is decided (and stored) before a signal is sent, so a receiver cannot change it: one
+that raises is logged (logger ``octotp.events``, with its traceback), the other receivers still run,
+and the request or call gets its normal answer.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 
 from django.dispatch import Signal
 
 from octotp_core import TokenEvent
-
-log = logging.getLogger("octotp.django")
+from octotp_core.events import SIGNAL_NAMES, listener_failed
+from octotp_core.tokens import EventKind
 
 token_created = Signal()
 """A code was issued (and delivered, when ``send`` was asked)."""
@@ -34,14 +35,15 @@ token_failed = Signal()
 token_locked = Signal()
 """A validation was refused because the token or the recipient's failure budget is used up."""
 
-_BY_KIND = {"created": token_created, "approved": token_approved, "failed": token_failed, "locked": token_locked}
+SIGNALS: Mapping[EventKind, Signal] = {kind: globals()[name] for kind, name in SIGNAL_NAMES.items()}
+"""Event kind → signal, by core's one mapping (``octotp_core.events.SIGNAL_NAMES``)."""
 
 
 def send_token_signal(event: TokenEvent) -> None:
-    """Core ``TokenService`` listener: send the Django signal matching ``event.kind``."""
+    """Core ``TokenService`` listener: send the Django signal for ``event.kind`` (``send_robust``:
+    a receiver that raises is logged and the others still run)."""
     from .models import Token
 
-    results = _BY_KIND[event.kind].send_robust(sender=Token, **event.signal_kwargs())
-    for receiver, result in results:
+    for receiver, result in SIGNALS[event.kind].send_robust(sender=Token, **event.signal_kwargs()):
         if isinstance(result, Exception):
-            log.error("token_%s receiver %r raised %s", event.kind, receiver, type(result).__name__, exc_info=result)
+            listener_failed(event, receiver, result)

@@ -62,6 +62,11 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         click.echo("octotp: (or run: octotp accounts create EMAIL)", err=True)
     elif settings.dashboard:
         click.echo(f"octotp: dashboard at http://{host}:{port}/dashboard/", err=True)
+    if settings.trusted_proxies:
+        proxies = ", ".join(str(network) for network in settings.trusted_proxies)
+        click.echo(f"octotp: X-Forwarded-For believed from trusted proxies {proxies}", err=True)
+    else:
+        click.echo("octotp: client addresses are socket peers (set OCTOTP_TRUSTED_PROXIES behind a proxy)", err=True)
     if not probe.store.list_projects():
         click.echo("octotp: no projects yet — create one in the dashboard, or: octotp projects create NAME", err=True)
     probe.close()
@@ -74,6 +79,9 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         "access_log": False,
         "timeout_graceful_shutdown": 10,
         "server_header": False,
+        # uvicorn would otherwise rewrite the peer from X-Forwarded-For sent by anyone on 127.0.0.1
+        # (its default forwarded_allow_ips): core sees the real peer and applies trusted_proxies.
+        "proxy_headers": False,
     }
     if workers == 1:
         uvicorn.run("octotp_fastapi.app:app_from_env", **options)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from typing_extensions import Unpack
 
 import octotp_core
-from octotp_core import Clock, CreatedToken, TokenEvent, Validation
+from octotp_core import Clock, CreatedToken, Validation
 from octotp_core.dashboard import DashboardHandler
 from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler
@@ -26,7 +26,7 @@ from octotp_core.store import Store
 from .blueprint import make_blueprint, normalise_prefix
 from .cli import octotp_cli
 from .config import PREFIX, option_keys, set_defaults, settings_from_config
-from .signals import send_event
+from .signals import send_token_signal
 
 EXTENSION_KEY = "octotp"
 
@@ -84,7 +84,7 @@ class Octotp:
         core = octotp_core.Octotp(
             settings, store=self._store, engine=engine, clock=self._clock, backends=self._backends
         )
-        core.tokens.listeners.append(_send_signal)
+        core.tokens.listeners.append(send_token_signal)
         if app.config[PREFIX + "AUTO_MIGRATE"]:
             core.migrate()
         app.extensions[EXTENSION_KEY] = core
@@ -129,10 +129,6 @@ def resolve_engine(source: EngineSource | None) -> Engine | None:
     if not isinstance(engine, Engine):
         raise TypeError(f"OCTOTP_ENGINE gave {engine!r}, not a SQLAlchemy Engine")
     return engine
-
-
-def _send_signal(event: TokenEvent) -> None:
-    send_event(current_app._get_current_object() if has_app_context() else None, event)  # type: ignore[attr-defined]
 
 
 def get_octotp() -> octotp_core.Octotp:

@@ -9,13 +9,22 @@ fields ``project_id``, ``token_id``, ``recipient_hint`` (masked, e.g. ``j***@exa
     @token_locked.connect_via(app)
     def alert(sender, project_id, recipient_hint, **extra):
         ...
+
+Signals are sent once the outcome is stored, so a receiver cannot change it: one that raises is
+logged (logger ``octotp.events``, with its traceback), the other receivers still run, and the
+request gets its normal answer (unlike a plain ``Signal.send``, which would turn it into a 500).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from blinker import Namespace, Signal
+from flask import current_app, has_app_context
 
 from octotp_core import TokenEvent
+from octotp_core.events import SIGNAL_NAMES, listener_failed
+from octotp_core.tokens import EventKind
 
 _signals = Namespace()
 
@@ -28,14 +37,20 @@ token_locked: Signal = _signals.signal(
     "octotp.token-locked", doc="A validation was refused because the code or the recipient is locked."
 )
 
-SIGNAL_FOR_EVENT: dict[str, Signal] = {
-    "created": token_created,
-    "approved": token_approved,
-    "failed": token_failed,
-    "locked": token_locked,
-}
+SIGNALS: Mapping[EventKind, Signal] = {kind: globals()[name] for kind, name in SIGNAL_NAMES.items()}
+"""Event kind → signal, by core's one mapping (``octotp_core.events.SIGNAL_NAMES``)."""
 
 
-def send_event(sender: object, event: TokenEvent) -> None:
-    """Send the signal matching ``event.kind`` from ``sender`` (the app)."""
-    SIGNAL_FOR_EVENT[event.kind].send(sender, **event.signal_kwargs())
+def send_token_signal(event: TokenEvent) -> None:
+    """Core ``TokenService`` listener: send the signal for ``event.kind`` from the current app,
+    to each receiver in turn; a receiver that raises is logged and the others still run."""
+    sender = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+    signal = SIGNALS[event.kind]
+    if getattr(signal, "is_muted", False):  # blinker's ``Signal.muted()`` (1.7+), as ``send`` honours it
+        return
+    kwargs = event.signal_kwargs()
+    for receiver in list(signal.receivers_for(sender)):
+        try:
+            receiver(sender, **kwargs)
+        except Exception as exc:
+            listener_failed(event, receiver, exc)

@@ -15,6 +15,7 @@ from ..core import Octotp
 from ..errors import NotFound, OctotpError, StorageUnavailable
 from ..http.api import MAX_BODY_BYTES, request_id_for
 from ..http.messages import Request, Response
+from ..http.proxies import resolve_client
 from .cookies import SESSION_COOKIE
 from .csrf import same_origin, tokens_match
 from .rendering import render, stylesheet
@@ -59,6 +60,7 @@ class DashboardHandler:
             octotp.limits.storage, settings.dashboard_login_limit_per_email, settings.dashboard_login_limit_per_address
         )
         self.views = views = DashboardViews(octotp, self.sessions, self.throttle)
+        self._trusted_proxies = tuple(settings.trusted_proxies)
         project = r"(?P<project_id>[^/]+)"
 
         def route(path: str, signed_in: bool = True, **methods: View) -> _Route:
@@ -79,8 +81,10 @@ class DashboardHandler:
     # -- entry point -------------------------------------------------------------------------
     def handle(self, request: Request, base: str) -> Response:
         """Answer one dashboard request. ``request.path`` is relative to the dashboard ("/login");
-        ``base`` is where it is mounted as the browser sees it ("/dashboard", "/octotp/dashboard")."""
+        ``base`` is where it is mounted as the browser sees it ("/dashboard", "/octotp/dashboard").
+        ``request.client`` is the socket peer: the client's address is resolved here (``resolve_client``)."""
         started = time.perf_counter()
+        request = resolve_client(request, self._trusted_proxies)
         call = Call(request, base.rstrip("/"))
         head = request.method.upper() == "HEAD"
         try:

@@ -5,6 +5,7 @@ from .api import MAX_BODY_BYTES, ApiHandler, format_timestamp
 from .messages import Request, Response
 from .openapi import openapi_document
 from .problems import PROBLEM_JSON, problem, problem_for, status_for
+from .proxies import client_address, resolve_client
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -12,9 +13,11 @@ __all__ = [
     "ApiHandler",
     "Request",
     "Response",
+    "client_address",
     "format_timestamp",
     "openapi_document",
     "problem",
     "problem_for",
+    "resolve_client",
     "status_for",
 ]

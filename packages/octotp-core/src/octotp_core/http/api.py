@@ -25,6 +25,7 @@ from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
 from .openapi import openapi_document
 from .problems import problem, problem_for
+from .proxies import resolve_client
 
 log = logging.getLogger("octotp.http")
 
@@ -81,11 +82,16 @@ class ApiHandler:
     def __init__(self, octotp: Octotp) -> None:
         self.octotp = octotp
         self._openapi: bytes | None = None
+        self._trusted_proxies = tuple(octotp.settings.trusted_proxies)
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        """Answer one request. Never raises for anything a client can send."""
+        """Answer one request. Never raises for anything a client can send.
+
+        ``request.client`` is the socket peer; it is replaced by the client's address (see
+        ``resolve_client``) before anything reads it."""
         started = time.perf_counter()
+        request = resolve_client(request, self._trusted_proxies)
         call = _Call(request_id_for(request))
         try:
             response = self._route(request)(request, call)

@@ -25,8 +25,11 @@ class Request:
     body: bytes = b""
     query_string: str = ""
     client: str | None = None
+    """Adapters pass the socket peer's address, raw (no ``X-Forwarded-For`` applied); core's handlers
+    replace it with the client's address per ``Settings.trusted_proxies`` (``http.proxies.resolve_client``)."""
     scheme: str = "http"
-    """``https`` when the request reached the app over TLS (as the framework sees it, proxies included)."""
+    """``https`` when the request reached the app over TLS, as the framework sees it; core's handlers
+    apply ``X-Forwarded-Proto`` from a trusted proxy."""
 
     @cached_property
     def _lower_headers(self) -> dict[str, str]:

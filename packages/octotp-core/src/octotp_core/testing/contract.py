@@ -1,23 +1,33 @@
 """The HTTP contract suite (DESIGN §4-5 over HTTP), written once, run against every adapter.
 
-Subclass ``ContractSuite`` (and ``ClockContract`` when the app runs in-process with a
-``FrozenClock``) and provide a ``mounted`` fixture returning a ``MountedOctotp``. The app's settings
-must define the plans in ``CONTRACT_PLANS`` (``contract_settings()`` gives the keyword arguments).
+Subclass ``ContractSuite`` and provide a ``mounted`` fixture returning a ``MountedOctotp``. The
+app's settings must define the plans in ``CONTRACT_PLANS`` (``contract_settings()`` gives the
+keyword arguments), with the dashboard on (its login throttle is the per-address limit tested).
+
+Every adapter runs every test. A few need a tool only some apps can give (``CAPABILITIES``): an
+app without one declares it in ``MountedOctotp.lacks``, and those tests are skipped with the reason
+``adapter lacks <name>`` (shown by ``pytest -ra``). Nothing else can skip: a missing tool that is
+not declared is an error when the fixture is built, and ``lacks`` accepts only known names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from ..clock import FrozenClock
+from ..core import Octotp
+from ..tokens import EventKind, TokenEvent
+from .dashboard import hidden_field
 from .http_clients import HttpClient, HttpResult
 
 CONTRACT_PLANS: dict[str, dict[str, int]] = {
@@ -41,6 +51,16 @@ class ProjectKey:
     key_id: str
 
 
+CAPABILITIES: dict[str, str] = {
+    "clock": "the app runs in-process on a FrozenClock the suite can move (MountedOctotp.clock)",
+    "listeners": "the suite can connect token-event listeners the app's own way (MountedOctotp.connect_listener)",
+}
+"""What an app under the suite may lack, and what providing it means. Only these can be skipped."""
+
+Listener = Callable[[TokenEvent], None]
+ConnectListener = Callable[[EventKind, Listener], Callable[[], None]]
+
+
 @dataclass
 class MountedOctotp:
     """An app with octotp mounted, as the suite sees it."""
@@ -51,7 +71,51 @@ class MountedOctotp:
     revoke_key: Callable[[str], None]
     """Revoke an API key by id."""
     clock: FrozenClock | None = None
+    """The app's clock (capability ``clock``)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    lacks: frozenset[str] = frozenset()
+    """Capabilities (``CAPABILITIES``) this app does not provide; their tests are skipped, by name."""
+    connect_listener: ConnectListener | None = None
+    """Connect ``listener`` to the event ``kind`` the way the adapter's users do (a Flask or Django
+    signal receiver, a core ``TokenService`` listener); returns a function that disconnects it
+    (capability ``listeners``). The listener gets the core ``TokenEvent``."""
+    read_logs: Callable[[], str] | None = None
+    """Everything the app has logged so far, for an app in another process; in-process apps leave
+    it None and the suite reads the ``logging`` records itself."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.lacks) - set(CAPABILITIES)
+        if unknown:
+            raise ValueError(f"unknown capabilities in lacks: {sorted(unknown)}; known: {sorted(CAPABILITIES)}")
+        provided = {"clock": self.clock is not None, "listeners": self.connect_listener is not None}
+        for name, given in provided.items():
+            if not given and name not in self.lacks:
+                raise ValueError(f"MountedOctotp provides no {name}: provide it, or declare lacks={{{name!r}}}")
+            if given and name in self.lacks:
+                raise ValueError(f"MountedOctotp provides {name} but declares that it lacks it")
+
+
+def core_listeners(octotp: Octotp) -> ConnectListener:
+    """``MountedOctotp.connect_listener`` for an app whose users listen on ``octotp.tokens.listeners``
+    (FastAPI, or any adapter without signals of its own)."""
+
+    def connect(kind: EventKind, listener: Listener) -> Callable[[], None]:
+        def on_event(event: TokenEvent) -> None:
+            if event.kind == kind:
+                listener(event)
+
+        octotp.tokens.listeners.append(on_event)
+        return lambda: octotp.tokens.listeners.remove(on_event)
+
+    return connect
+
+
+def require(mounted: MountedOctotp, capability: str) -> None:
+    """Skip the calling test, naming the capability, when the app declares it lacks it."""
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    if capability in mounted.lacks:
+        pytest.skip(f"adapter lacks {capability}")
 
 
 def _email() -> str:
@@ -96,6 +160,12 @@ def assert_problem(result: HttpResult, status: int, code: str | None = None) -> 
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def _octotp_logs(caplog: pytest.LogCaptureFixture) -> str:
+    """What octotp's own loggers wrote (the host's HTTP client may log URLs: not octotp's to answer for)."""
+    handler = caplog.handler
+    return "\n".join(handler.format(r) for r in caplog.records if r.name.split(".")[0] == "octotp")
 
 
 def _wrong(code: str) -> str:
@@ -246,13 +316,26 @@ class ContractSuite:
         )
         assert_problem(v, 403, "project_mismatch")
 
-    def test_key_in_query_string_is_refused_and_not_echoed(self, mounted: MountedOctotp, project: ProjectKey) -> None:
-        body = json.dumps({"projectId": project.project_id, "recipientEmail": _email()}).encode()
-        r = mounted.client.request(
-            "POST", f"/api/tokens?api_key={project.api_key}", headers={"Content-Type": "application/json"}, body=body
-        )
-        assert_problem(r, 401)
-        assert project.api_key.encode() not in r.body
+    def test_key_in_query_string_is_refused_and_not_echoed(
+        self, mounted: MountedOctotp, project: ProjectKey, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A key in the URL is refused even beside a valid ``X-Api-Key`` (so it is the URL, not a
+        missing header, that is refused), and it reaches neither the answer nor the logs."""
+        caplog.set_level(logging.DEBUG, logger="octotp")
+        headers = {"Content-Type": "application/json", "X-Api-Key": project.api_key}
+        create = json.dumps({"projectId": project.project_id, "recipientEmail": _email()}).encode()
+        validate = json.dumps({"projectId": project.project_id, "recipientEmail": _email(), "code": "123456"}).encode()
+        assert mounted.client.request("POST", "/api/tokens", headers=headers, body=create).status == 201
+        key = project.api_key
+        queries = [("/api/tokens", f"api_key={key}", create), ("/api/tokens", f"x={key}", create)]
+        queries.append(("/api/tokens/validate", f"key={key}", validate))
+        refused = [mounted.client.request("POST", f"{p}?{q}", headers=headers, body=b) for p, q, b in queries]
+        logs = mounted.read_logs() if mounted.read_logs is not None else _octotp_logs(caplog)
+        for r in refused:
+            assert_problem(r, 401, "invalid_api_key")
+            assert project.api_key.encode() not in r.body
+            assert r.headers["x-request-id"] in logs  # the request was logged, and its log line is clean
+        assert project.api_key not in logs
 
     # -- validate ----------------------------------------------------------------------------
     def test_validate_statuses(self, api: _Calls, project: ProjectKey) -> None:
@@ -398,15 +481,9 @@ class ContractSuite:
         )
         assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-Api-Key"
 
-
-class ClockContract:
-    """Contract tests that move time; for apps running in-process with a ``FrozenClock``."""
-
-    @pytest.fixture
-    def mounted(self) -> MountedOctotp:
-        raise NotImplementedError
-
+    # -- time (capability: clock) ------------------------------------------------------------
     def test_code_expires(self, mounted: MountedOctotp) -> None:
+        require(mounted, "clock")
         assert mounted.clock is not None
         api = _Calls(mounted)
         project = mounted.new_project(None)
@@ -416,6 +493,7 @@ class ClockContract:
         assert api.validate(project, code, recipientEmail=email).json() == {"isValid": False, "status": "expired"}
 
     def test_default_expiry_is_300_seconds(self, mounted: MountedOctotp) -> None:
+        require(mounted, "clock")
         assert mounted.clock is not None
         api = _Calls(mounted)
         project = mounted.new_project(None)
@@ -426,14 +504,7 @@ class ClockContract:
         mounted.clock.advance(299)
         assert api.validate(project, body["code"], recipientEmail=email).json()["status"] == "approved"
 
-
-class IdempotencyContract:
-    """``Idempotency-Key`` on create: never delivers twice, always leaves a working code."""
-
-    @pytest.fixture
-    def mounted(self) -> MountedOctotp:
-        raise NotImplementedError
-
+    # -- Idempotency-Key on create: never delivers twice, always leaves a working code --------
     def test_replay_without_delivery_returns_a_fresh_working_code(self, mounted: MountedOctotp) -> None:
         api = _Calls(mounted)
         project = mounted.new_project(None)
@@ -476,3 +547,83 @@ class IdempotencyContract:
         body = {"projectId": project.project_id, "recipientEmail": _email()}
         r = api.post("/api/tokens", body, project.api_key, {"Idempotency-Key": "x" * 300})
         assert assert_problem(r, 400)["errors"][0]["field"] == "Idempotency-Key"
+
+    # -- client addresses --------------------------------------------------------------------
+    def test_forged_x_forwarded_for_is_ignored_for_per_address_limits(self, mounted: MountedOctotp) -> None:
+        """The suite's requests come from a peer no app trusts, so ``X-Forwarded-For`` must not pick the
+        address that per-address limits count (the dashboard's login throttle here): a fresh forged
+        address on every attempt still runs out of the peer's one budget."""
+        form = DashboardLoginForm.fetch(mounted.client)
+        statuses: list[int] = []
+        for attempt in range(MAX_ATTEMPTS_TO_THROTTLE):
+            r = form.attempt(mounted.client, forwarded_for=f"203.0.113.{attempt % 250 + 1}, 198.51.100.{attempt % 250}")
+            statuses.append(r.status)
+            if r.status != 200:
+                break
+        assert statuses[-1] == 429, f"no 429 after {len(statuses)} attempts, each with a fresh forged address"
+        assert set(statuses[:-1]) <= {200}, statuses
+        assert form.attempt(mounted.client).status == 429  # it is the peer's own address that is spent
+
+    # -- listeners (capability: listeners) ---------------------------------------------------
+    def test_a_raising_listener_cannot_change_a_stored_outcome(self, mounted: MountedOctotp, api: _Calls) -> None:
+        """A listener that raises is the listener's failure: the create stays a 201 with a working code,
+        the validations keep their answers, and the other listeners are still told."""
+        require(mounted, "listeners")
+        assert mounted.connect_listener is not None
+        project = mounted.new_project(None)
+        told: list[tuple[str, str | None]] = []
+
+        def fail(event: TokenEvent) -> None:
+            raise RuntimeError("a listener's own bug")
+
+        def record(event: TokenEvent) -> None:
+            told.append((event.kind, event.status))
+
+        kinds: tuple[EventKind, ...] = ("created", "approved", "failed", "locked")
+        disconnects = [mounted.connect_listener(kind, fail) for kind in kinds]
+        disconnects += [mounted.connect_listener(kind, record) for kind in kinds]
+        try:
+            email = _email()
+            created = api.create(project, recipientEmail=email)
+            assert created.status == 201, created.body
+            code = created.json()["code"]
+            assert api.validate(project, _wrong(code), recipientEmail=email).json()["status"] == "incorrect"
+            assert api.validate(project, code, recipientEmail=email).json() == {"isValid": True, "status": "approved"}
+            # Stored, so it stands: the code was used once and for all.
+            assert api.validate(project, code, recipientEmail=email).json()["isValid"] is False
+        finally:
+            for disconnect in disconnects:
+                disconnect()
+        assert told[:3] == [("created", None), ("failed", "incorrect"), ("approved", "approved")], told
+        assert len(told) == 4
+
+
+MAX_ATTEMPTS_TO_THROTTLE = 200
+"""Login attempts the per-address test makes at most before it expects a 429 (the default limit is 20)."""
+
+
+@dataclass(frozen=True)
+class DashboardLoginForm:
+    """The dashboard login form's pre-session CSRF pair, for login attempts over any ``HttpClient``."""
+
+    cookie: str
+    token: str
+
+    @classmethod
+    def fetch(cls, client: HttpClient, path: str = "/dashboard/login") -> DashboardLoginForm:
+        """GET the login page (``path`` relative to the client's base) and keep its cookie and token."""
+        page = client.request("GET", path)
+        assert page.status == 200, (page.status, page.body[:300])
+        match = re.search(r"octotp_login_csrf=([^;,\s]+)", page.headers.get("set-cookie", ""))
+        assert match is not None, "the login page set no octotp_login_csrf cookie"
+        return cls(match.group(1), hidden_field(page.body.decode(), "csrf_token"))
+
+    def attempt(
+        self, client: HttpClient, *, forwarded_for: str | None = None, path: str = "/dashboard/login"
+    ) -> HttpResult:
+        """POST a wrong password for a fresh email (so only the per-address limit can refuse it)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"octotp_login_csrf={self.cookie}"}
+        if forwarded_for is not None:
+            headers["X-Forwarded-For"] = forwarded_for
+        body = urlencode({"csrf_token": self.token, "email": _email(), "password": "not the password"}).encode()
+        return client.request("POST", path, headers=headers, body=body)

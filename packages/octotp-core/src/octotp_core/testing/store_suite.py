@@ -16,8 +16,10 @@ empty database: every test makes its own accounts, projects and recipients with 
 store may be shared with other tests. Time is passed explicitly (the ``now`` fixture), never read
 from a clock; the one test that deletes by time (purge) works in an era nobody else uses.
 
-Capability flags (class attributes) name what an implementation deliberately lacks; a test that
-needs a missing capability is skipped with the flag's name.
+Every store runs every test: there are no capability flags, because each test states what any
+``Store`` must do (single use under concurrency included, so the store must be callable from
+several threads). A subclass may only tune ``concurrency`` (threads per race) and ``thread_done``
+(per-thread clean-up). The HTTP contract suite's few declared capabilities are in ``contract.py``.
 """
 
 from __future__ import annotations

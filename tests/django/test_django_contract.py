@@ -9,7 +9,14 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from octotp_core import FrozenClock, Octotp, TokenEvent
-from octotp_core.testing.contract import CONTRACT_PLANS, ContractSuite, Listener, MountedOctotp, ProjectKey
+from octotp_core.testing.contract import (
+    CONTRACT_PLANS,
+    ContractSuite,
+    Listener,
+    MountedOctotp,
+    ProjectKey,
+    assert_trusted_proxy_names_the_client,
+)
 from octotp_core.testing.http_clients import HttpResult
 from octotp_core.tokens import EventKind
 from octotp_django.api import build_octotp, reset_octotp
@@ -80,3 +87,14 @@ class TestDjangoApp(ContractSuite):
     @pytest.fixture
     def mounted(self, django_app: MountedOctotp) -> MountedOctotp:
         return django_app
+
+
+def test_trusted_proxies_setting_is_honoured(octotp_db: str) -> None:
+    """``OCTOTP["TRUSTED_PROXIES"]``; the peer is ``REMOTE_ADDR``."""
+    config = {**settings.OCTOTP, "TRUSTED_PROXIES": ["10.0.0.0/8"], "DASHBOARD_LOGIN_LIMIT_PER_ADDRESS": "3/minute"}
+    with override_settings(OCTOTP=config):
+        reset_octotp(build_octotp())
+        try:
+            assert_trusted_proxy_names_the_client(DjangoClientAdapter(Client(REMOTE_ADDR="10.0.0.2"), "/octotp"), 3)
+        finally:
+            reset_octotp()

@@ -15,6 +15,7 @@ from octotp_core.testing.contract import (
     MountedOctotp,
     ProjectKey,
     assert_problem,
+    assert_trusted_proxy_names_the_client,
     contract_settings,
 )
 from octotp_core.testing.http_clients import HttpResult
@@ -100,3 +101,15 @@ class TestFlaskHostAtRoot(ContractSuite):
         assert_problem(r, 405, "method_not_allowed")
         assert r.headers["allow"] == "POST"
         assert_problem(mounted.client.request("PUT", "/api/tokens/validate"), 405)
+
+
+def test_trusted_proxies_setting_is_honoured(make_app: Callable[..., Flask], shared_sqlite_url: str) -> None:
+    """``OCTOTP_TRUSTED_PROXIES`` from ``app.config``; the peer is ``REMOTE_ADDR`` (no ProxyFix)."""
+    app = make_app(
+        OCTOTP_DATABASE_URL=shared_sqlite_url,
+        OCTOTP_TRUSTED_PROXIES=["10.0.0.0/8"],
+        OCTOTP_DASHBOARD_LOGIN_LIMIT_PER_ADDRESS="3/minute",
+    )
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    assert_trusted_proxy_names_the_client(FlaskClientAdapter(client, ""), 3)

@@ -627,3 +627,14 @@ class DashboardLoginForm:
             headers["X-Forwarded-For"] = forwarded_for
         body = urlencode({"csrf_token": self.token, "email": _email(), "password": "not the password"}).encode()
         return client.request("POST", path, headers=headers, body=body)
+
+
+def assert_trusted_proxy_names_the_client(proxy: HttpClient, limit: int) -> None:
+    """For an app whose ``trusted_proxies`` include the peer ``proxy`` connects from, and whose
+    per-address login limit is ``limit`` a minute: ``X-Forwarded-For`` names the client that the
+    limit counts (the right-most hop; the left-most is whatever the client forged)."""
+    form = DashboardLoginForm.fetch(proxy)
+    one = [form.attempt(proxy, forwarded_for=f"6.6.6.{i}, 198.51.100.1").status for i in range(limit + 1)]
+    assert one == [200] * limit + [429], one
+    assert form.attempt(proxy, forwarded_for="198.51.100.2").status == 200  # another client, its own budget
+    assert form.attempt(proxy).status == 200  # the proxy's own address was never spent

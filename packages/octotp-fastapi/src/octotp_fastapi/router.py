@@ -213,7 +213,9 @@ def create_router(
             if operation.documented:
                 router.add_api_route(route.path, _endpoint(forward, operation), **documented)
             else:
-                router.add_api_route(route.path, forward, methods=[operation.method], name=documented["name"])
+                router.add_api_route(
+                    route.path, forward, methods=[operation.method], name=documented["name"], include_in_schema=False
+                )
         # Every other method (HEAD too) still reaches core, for its 405 problem with the right Allow.
         others = [m for m in _ALL_METHODS if m not in {op.method for op in route.operations}]
         router.add_api_route(route.path, forward, methods=others, include_in_schema=False)

@@ -85,3 +85,43 @@ def test_fastapi_native_docs_list_the_table(fastapi_octotp: Octotp) -> None:
             names = {p["name"] for p in documented.get("parameters", [])}
             assert names == {p.name for p in op.parameters}, op.name
     assert "TokenStateResponse" in app.openapi()["components"]["schemas"]
+
+
+def test_every_adapter_answers_get_token_with_cores_state(
+    django_octotp: Octotp, tmp_path: Path, test_secret: str, fastapi_octotp: Octotp
+) -> None:
+    """``GET /api/tokens/{id}``, new in the table, reaches core through every adapter's derived routes."""
+    flask_app = _flask_app(tmp_path, test_secret, "")  # at the root: core's root claims
+    flask_core: Octotp = flask_app.extensions["octotp"]
+    fastapi_octotp.migrate()
+    flask_core.migrate()
+    app = FastAPI()
+    install(app, fastapi_octotp)
+    try:
+        with TestClient(app) as fastapi_client:
+
+            def flask_get(path: str, key: str) -> tuple[int, bytes]:
+                r = flask_app.test_client().get(path, headers={"X-Api-Key": key})
+                return r.status_code, r.data
+
+            def fastapi_get(path: str, key: str) -> tuple[int, bytes]:
+                r = fastapi_client.get(path, headers={"X-Api-Key": key})
+                return r.status_code, r.content
+
+            def django_get(path: str, key: str) -> tuple[int, bytes]:
+                r = Client().get("/octotp" + path, headers={"X-Api-Key": key})
+                return r.status_code, r.content
+
+            adapters = {"flask": (flask_core, flask_get), "fastapi": (fastapi_octotp, fastapi_get)}
+            adapters["django"] = (django_octotp, django_get)
+            for adapter, (core, get) in adapters.items():
+                created = core.accounts.create_project(adapter)
+                token = core.create_token(created.project.id, email="user@example.com")
+                status, raw = get(f"/api/tokens/{token.id}", created.api_key.secret)
+                assert status == 200, adapter
+                body = json.loads(raw)
+                assert (body["id"], body["status"]) == (token.id, "pending"), adapter
+                assert token.code is not None
+                assert token.code.encode() not in raw, adapter
+    finally:
+        flask_core.close()

@@ -380,3 +380,22 @@ def test_unmigrated_server_database_says_run_db_upgrade(empty_database_url: str,
     assert "run `octotp db upgrade`" in result.output
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     assert runner.invoke(main, ["projects", "list"], env=env).exit_code == 0
+
+
+def test_tokens_list_shows_core_token_states(cli_env: dict[str, str]) -> None:
+    """``octotp tokens list`` speaks the one vocabulary of ``octotp_core.states`` and never shows a code."""
+    project_id = ok_json(cli_env, "projects", "create", "Tokens")["projectId"]
+    octotp = in_process(cli_env)
+    used = octotp.create_token(project_id, email="a@example.com")
+    waiting = octotp.create_token(project_id, email="b@example.com")
+    assert used.code is not None
+    assert waiting.code is not None
+    assert octotp.validate_token(project_id, email="a@example.com", code=used.code).is_valid
+    octotp.close()
+    rows = ok_json(cli_env, "tokens", "list", project_id)
+    assert {row["tokenId"]: row["status"] for row in rows} == {used.id: "approved", waiting.id: "pending"}
+    assert used.code not in json.dumps(rows)
+    assert waiting.code not in json.dumps(rows)
+    text = run(cli_env, "tokens", "list", project_id).stdout
+    assert "pending" in text
+    assert "approved" in text

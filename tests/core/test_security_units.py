@@ -42,7 +42,7 @@ def test_email_domain_is_not_looked_up() -> None:
 def test_invalid_email_is_refused_with_the_field(raw: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         normalise_email(raw)
-    assert [e.field for e in caught.value.errors] == ["recipientEmail"]
+    assert [e.field for e in caught.value.errors] == ["email"]
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_phone_is_normalised_to_e164(raw: str, region: str | None, e164: str) ->
 def test_invalid_phone_is_refused_with_the_field(raw: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         normalise_phone(raw)
-    assert [e.field for e in caught.value.errors] == ["recipientPhone"]
+    assert [e.field for e in caught.value.errors] == ["phone"]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_recipient_from_requires_exactly_one() -> None:
     for email, phone in ((None, None), ("a@example.com", "+447400123123")):
         with pytest.raises(InvalidInput) as caught:
             recipient_from(email, phone)
-        assert sorted(e.field for e in caught.value.errors) == ["recipientEmail", "recipientPhone"]
+        assert sorted(e.field for e in caught.value.errors) == ["email", "phone"]
 
 
 # -- API keys ------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_expiry_outside_bounds_names_the_bounds(octotp: Octotp, seconds: object)
     with pytest.raises(InvalidInput) as caught:
         octotp.create_token(project.id, email=email(), expires_in=seconds)
     [error] = caught.value.errors
-    assert error.field == "expiresInSeconds"
+    assert error.field == "expires_in"  # the in-process API names its Python parameter
     assert re.search(r"\b30\b", error.reason)
     assert re.search(r"\b600\b", error.reason)
 
@@ -278,13 +278,13 @@ def test_national_number_without_a_region_is_refused(octotp: Octotp) -> None:
     project = octotp.accounts.create_project("phones").project
     with pytest.raises(InvalidInput) as caught:
         octotp.create_token(project.id, phone="07911 123456")
-    assert [e.field for e in caught.value.errors] == ["recipientPhone"]
+    assert [e.field for e in caught.value.errors] == ["phone"]
     assert "international" in caught.value.errors[0].reason
 
 
 @pytest.mark.parametrize(
     ("recipient", "field"),
-    [({"email": "not-an-email"}, "recipientEmail"), ({"phone": "+44 12"}, "recipientPhone")],
+    [({"email": "not-an-email"}, "email"), ({"phone": "+44 12"}, "phone")],
 )
 def test_invalid_recipient_names_the_field(octotp: Octotp, recipient: dict[str, str], field: str) -> None:
     project = octotp.accounts.create_project("invalid").project
@@ -305,7 +305,7 @@ def test_exactly_one_recipient(octotp: Octotp, recipient: dict[str, str | None])
     ):
         with pytest.raises(InvalidInput) as caught:
             call()
-        assert sorted(e.field for e in caught.value.errors) == ["recipientEmail", "recipientPhone"]
+        assert sorted(e.field for e in caught.value.errors) == ["email", "phone"]
 
 
 def test_null_recipient_field_counts_as_absent(octotp: Octotp) -> None:

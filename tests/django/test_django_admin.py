@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -95,3 +96,12 @@ def test_create_key_action(admin_client: Client, project: models.Project) -> Non
     assert response.status_code == 200
     assert len(re.findall(r"<code>octotp_[^<]+</code>", response.content.decode())) == 1
     assert models.ApiKey.objects.filter(project=project).count() == 2
+
+
+def test_token_status_speaks_cores_vocabulary(django_octotp: Octotp, project: models.Project) -> None:
+    """The admin's status column is ``octotp_core.states.token_state``: ``pending``, never "open"."""
+    waiting = octotp_django.create_token(project.id, email="john.roe@example.com")
+    token_admin = admin.site._registry[models.Token]
+    statuses = {t.token_id: token_admin.status(t) for t in models.Token.objects.filter(project=project)}  # type: ignore[attr-defined]
+    assert statuses[waiting.id] == "pending"
+    assert sorted(statuses.values()) == ["approved", "pending"]

@@ -112,7 +112,7 @@ def test_request_headers_are_djangos() -> None:
         headers={"X-Api-Key": "k", "X-Forwarded-For": "10.0.0.1", "Idempotency-Key": "i", "Cookie": "a=b"},
     )
     request.META["HTTP_CONTENT_TYPE"] = "text/plain"  # a later duplicate wins, as in HttpHeaders
-    neutral = views.to_request(request, "/api/tokens")
+    neutral = views.to_neutral_request(request, "/api/tokens")
     assert neutral.headers == dict(request.headers)
     assert neutral.header("x-api-key") == "k"
     assert neutral.header("content-length") == "2"

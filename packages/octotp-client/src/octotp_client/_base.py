@@ -31,9 +31,10 @@ DEFAULT_MAX_RETRIES = 2
 
 
 @dataclass(frozen=True)
-class Call(Generic[T]):
-    """One API call: the request to send, how to read a successful answer, and whether it may be
-    repeated after a connection failure in which the server may have received it."""
+class RequestPlan(Generic[T]):
+    """One API call planned once for both transports: the request to send, how to read a successful
+    answer, and whether it may be repeated after a connection failure in which the server may have
+    received it."""
 
     request: HttpRequest
     parse: Callable[[HttpResponse], T]
@@ -108,7 +109,7 @@ class ClientBase:
         locale: str | None,
         project_id: str | None,
         idempotency_key: str | None,
-    ) -> Call[CreatedToken]:
+    ) -> RequestPlan[CreatedToken]:
         if isinstance(expires_in, dt.timedelta):
             expires_in = round(expires_in.total_seconds())
         body = _without_none(
@@ -123,7 +124,7 @@ class ClientBase:
         )
         # One key per logical call, the same on every retry: the server can recognise a repeat.
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
-        return Call(_post("/api/tokens", body, headers), _created_token, repeatable_after_send=True)
+        return RequestPlan(_post("/api/tokens", body, headers), _created_token, repeatable_after_send=True)
 
     def _validate_token_call(
         self,
@@ -133,7 +134,7 @@ class ClientBase:
         phone: str | None,
         purpose: str | None,
         project_id: str | None,
-    ) -> Call[Validation]:
+    ) -> RequestPlan[Validation]:
         body = _without_none(
             projectId=self._project(project_id),
             recipientEmail=email,
@@ -142,17 +143,17 @@ class ClientBase:
             purpose=purpose,
         )
         # Not repeatable once sent: the server may already have counted (or approved) the attempt.
-        return Call(_post("/api/tokens/validate", body), _validation, repeatable_after_send=False)
+        return RequestPlan(_post("/api/tokens/validate", body), _validation, repeatable_after_send=False)
 
-    def _cancel_token_call(self, token_id: str) -> Call[None]:
+    def _cancel_token_call(self, token_id: str) -> RequestPlan[None]:
         if not token_id:
             raise ValueError("token_id must not be empty")
         request = HttpRequest("DELETE", f"/api/tokens/{quote(token_id, safe='')}")
         # Not repeatable once sent: a repeat of a cancel that worked would answer 404.
-        return Call(request, _nothing, repeatable_after_send=False)
+        return RequestPlan(request, _nothing, repeatable_after_send=False)
 
-    def _health_call(self, path: str) -> Call[Health]:
-        return Call(HttpRequest("GET", path), _health, repeatable_after_send=True)
+    def _health_call(self, path: str) -> RequestPlan[Health]:
+        return RequestPlan(HttpRequest("GET", path), _health, repeatable_after_send=True)
 
     # -- sending and reading -----------------------------------------------------------------
     def _url(self, request: HttpRequest) -> str:
@@ -165,7 +166,7 @@ class ClientBase:
         headers.update(request.headers)
         return headers
 
-    def _next_delay(self, call: Call[Any], outcome: Outcome, retries_done: int) -> float | None:
+    def _next_delay(self, call: RequestPlan[Any], outcome: Outcome, retries_done: int) -> float | None:
         """The wait before the next attempt, or ``None`` to finish with ``outcome``. Logs retries."""
         delay = self._retry.delay_before_retry(outcome, retries_done, repeatable_after_send=call.repeatable_after_send)
         if delay is not None:
@@ -182,7 +183,7 @@ class ClientBase:
         return delay
 
     @staticmethod
-    def _finish(call: Call[T], outcome: Outcome) -> T:
+    def _finish(call: RequestPlan[T], outcome: Outcome) -> T:
         """The call's result, or the error that ends it."""
         if isinstance(outcome, TransportFailure):
             raise outcome.error

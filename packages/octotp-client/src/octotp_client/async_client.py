@@ -11,7 +11,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("AsyncOctotpClient needs httpx: install it with  pip install 'octotp-client[async]'") from exc
 
-from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Call, ClientBase, T
+from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientBase, RequestPlan, T
 from ._http import HttpRequest, HttpResponse, Outcome, TransportFailure, transport_failure
 from .errors import APIConnectionError, APITimeoutError
 from .models import CreatedToken, Health, Validation
@@ -117,7 +117,7 @@ class AsyncOctotpClient(ClientBase):
         await self.close()
 
     # -- transport ---------------------------------------------------------------------------
-    async def _request(self, call: Call[T]) -> T:
+    async def _request(self, call: RequestPlan[T]) -> T:
         retries_done = 0
         while True:
             outcome = await self._send(call.request)

@@ -9,7 +9,7 @@ from types import TracebackType
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Call, ClientBase, T
+from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientBase, RequestPlan, T
 from ._http import HttpRequest, HttpResponse, Outcome, TransportFailure, transport_failure
 from .errors import APIConnectionError, APITimeoutError
 from .models import CreatedToken, Health, Validation
@@ -127,7 +127,7 @@ class OctotpClient(ClientBase):
         self.close()
 
     # -- transport ---------------------------------------------------------------------------
-    def _request(self, call: Call[T]) -> T:
+    def _request(self, call: RequestPlan[T]) -> T:
         retries_done = 0
         while True:
             outcome = self._send(call.request)

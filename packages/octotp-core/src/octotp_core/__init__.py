@@ -26,10 +26,12 @@ from .errors import (
     StorageUnavailable,
 )
 from .settings import Plan, Settings
+from .states import TOKEN_STATES, TokenState, token_state
 from .tokens import CreatedToken, TokenEvent, TokenService, Validation
 from .version import __version__
 
 __all__ = [
+    "TOKEN_STATES",
     "AuthenticationFailed",
     "Clock",
     "Conflict",
@@ -49,6 +51,8 @@ __all__ = [
     "SystemClock",
     "TokenEvent",
     "TokenService",
+    "TokenState",
     "Validation",
     "__version__",
+    "token_state",
 ]

@@ -135,7 +135,7 @@ class AccountService:
             changes["name"] = name.strip()
         if code_length is not None:
             if not MIN_CODE_LENGTH <= code_length <= MAX_CODE_LENGTH:
-                raise InvalidInput(FieldError("codeLength", f"must be {MIN_CODE_LENGTH}-{MAX_CODE_LENGTH}"))
+                raise InvalidInput(FieldError("code_length", f"must be {MIN_CODE_LENGTH}-{MAX_CODE_LENGTH}"))
             changes["code_length"] = code_length
         for field, value in (
             ("expiry_default", expiry_default),
@@ -149,7 +149,7 @@ class AccountService:
         if default_phone_region is not None:
             region = default_phone_region.upper()
             if region not in phonenumbers.SUPPORTED_REGIONS:
-                raise InvalidInput(FieldError("defaultPhoneRegion", "must be a two-letter region code, e.g. GB"))
+                raise InvalidInput(FieldError("default_phone_region", "must be a two-letter region code, e.g. GB"))
             changes["default_phone_region"] = region
         if deliver_only is not None:
             changes["deliver_only"] = deliver_only

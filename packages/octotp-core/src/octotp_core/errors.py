@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One invalid input field: its (camelCase, API-facing) name and why it was refused."""
+    """One invalid input field and why it was refused.
+
+    Core names the field as its Python parameter (``expires_in``, ``code_length``): what a caller
+    of the in-process API passed. The HTTP API shows the JSON member instead; the mapping is
+    ``octotp_core.http.models.wire_name``, applied by the HTTP layer (``InvalidInput.renamed``).
+    """
 
     field: str
     reason: str
@@ -30,7 +36,13 @@ class InvalidInput(OctotpError):
 
     def __init__(self, errors: list[FieldError] | FieldError, detail: str | None = None) -> None:
         self.errors = [errors] if isinstance(errors, FieldError) else list(errors)
+        self._own_detail = detail is not None
         super().__init__(detail or "; ".join(f"{e.field}: {e.reason}" for e in self.errors))
+
+    def renamed(self, name: Callable[[str], str]) -> InvalidInput:
+        """The same error with each field named by ``name`` (and the detail, when it lists them)."""
+        errors = [FieldError(name(e.field), e.reason) for e in self.errors]
+        return InvalidInput(errors, self.detail if self._own_detail else None)
 
 
 class AuthenticationFailed(OctotpError):

@@ -41,7 +41,7 @@ class Recipient:
         return self.value[:keep_head] + "*" * (len(self.value) - keep_head - 3) + self.value[-3:]
 
 
-def normalise_email(raw: str, field: str = "recipientEmail") -> Recipient:
+def normalise_email(raw: str, field: str = "email") -> Recipient:
     """Validate syntax (no DNS lookups) and normalise; matching is case-insensitive."""
     try:
         valid = validate_email(raw, check_deliverability=False)
@@ -50,7 +50,7 @@ def normalise_email(raw: str, field: str = "recipientEmail") -> Recipient:
     return Recipient("email", valid.normalized.lower())
 
 
-def normalise_phone(raw: str, default_region: str | None = None, field: str = "recipientPhone") -> Recipient:
+def normalise_phone(raw: str, default_region: str | None = None, field: str = "phone") -> Recipient:
     """Parse with phonenumbers and return the E.164 form."""
     try:
         number = phonenumbers.parse(raw, default_region)
@@ -67,8 +67,8 @@ def normalise_phone(raw: str, default_region: str | None = None, field: str = "r
 def recipient_from(email: str | None, phone: str | None, default_region: str | None = None) -> Recipient:
     """Exactly one of ``email`` and ``phone`` must be given (``None`` counts as absent)."""
     if (email is None) == (phone is None):
-        reason = "exactly one of recipientEmail and recipientPhone is required"
-        raise InvalidInput([FieldError("recipientEmail", reason), FieldError("recipientPhone", reason)], reason)
+        reason = "exactly one recipient is required: an email or a phone number"
+        raise InvalidInput([FieldError("email", reason), FieldError("phone", reason)], reason)
     if email is not None:
         return normalise_email(email)
     assert phone is not None

@@ -25,6 +25,7 @@ from .ids import is_uuid
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
 from .settings import Settings
+from .states import CLOSED_STATES, token_state
 from .store import NewToken, Project, Store, Token, UsageDay
 from .usage import UsageMeter
 
@@ -154,7 +155,7 @@ class TokenService:
         if expires_in is None:
             expires_in = default
         elif isinstance(expires_in, bool) or not isinstance(expires_in, int) or not low <= expires_in <= high:
-            raise InvalidInput(FieldError("expiresInSeconds", f"must be an integer from {low} to {high} seconds"))
+            raise InvalidInput(FieldError("expires_in", f"must be an integer from {low} to {high} seconds"))
         purpose_value = self._purpose(purpose)
         recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
         if channel is not None and channel != recipient.channel:
@@ -260,12 +261,12 @@ class TokenService:
         return token, digest
 
     def _why_closed(self, token_id: str, now: dt.datetime) -> Status:
+        """The verdict for a token whose attempt could not be reserved, read from its state."""
         token = self.store.get_token(token_id)
-        if token is None or token.closed_at is not None:
+        state = "superseded" if token is None else token_state(token, now)
+        if state in CLOSED_STATES:
             return "not_found"
-        if token.expires_at <= now:
-            return "expired"
-        return "locked"
+        return "expired" if state == "expired" else "locked"
 
     def _result(
         self,
@@ -297,7 +298,16 @@ class TokenService:
         self.meter.flush()
         return self.store.usage(project_id, since)
 
-    # -- cancel and purge --------------------------------------------------------------------
+    # -- read, cancel and purge --------------------------------------------------------------
+    def get(self, project: Project | str, token_id: str) -> Token:
+        """The project's token ``token_id`` in any state (its state: ``octotp_core.states.token_state``);
+        ``NotFound`` when the project has no such token (or it was purged)."""
+        project = self._project(project)
+        token = self.store.get_token(token_id) if is_uuid(token_id) else None
+        if token is None or token.project_id != project.id:
+            raise NotFound(f"no token {token_id} in this project")
+        return token
+
     def cancel(self, project: Project | str, token_id: str) -> None:
         """Close an open token so it can no longer be approved. Idempotent: cancelling a cancelled token
         succeeds again. ``NotFound`` when the project has no such token, or it was used or replaced."""

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 
 from octotp_core.accounts import IssuedKey
 from octotp_core.errors import NotFound
+from octotp_core.states import token_state
 
 from .api import get_octotp
 from .models import ApiKey, Project, Token, UsageDay
@@ -135,7 +136,8 @@ class TokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="status")
     def status(self, token: Token) -> str:
-        return token.closed_reason or "open"
+        """The token's state in core's one vocabulary (``pending``, ``expired``, ``locked``, or why it closed)."""
+        return token_state(token, get_octotp().clock.now())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

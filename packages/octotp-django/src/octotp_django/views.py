@@ -20,7 +20,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from octotp_core.http import MAX_BODY_BYTES, Request, Response
+from octotp_core.http import DASHBOARD_PATH, MAX_BODY_BYTES, Mount, Request, Response
 
 from .api import get_api_handler, get_dashboard_handler, get_octotp
 
@@ -37,7 +37,7 @@ def _headers(meta: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def to_request(request: HttpRequest, path: str) -> Request:
+def to_neutral_request(request: HttpRequest, path: str) -> Request:
     """The neutral request for a Django request; ``path`` is relative to where the URLs are included."""
     try:
         body = request.body
@@ -54,7 +54,7 @@ def to_request(request: HttpRequest, path: str) -> Request:
     )
 
 
-def to_response(response: Response) -> HttpResponse:
+def to_native_response(response: Response) -> HttpResponse:
     """The Django response for a neutral one, with exactly its status, headers and body."""
     out = HttpResponse(response.body, status=response.status)
     del out["Content-Type"]  # core sets its own (or none, for 204)
@@ -78,7 +78,9 @@ def _non_atomic(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 @_non_atomic
 def api(request: HttpRequest, path: str) -> HttpResponse:
     """Answer any octotp API path (``api/...``, ``healthz``, ``readyz``, ``openapi.json``)."""
-    return to_response(get_api_handler().handle(to_request(request, "/" + path)))
+    mount = Mount.around(request.path, path)
+    neutral = to_neutral_request(request, mount.api_path(request.path))
+    return to_native_response(get_api_handler().handle(neutral))
 
 
 @csrf_exempt
@@ -87,6 +89,7 @@ def dashboard(request: HttpRequest, path: str | None = None) -> HttpResponse:
     """Answer any dashboard path (``dashboard``, ``dashboard/...``); off when ``OCTOTP["DASHBOARD"]`` is False."""
     if not get_octotp().settings.dashboard:
         raise Http404("the octotp dashboard is turned off")
-    relative = path or ""
-    base = request.path[: len(request.path) - len(relative)] if relative else request.path
-    return to_response(get_dashboard_handler().handle(to_request(request, relative), base))
+    # request.path, not path_info: the mount the browser sees includes the script prefix.
+    mount = Mount.around(request.path, DASHBOARD_PATH.lstrip("/") + (path or ""))
+    neutral = to_neutral_request(request, mount.dashboard_path(request.path))
+    return to_native_response(get_dashboard_handler().handle(neutral, mount.dashboard_base))

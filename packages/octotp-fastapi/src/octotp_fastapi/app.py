@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from octotp_core import Octotp, Settings
 from octotp_core.version import __version__
 
-from .router import create_router
+from .router import bind, create_router, route_named
 
 
 def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None) -> FastAPI:
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.octotp = core
+    bind(app, core)
     router = create_router(core)
     app.include_router(router)
 
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
         def home(request: FastAPIRequest) -> RedirectResponse:
             return RedirectResponse(request.scope.get("root_path", "") + "/dashboard/", status_code=303)
 
-    forward = next(r.endpoint for r in router.routes if getattr(r, "path", "") == "/healthz")  # type: ignore[attr-defined]
+    # Any of the router's endpoints hands the request to core, which answers its 404 for this path.
+    forward = route_named(router, "octotp_health").endpoint
 
     # Anything else still answers with core's problem+json 404, never a framework default.
     @app.api_route(

@@ -4,32 +4,41 @@ Each endpoint reads the raw request, hands it to core's ``ApiHandler`` in a work
 never blocks the event loop) and returns core's response unchanged, so FastAPI answers
 byte-for-byte what every other adapter answers. The dashboard (``<prefix>/dashboard``) is handed to
 core's ``DashboardHandler`` the same way, in a worker thread too (logins verify argon2 passwords).
-The pydantic models and the ``X-Api-Key`` security
-scheme are declared only so the host's OpenAPI docs show the API.
+Routes, operation ids and documented responses come from core's route table
+(``octotp_core.http.ROUTES``); the pydantic models and the ``X-Api-Key`` security scheme are
+declared only so the host's OpenAPI docs show the API.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Security
 from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from octotp_core import Octotp
 from octotp_core.dashboard import DashboardHandler
-from octotp_core.http import MAX_BODY_BYTES, ApiHandler, Request
-from octotp_core.http.models import (
-    CreatedTokenResponse,
-    CreateTokenRequest,
-    Problem,
-    ValidateTokenRequest,
-    ValidationResponse,
+from octotp_core.http import (
+    DASHBOARD_PATH,
+    MAX_BODY_BYTES,
+    ROUTES,
+    ApiHandler,
+    Mount,
+    Operation,
+    Request,
+    Response,
+    normalise_prefix,
 )
+from octotp_core.http.models import Problem
 from octotp_core.inprocess import InProcessApi
 
 
@@ -47,21 +56,29 @@ class _AnyPath(Convertor[str]):
 
 register_url_convertor("octotp_any", _AnyPath())
 
+Forward = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
+
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your project's API key")
 ApiKey = Annotated[str | None, Security(api_key_header)]
-_OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "POST", "HEAD", "OPTIONS"]
-
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 _installed: list[Octotp] = []
+_current: ContextVar[Octotp | None] = ContextVar("octotp_fastapi_current", default=None)
 
 
-def get_octotp(request: FastAPIRequest) -> Octotp:
-    """Dependency: the ``Octotp`` installed on the app (``app.state.octotp``) for in-process use."""
-    octotp: Octotp = request.app.state.octotp
-    return octotp
+def get_octotp(request: FastAPIRequest = None) -> Octotp:  # type: ignore[assignment]
+    """The ``Octotp`` of the app handling ``request`` (``app.state.octotp``); a dependency too
+    (``Depends(get_octotp)``, or the ``OctotpDep`` annotation).
 
-
-def _current() -> Octotp:
+    Called with no request, as in Flask and Django: the app of the request being handled (any
+    endpoint of an app ``install`` was called on), else the most recently installed one.
+    """
+    if request is not None:
+        octotp: Octotp = request.app.state.octotp
+        return octotp
+    current = _current.get()
+    if current is not None:
+        return current
     if not _installed:
         raise RuntimeError("octotp is not installed: call octotp_fastapi.install(app, octotp) first")
     return _installed[-1]
@@ -69,21 +86,27 @@ def _current() -> Octotp:
 
 OctotpDep = Annotated[Octotp, Depends(get_octotp)]
 
-# The names every adapter exports, bound to the most recently installed Octotp. Inside an endpoint
-# prefer ``Depends(get_octotp)``, which is exact when a process has several apps.
-_api = InProcessApi(_current)
+# The names every adapter exports, bound to the Octotp of the current request's app (else the most
+# recently installed one).
+_api = InProcessApi(get_octotp)
 create_token = _api.create_token
 validate_token = _api.validate_token
 cancel_token = _api.cancel_token
 
 
-def _body_schema(model: type[Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
-        }
-    }
+class CurrentOctotpMiddleware:
+    """ASGI middleware making ``get_octotp()`` (no argument) return this app's ``Octotp`` while it
+    handles a request; added by ``install``."""
+
+    def __init__(self, app: ASGIApp, octotp: Octotp) -> None:
+        self.app, self.octotp = app, octotp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = _current.set(self.octotp)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
 
 
 async def _read_body(request: FastAPIRequest) -> bytes:
@@ -97,7 +120,9 @@ async def _read_body(request: FastAPIRequest) -> bytes:
     return b"".join(chunks)
 
 
-def _neutral(request: FastAPIRequest, path: str, body: bytes) -> Request:
+async def to_neutral_request(request: FastAPIRequest, path: str) -> Request:
+    """A FastAPI request as core's neutral request, with ``path`` relative to the mount (reads the body)."""
+    body = await _read_body(request)
     return Request(
         method=request.method,
         path=path,
@@ -109,13 +134,56 @@ def _neutral(request: FastAPIRequest, path: str, body: bytes) -> Request:
     )
 
 
-def _native(response: Any) -> FastAPIResponse:
+def to_native_response(response: Response) -> FastAPIResponse:
+    """The FastAPI response for a neutral one, with exactly its status, headers and body."""
     out = FastAPIResponse(content=response.body, status_code=response.status)
     del out.headers["content-length"]
     for name, value in response.headers:
         out.headers.append(name, value)
     out.headers["content-length"] = str(len(response.body))
     return out
+
+
+def route_named(router: APIRouter, name: str) -> APIRoute:
+    """The route called ``name`` (every octotp route is named ``octotp_<operation name>``)."""
+    routes = {route.name: route for route in router.routes if isinstance(route, APIRoute)}
+    return routes[name]
+
+
+def _endpoint(forward: Forward, operation: Operation) -> Callable[..., Awaitable[FastAPIResponse]]:
+    """An endpoint with the signature FastAPI documents: the ``X-Api-Key`` security scheme when the
+    operation uses a key. Path parameters and the body are documented from the table (core reads them)."""
+    if operation.api_key is None:
+
+        async def plain(request: FastAPIRequest) -> FastAPIResponse:
+            return await forward(request)
+
+        return plain
+
+    async def with_key(request: FastAPIRequest, api_key: ApiKey = None) -> FastAPIResponse:
+        return await forward(request)
+
+    return with_key
+
+
+def _documented(operation: Operation) -> dict[str, Any]:
+    """``add_api_route`` arguments documenting ``operation`` with core's pydantic models."""
+    extra: dict[str, Any] = {}
+    if operation.parameters:
+        extra["parameters"] = [p.openapi() for p in operation.parameters]
+    if operation.request_model:
+        schema = operation.request_model.model_json_schema(by_alias=True)
+        extra["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return {
+        "methods": [operation.method],
+        "status_code": operation.status,
+        "response_model": operation.response_model,
+        "responses": {status: {"model": Problem, "description": text} for status, text in operation.errors},
+        "summary": operation.summary,
+        "openapi_extra": extra or None,
+        "operation_id": f"octotp_{operation.name}",
+        "name": f"octotp_{operation.name}",
+    }
 
 
 def create_router(
@@ -126,92 +194,36 @@ def create_router(
     dashboard: bool | None = None,
 ) -> APIRouter:
     """An ``APIRouter`` serving the octotp API (DESIGN §4) under ``prefix`` for ``octotp``, and the
-    dashboard at ``<prefix>/dashboard`` unless ``dashboard=False`` (default: the ``dashboard`` setting)."""
+    dashboard at ``<prefix>/dashboard`` unless ``dashboard=False`` (default: the ``dashboard`` setting).
+
+    Its routes come from core's route table; each is named ``octotp_<operation name>``
+    (``octotp_create_token``, ``octotp_health``, ...)."""
+    prefix = normalise_prefix(prefix)
     handler = ApiHandler(octotp)
     router = APIRouter(prefix=prefix, tags=tags or ["octotp"])
 
     async def forward(request: FastAPIRequest) -> FastAPIResponse:
-        relative = request.url.path[len(request.scope.get("root_path", "")) :]
-        relative = relative[len(prefix) :] if prefix and relative.startswith(prefix) else relative
-        neutral = _neutral(request, relative, await _read_body(request))
-        return _native(await run_in_threadpool(handler.handle, neutral))
+        mount = Mount(prefix, request.scope.get("root_path", ""))
+        neutral = await to_neutral_request(request, mount.api_path(mount.app_path(request.url.path)))
+        return to_native_response(await run_in_threadpool(handler.handle, neutral))
 
-    problems: dict[int | str, dict[str, Any]] = {
-        status: {"model": Problem, "description": text}
-        for status, text in [
-            (400, "Malformed JSON or an invalid field"),
-            (401, "Missing, invalid or revoked API key"),
-            (403, "The key is not valid for projectId"),
-            (404, "No such token or project"),
-            (409, "Idempotency-Key reused or in progress"),
-            (413, "Body over 64 KiB"),
-            (415, "Body is not application/json"),
-            (429, "Rate limited (see Retry-After)"),
-            (502, "Delivery failed"),
-            (503, "Storage unavailable"),
-        ]
-    }
-
-    async def create_token(request: FastAPIRequest, api_key: ApiKey = None) -> FastAPIResponse:
-        """Issue a code for an email or phone recipient."""
-        return await forward(request)
-
-    async def validate_token(request: FastAPIRequest, api_key: ApiKey = None) -> FastAPIResponse:
-        """Check a code; ``approved`` happens at most once per code."""
-        return await forward(request)
-
-    async def cancel_token(token_id: str, request: FastAPIRequest, api_key: ApiKey = None) -> FastAPIResponse:
-        """Cancel an open token."""
-        return await forward(request)
-
-    async def plain(request: FastAPIRequest) -> FastAPIResponse:
-        return await forward(request)
-
-    router.add_api_route(
-        "/api/tokens",
-        create_token,
-        methods=["POST"],
-        status_code=201,
-        response_model=CreatedTokenResponse,
-        responses=problems,
-        openapi_extra=_body_schema(CreateTokenRequest),
-        operation_id="octotp_create_token",
-    )
-    router.add_api_route(
-        "/api/tokens/validate",
-        validate_token,
-        methods=["POST"],
-        response_model=ValidationResponse,
-        responses=problems,
-        openapi_extra=_body_schema(ValidateTokenRequest),
-        operation_id="octotp_validate_token",
-    )
-    router.add_api_route(
-        "/api/tokens/{token_id}",
-        cancel_token,
-        methods=["DELETE"],
-        status_code=204,
-        responses=problems,
-        operation_id="octotp_cancel_token",
-    )
-    for path in ("/healthz", "/readyz", "/openapi.json"):
-        router.add_api_route(path, plain, methods=["GET", "HEAD"], include_in_schema=path != "/openapi.json")
-    # Wrong methods on octotp paths get core's 405 problem, not FastAPI's own body.
-    for path, used in [
-        ("/api/tokens", "POST"),
-        ("/api/tokens/validate", "POST"),
-        ("/api/tokens/{token_id}", "DELETE"),
-        ("/healthz", "GET"),
-        ("/readyz", "GET"),
-        ("/openapi.json", "GET"),
-    ]:
-        others = [m for m in _OTHER_METHODS if m != used and not (used == "GET" and m == "HEAD")]
-        router.add_api_route(path, plain, methods=others, include_in_schema=False)
+    for route in ROUTES:
+        for operation in route.operations:
+            documented = _documented(operation)
+            if operation.documented:
+                router.add_api_route(route.path, _endpoint(forward, operation), **documented)
+            else:
+                router.add_api_route(
+                    route.path, forward, methods=[operation.method], name=documented["name"], include_in_schema=False
+                )
+        # Every other method (HEAD too) still reaches core, for its 405 problem with the right Allow.
+        others = [m for m in _ALL_METHODS if m not in {op.method for op in route.operations}]
+        router.add_api_route(route.path, forward, methods=others, include_in_schema=False)
     if octotp.settings.dashboard if dashboard is None else dashboard:
         _add_dashboard(router, octotp, prefix)
     if prefix:
         # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
-        router.add_api_route("/{rest:octotp_any}", plain, methods=_OTHER_METHODS, include_in_schema=False)
+        router.add_api_route("/{rest:octotp_any}", forward, methods=_ALL_METHODS, include_in_schema=False)
     return router
 
 
@@ -220,20 +232,25 @@ def _add_dashboard(router: APIRouter, octotp: Octotp, prefix: str) -> None:
     handler = DashboardHandler(octotp)
 
     async def dashboard(request: FastAPIRequest) -> FastAPIResponse:
-        mount = request.scope.get("root_path", "") + prefix + "/dashboard"
-        path = request.url.path
-        relative = path[len(mount) :] if path.startswith(mount) else path
-        neutral = _neutral(request, relative, await _read_body(request))
+        mount = Mount(prefix, request.scope.get("root_path", ""))
+        neutral = await to_neutral_request(request, mount.dashboard_path(mount.app_path(request.url.path)))
         # A worker thread: logins verify argon2 passwords, which must never block the event loop.
-        return _native(await run_in_threadpool(handler.handle, neutral, mount))
+        return to_native_response(await run_in_threadpool(handler.handle, neutral, mount.dashboard_base))
 
-    for path in ("/dashboard", "/dashboard/{rest:octotp_any}"):
-        router.add_api_route(path, dashboard, methods=_OTHER_METHODS, include_in_schema=False)
+    for path in (DASHBOARD_PATH, DASHBOARD_PATH + "/{rest:octotp_any}"):
+        router.add_api_route(path, dashboard, methods=_ALL_METHODS, include_in_schema=False)
 
 
 def install(app: Any, octotp: Octotp, *, prefix: str = "", dashboard: bool | None = None) -> Octotp:
-    """Mount the router (API and dashboard) on ``app`` and make ``octotp`` available to ``Depends(get_octotp)``."""
-    app.state.octotp = octotp
+    """Mount the router (API and dashboard) on ``app`` and make ``octotp`` what ``get_octotp()`` and
+    ``Depends(get_octotp)`` return in its requests."""
+    bind(app, octotp)
     app.include_router(create_router(octotp, prefix=prefix, dashboard=dashboard))
     _installed.append(octotp)
     return octotp
+
+
+def bind(app: Any, octotp: Octotp) -> None:
+    """Make ``octotp`` the app's own (``app.state.octotp``, and ``get_octotp()`` in its requests)."""
+    app.state.octotp = octotp
+    app.add_middleware(CurrentOctotpMiddleware, octotp=octotp)

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 from werkzeug.wsgi import get_input_stream
 
 from octotp_core import http
 from octotp_core.dashboard import DashboardHandler
+from octotp_core.http import DASHBOARD_PATH, Mount, root_claims
 
-#: Paths octotp claims when mounted at the app root, so the host keeps its own 404 pages.
 #: Under a prefix, every path below the prefix is octotp's.
-ROOT_RULES = ("/api/tokens", "/api/tokens/<octotp_path:rest>", "/healthz", "/readyz", "/openapi.json")
 PREFIX_RULES = ("/", "/<octotp_path:rest>")
-#: The dashboard, below the API's mount (more specific than the prefix catch-all, so Werkzeug picks it).
-DASHBOARD_RULES = ("/dashboard", "/dashboard/", "/dashboard/<octotp_path:rest>")
 #: Every method reaches the handler, which answers 405 itself with the right ``Allow``.
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
@@ -30,12 +27,6 @@ class AnyPath(PathConverter):
 
     regex = "(?s:.+)"
     part_isolating = False
-
-
-def normalise_prefix(url_prefix: str | None) -> str:
-    """``"octotp/"`` → ``"/octotp"``; empty or ``"/"`` → ``""`` (the app root)."""
-    prefix = (url_prefix or "").strip().strip("/")
-    return f"/{prefix}" if prefix else ""
 
 
 def make_blueprint(
@@ -52,47 +43,57 @@ def make_blueprint(
     blueprint.record_once(_add_converter)
 
     def api(rest: str = "") -> Response:
-        # request.path is already relative to the WSGI mount (SCRIPT_NAME); drop our own prefix.
-        path = request.path[len(url_prefix) :] or "/"
-        return to_flask(handler().handle(to_neutral(path)))
+        # request.path is already relative to the WSGI mount (SCRIPT_NAME).
+        path = Mount(url_prefix).api_path(request.path)
+        return to_native_response(handler().handle(to_neutral_request(request, path)))
 
-    for rule in ROOT_RULES + PREFIX_RULES if url_prefix else ROOT_RULES:
-        blueprint.add_url_rule(
-            rule,
-            "api",
-            api,
-            methods=METHODS,
-            provide_automatic_options=False,  # OPTIONS is the handler's to answer too
-            strict_slashes=False,  # never redirect: a stray slash is the handler's 404
-            merge_slashes=False,
-        )
+    for rule in root_rules() + PREFIX_RULES if url_prefix else root_rules():
+        _add_rule(blueprint, rule, "api", api)
     if dashboard is not None:
-        mount = url_prefix + "/dashboard"
 
         def dashboard_view(rest: str = "") -> Response:
-            base = request.script_root + mount
-            return to_flask(dashboard().handle(to_neutral(request.path[len(mount) :]), base))
+            mount = Mount(url_prefix, request.script_root)
+            neutral = to_neutral_request(request, mount.dashboard_path(request.path))
+            return to_native_response(dashboard().handle(neutral, mount.dashboard_base))
 
-        for rule in DASHBOARD_RULES:
-            blueprint.add_url_rule(
-                rule,
-                "dashboard",
-                dashboard_view,
-                methods=METHODS,
-                provide_automatic_options=False,
-                strict_slashes=False,
-                merge_slashes=False,
-            )
+        for rule in _subtree_rules(DASHBOARD_PATH):
+            _add_rule(blueprint, rule, "dashboard", dashboard_view)
     return blueprint
 
 
-def to_neutral(path: str) -> http.Request:
-    """The current Flask request as core's neutral request, with ``path`` relative to the mount."""
+def root_rules() -> tuple[str, ...]:
+    """The URL rules octotp claims at the app root: core's ``root_claims()`` in Werkzeug syntax, so
+    the host keeps its own 404 pages everywhere else."""
+    rules: list[str] = []
+    for claim in root_claims():
+        rules.extend(_subtree_rules(claim.path) if claim.subtree else (claim.path,))
+    return tuple(rules)
+
+
+def _subtree_rules(path: str) -> tuple[str, ...]:
+    # AnyPath needs one character at least, so the bare trailing slash is a rule of its own.
+    return (path, path + "/", path + "/<octotp_path:rest>")
+
+
+def _add_rule(blueprint: Blueprint, rule: str, endpoint: str, view: Callable[..., Response]) -> None:
+    blueprint.add_url_rule(
+        rule,
+        endpoint,
+        view,
+        methods=METHODS,
+        provide_automatic_options=False,  # OPTIONS is the handler's to answer too
+        strict_slashes=False,  # never redirect: a stray slash is the handler's 404
+        merge_slashes=False,
+    )
+
+
+def to_neutral_request(request: Request, path: str) -> http.Request:
+    """A Flask request as core's neutral request, with ``path`` relative to the mount."""
     return http.Request(
         method=request.method,
         path=path,
         headers=dict(request.headers.items()),
-        body=read_body(http.MAX_BODY_BYTES + 1),
+        body=read_body(request, http.MAX_BODY_BYTES + 1),
         query_string=request.environ.get("QUERY_STRING", ""),
         client=request.remote_addr,
         scheme=request.scheme,
@@ -103,7 +104,7 @@ def _add_converter(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("octotp_path", AnyPath)
 
 
-def read_body(limit: int) -> bytes:
+def read_body(request: Request, limit: int) -> bytes:
     """At most ``limit`` bytes of the request body, so a huge body never sits in memory.
 
     The handler sees ``MAX_BODY_BYTES + 1`` bytes of an oversized body and answers 413 itself. The
@@ -122,7 +123,7 @@ def read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def to_flask(answer: http.Response) -> Response:
+def to_native_response(answer: http.Response) -> Response:
     """The core response, status, headers and body unchanged."""
     response = Response(answer.body, status=answer.status)
     response.headers.clear()  # drop Werkzeug's default Content-Type; Content-Length is added back on send

@@ -19,11 +19,11 @@ import octotp_core
 from octotp_core import Clock, CreatedToken, Validation
 from octotp_core.dashboard import DashboardHandler
 from octotp_core.delivery import DeliveryBackend
-from octotp_core.http import ApiHandler
+from octotp_core.http import ApiHandler, normalise_prefix
 from octotp_core.inprocess import CreateOptions, InProcessApi, ValidateOptions
 from octotp_core.store import Store
 
-from .blueprint import make_blueprint, normalise_prefix
+from .blueprint import make_blueprint
 from .cli import octotp_cli
 from .config import PREFIX, option_keys, set_defaults, settings_from_config
 from .signals import send_token_signal

@@ -1,4 +1,4 @@
-"""The core commands: ``db``, ``accounts``, ``projects``, ``keys``, ``plans``, ``purge``.
+"""The core commands: ``db``, ``accounts``, ``projects``, ``keys``, ``tokens``, ``plans``, ``purge``.
 
 Written once and mounted by every front end (``octotp``, ``flask octotp``, ``manage.py octotp``).
 """
@@ -11,6 +11,7 @@ import click
 
 from ..core import Octotp
 from ..migrate import current_revision, head_revision, upgrade
+from ..states import token_state
 from ..store import Account
 from .context import emit, json_option, pass_octotp
 
@@ -256,6 +257,37 @@ def keys_revoke(octotp: Octotp, key_id: str, as_json: bool) -> None:
     emit(as_json, {"apiKeyId": key_id, "revoked": True}, f"Revoked {key_id}.")
 
 
+@click.group("tokens")
+def tokens() -> None:
+    """Tokens (their state only; codes are never stored)."""
+
+
+@tokens.command("list")
+@click.argument("project_id")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="Most recent first.")
+@json_option
+@pass_octotp
+def tokens_list(octotp: Octotp, project_id: str, limit: int, as_json: bool) -> None:
+    """List a project's most recent tokens with their state (``pending``, ``approved``, ``expired``, ...)."""
+    project = octotp.accounts.get_project(project_id)
+    now = octotp.clock.now()
+    rows = [(t, token_state(t, now)) for t in octotp.store.list_tokens(project.id, limit)]
+    data = [
+        {
+            "tokenId": t.id,
+            "status": state,
+            "channel": t.channel,
+            "recipientHint": t.recipient_hint,
+            "purpose": t.purpose,
+            "createdAt": t.created_at.isoformat(),
+            "expiresAt": t.expires_at.isoformat(),
+        }
+        for t, state in rows
+    ]
+    text = "\n".join(f"{t.id}  {state:<15} {t.channel:<5} {t.recipient_hint}" for t, state in rows)
+    emit(as_json, data, text or "No tokens.")
+
+
 @click.group("plans")
 def plans() -> None:
     """Plans and their limits."""
@@ -306,4 +338,4 @@ def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
     )
 
 
-CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, plans, purge]
+CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge]

@@ -21,7 +21,7 @@ from .csrf import same_origin, tokens_match
 from .rendering import render, stylesheet
 from .sessions import SessionManager
 from .throttle import LoginThrottle
-from .views import Call, DashboardViews
+from .views import DashboardRequest, DashboardViews
 
 log = logging.getLogger("octotp.dashboard")
 
@@ -85,7 +85,7 @@ class DashboardHandler:
         ``request.client`` is the socket peer: the client's address is resolved here (``resolve_client``)."""
         started = time.perf_counter()
         request = resolve_client(request, self._trusted_proxies)
-        call = Call(request, base.rstrip("/"))
+        call = DashboardRequest(request, base.rstrip("/"))
         head = request.method.upper() == "HEAD"
         try:
             response = self._dispatch(call)
@@ -119,7 +119,7 @@ class DashboardHandler:
         )
         return response
 
-    def _dispatch(self, call: Call) -> Response:
+    def _dispatch(self, call: DashboardRequest) -> Response:
         request = call.request
         method = "GET" if request.method.upper() == "HEAD" else request.method.upper()
         if request.path == "":
@@ -149,7 +149,7 @@ class DashboardHandler:
             return view(call, **match.groupdict())
         return self._error(call, 404, "Not found")
 
-    def _csrf_ok(self, call: Call, signed_in: bool) -> bool:
+    def _csrf_ok(self, call: DashboardRequest, signed_in: bool) -> bool:
         if not same_origin(call.request):
             return False
         if signed_in:
@@ -157,7 +157,7 @@ class DashboardHandler:
             return tokens_match(call.active.session.csrf_token, call.form("csrf_token"))
         return self.views.login_csrf_ok(call)
 
-    def _error(self, call: Call, status: int, title: str) -> Response:
+    def _error(self, call: DashboardRequest, status: int, title: str) -> Response:
         try:
             return self.views.page(call, status, "error.html", title=title, retry_after=None)
         except Exception:  # never fail while reporting a failure
@@ -165,7 +165,7 @@ class DashboardHandler:
                 status, "error.html", base=call.base, account=None, csrf_token="", title=title, retry_after=None
             )
 
-    def _not_allowed(self, call: Call, allowed: list[str]) -> Response:
+    def _not_allowed(self, call: DashboardRequest, allowed: list[str]) -> Response:
         response = self._error(call, 405, "Method not allowed")
         response.headers.append(("Allow", ", ".join(allowed)))
         return response

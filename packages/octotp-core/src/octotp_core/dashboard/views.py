@@ -13,8 +13,10 @@ from typing import Any
 from ..core import Octotp
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..http.messages import Request, Response
+from ..http.models import wire_name
 from ..ids import is_uuid
-from ..store import Account, Project, Token
+from ..states import token_state
+from ..store import Account, Project
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
@@ -31,8 +33,9 @@ _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 @dataclass
-class Call:
-    """One request on its way through the dashboard, with the cookies to set on the answer."""
+class DashboardRequest:
+    """One dashboard request on its way through the handler and a view: the neutral request, where the
+    dashboard is mounted, the signed-in session, and the cookies to set on the answer."""
 
     request: Request
     base: str
@@ -60,17 +63,6 @@ class Call:
         self.set_cookies.append(clear_cookie(name, path=self.base, secure=self.secure))
 
 
-def token_status(token: Token, now: dt.datetime) -> str:
-    """What the dashboard shows for a token: how it closed, or ``locked``/``expired``/``pending``."""
-    if token.closed_reason:
-        return token.closed_reason
-    if token.attempts >= token.max_attempts:
-        return "locked"
-    if token.expires_at <= now:
-        return "expired"
-    return "pending"
-
-
 def _whole_number(value: str, name: str) -> int | None:
     value = value.strip()
     if not value:
@@ -91,7 +83,7 @@ class DashboardViews:
         self._secret = octotp.settings.secrets()[0]
 
     # -- shared ------------------------------------------------------------------------------
-    def page(self, call: Call, status: int, template: str, **context: Any) -> Response:
+    def page(self, call: DashboardRequest, status: int, template: str, **context: Any) -> Response:
         """Render a template with what every page needs (mount path, account, CSRF token)."""
         active = call.active
         return render(
@@ -103,21 +95,21 @@ class DashboardViews:
             **context,
         )
 
-    def login_csrf_ok(self, call: Call) -> bool:
+    def login_csrf_ok(self, call: DashboardRequest) -> bool:
         """The login/setup form's token matches its pre-session cookie."""
         cookie = call.request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not _COOKIE_VALUE.match(cookie):
             return False
         return tokens_match(login_form_token(self._secret, cookie), call.form("csrf_token"))
 
-    def _login_form_token(self, call: Call) -> str:
+    def _login_form_token(self, call: DashboardRequest) -> str:
         cookie = call.request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not _COOKIE_VALUE.match(cookie):
             cookie = secrets.token_urlsafe(32)
             call.set_cookie(LOGIN_CSRF_COOKIE, cookie)
         return login_form_token(self._secret, cookie)
 
-    def _sign_in(self, call: Call, account: Account) -> Response:
+    def _sign_in(self, call: DashboardRequest, account: Account) -> Response:
         """Start a new session (destroying the one the browser held) and go home."""
         old = call.request.cookies.get(SESSION_COOKIE)
         session_id, call.active = self.sessions.start(account, replacing=old)
@@ -126,18 +118,20 @@ class DashboardViews:
         log.info("dashboard sign-in account=%s", account.id)
         return call.redirect("/")
 
-    def too_many_attempts(self, call: Call, retry_after: int) -> Response:
+    def too_many_attempts(self, call: DashboardRequest, retry_after: int) -> Response:
         response = self.page(call, 429, "error.html", title="Too many attempts", retry_after=retry_after)
         response.headers.append(("Retry-After", str(retry_after)))
         return response
 
     # -- login, logout -----------------------------------------------------------------------
-    def login_form(self, call: Call, *, status: int = 200, error: str | None = None, email: str = "") -> Response:
+    def login_form(
+        self, call: DashboardRequest, *, status: int = 200, error: str | None = None, email: str = ""
+    ) -> Response:
         if call.active is not None and call.request.method.upper() == "GET":
             return call.redirect("/")
         return self.page(call, status, "login.html", form_token=self._login_form_token(call), error=error, email=email)
 
-    def login(self, call: Call) -> Response:
+    def login(self, call: DashboardRequest) -> Response:
         email, password = call.form("email"), call.form("password")
         # Throttled before any password hashing, so a flood costs no argon2 work.
         retry_after = self.throttle.hit(email, call.request.client)
@@ -149,7 +143,7 @@ class DashboardViews:
             return self.login_form(call, error=GENERIC_LOGIN_ERROR, email=email)
         return self._sign_in(call, account)
 
-    def logout(self, call: Call) -> Response:
+    def logout(self, call: DashboardRequest) -> Response:
         session_id = call.request.cookies.get(SESSION_COOKIE)
         if session_id:
             self.sessions.end(session_id)
@@ -164,11 +158,11 @@ class DashboardViews:
             return False
         return not self.octotp.store.list_accounts()
 
-    def _setup_link_not_valid(self, call: Call) -> Response:
+    def _setup_link_not_valid(self, call: DashboardRequest) -> Response:
         return self.page(call, 404, "error.html", title="Setup link not valid", retry_after=None)
 
     def setup_form(
-        self, call: Call, *, status: int = 200, errors: list[str] | None = None, email: str = ""
+        self, call: DashboardRequest, *, status: int = 200, errors: list[str] | None = None, email: str = ""
     ) -> Response:
         token = (call.request.query.get("token") or [""])[0] or call.form("setup_token")
         if not self._setup_token_ok(token):
@@ -183,7 +177,7 @@ class DashboardViews:
             email=email,
         )
 
-    def setup(self, call: Call) -> Response:
+    def setup(self, call: DashboardRequest) -> Response:
         retry_after = self.throttle.hit(None, call.request.client)
         if retry_after is not None:
             return self.too_many_attempts(call, retry_after)
@@ -207,7 +201,7 @@ class DashboardViews:
         return self._sign_in(call, account)
 
     # -- projects ----------------------------------------------------------------------------
-    def _own_project(self, call: Call, project_id: str) -> Project:
+    def _own_project(self, call: DashboardRequest, project_id: str) -> Project:
         """The signed-in account's project, or ``NotFound`` (also for another account's project)."""
         assert call.active is not None
         project = self.octotp.store.get_project(project_id) if is_uuid(project_id) else None
@@ -215,7 +209,9 @@ class DashboardViews:
             raise NotFound("no such project")
         return project
 
-    def projects(self, call: Call, *, status: int = 200, errors: list[str] | None = None, name: str = "") -> Response:
+    def projects(
+        self, call: DashboardRequest, *, status: int = 200, errors: list[str] | None = None, name: str = ""
+    ) -> Response:
         assert call.active is not None
         projects = self.octotp.store.list_projects(owner_id=call.active.account.id)
         settings = self.octotp.settings
@@ -230,16 +226,18 @@ class DashboardViews:
             name=name,
         )
 
-    def create_project(self, call: Call) -> Response:
+    def create_project(self, call: DashboardRequest) -> Response:
         assert call.active is not None
         name, plan = call.form("name"), call.form("plan") or None
         try:
             created = self.octotp.accounts.create_project(name, call.active.account, plan)
         except InvalidInput as exc:
-            return self.projects(call, status=400, errors=[f"{e.field}: {e.reason}" for e in exc.errors], name=name)
+            return self.projects(
+                call, status=400, errors=[f"{wire_name(e.field)}: {e.reason}" for e in exc.errors], name=name
+            )
         return self._show_new_key(call, created.project, created.api_key.secret)
 
-    def _show_new_key(self, call: Call, project: Project, secret: str) -> Response:
+    def _show_new_key(self, call: DashboardRequest, project: Project, secret: str) -> Response:
         """Post/Redirect/Get: keep the new key sealed in the session and 303 to the project page, which
         shows it once (so a reload re-submits nothing and shows nothing)."""
         assert call.active is not None
@@ -247,7 +245,7 @@ class DashboardViews:
             log.info("dashboard session ended before a new API key could be shown project=%s", project.id)
         return call.redirect(f"/projects/{project.id}")
 
-    def _take_new_key(self, call: Call, project: Project) -> str | None:
+    def _take_new_key(self, call: DashboardRequest, project: Project) -> str | None:
         """The key a redirect brought to this project's page, taken from the session in the same request
         (exactly one GET gets it; HEAD never does, since it would show nothing)."""
         assert call.active is not None
@@ -262,13 +260,13 @@ class DashboardViews:
             return None
         return message.get("key")
 
-    def project(self, call: Call, project_id: str) -> Response:
+    def project(self, call: DashboardRequest, project_id: str) -> Response:
         project = self._own_project(call, project_id)
         return self.project_page(call, project, new_key=self._take_new_key(call, project))
 
     def project_page(
         self,
-        call: Call,
+        call: DashboardRequest,
         project: Project,
         *,
         status: int = 200,
@@ -277,7 +275,7 @@ class DashboardViews:
     ) -> Response:
         store, settings = self.octotp.store, self.octotp.settings
         now = self.octotp.clock.now()
-        tokens = [(t, token_status(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
+        tokens = [(t, token_state(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
         # Through TokenService: it writes this process's pending counters first (UsageMeter).
         usage = self.octotp.tokens.usage(project.id, now.date() - dt.timedelta(days=USAGE_DAYS - 1))
         return self.page(
@@ -294,7 +292,7 @@ class DashboardViews:
             errors=errors or [],
         )
 
-    def update_project(self, call: Call, project_id: str) -> Response:
+    def update_project(self, call: DashboardRequest, project_id: str) -> Response:
         project = self._own_project(call, project_id)
         accounts = self.octotp.accounts
         plan = call.form("plan")
@@ -306,28 +304,28 @@ class DashboardViews:
             accounts.configure_project(
                 project.id,
                 name=call.form("name") or None,
-                code_length=_whole_number(call.form("code_length"), "codeLength"),
-                expiry_default=_whole_number(call.form("expiry_default"), "expiryDefault"),
-                expiry_min=_whole_number(call.form("expiry_min"), "expiryMin"),
-                expiry_max=_whole_number(call.form("expiry_max"), "expiryMax"),
+                code_length=_whole_number(call.form("code_length"), "code_length"),
+                expiry_default=_whole_number(call.form("expiry_default"), "expiry_default"),
+                expiry_min=_whole_number(call.form("expiry_min"), "expiry_min"),
+                expiry_max=_whole_number(call.form("expiry_max"), "expiry_max"),
                 default_phone_region=call.form("default_phone_region").strip() or None,
                 deliver_only=call.form("deliver_only") == "on",
             )
             if plan and plan != project.plan:
                 accounts.set_plan(project.id, plan)
         except InvalidInput as exc:
-            errors = [f"{e.field}: {e.reason}" for e in exc.errors]
+            errors = [f"{wire_name(e.field)}: {e.reason}" for e in exc.errors]
             return self.project_page(call, project, status=400, errors=errors)
         return call.redirect(f"/projects/{project.id}")
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_key(self, call: Call, project_id: str) -> Response:
+    def create_key(self, call: DashboardRequest, project_id: str) -> Response:
         project = self._own_project(call, project_id)
         name = call.form("name").strip()[:200]
         issued = self.octotp.accounts.create_api_key(project.id, name)
         return self._show_new_key(call, project, issued.secret)
 
-    def revoke_key(self, call: Call, project_id: str, key_id: str) -> Response:
+    def revoke_key(self, call: DashboardRequest, project_id: str, key_id: str) -> Response:
         project = self._own_project(call, project_id)
         if not any(k.id == key_id and k.revoked_at is None for k in self.octotp.store.list_api_keys(project.id)):
             raise NotFound("no such API key")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..core import Octotp
 from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied
 from ..ratelimit import LimitState
+from ..states import token_state
 from ..store import Project
 from .idempotency import check_key, run_idempotent
 from .messages import Request, Response
@@ -26,6 +27,7 @@ from .models import CreateTokenRequest, ValidateTokenRequest
 from .openapi import openapi_document
 from .problems import problem, problem_for
 from .proxies import resolve_client
+from .routes import find_route
 
 log = logging.getLogger("octotp.http")
 
@@ -39,22 +41,22 @@ def request_id_for(request: Request) -> str:
     return incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
-_TOKEN_PATH = re.compile(r"^/api/tokens/([^/]+)$")
 _KEY_QUERY_NAMES = {"api_key", "apikey", "x-api-key", "x_api_key", "key", "token"}
 _NO_STORE = ("Cache-Control", "no-store")
 
 
-class _Call:
-    """Per-request facts gathered on the way, for the response headers and the log line."""
+class _RequestFacts:
+    """Per-request facts gathered on the way, for the handler, the response headers and the log line."""
 
-    __slots__ = ("project_id", "request_id")
+    __slots__ = ("path_params", "project_id", "request_id")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.project_id: str | None = None
+        self.path_params: dict[str, str] = {}
 
 
-Handler = Callable[[Request, _Call], Response]
+Handler = Callable[[Request, _RequestFacts], Response]
 
 
 def format_timestamp(value: dt.datetime) -> str:
@@ -83,6 +85,16 @@ class ApiHandler:
         self.octotp = octotp
         self._openapi: bytes | None = None
         self._trusted_proxies = tuple(octotp.settings.trusted_proxies)
+        # Each operation of the route table by its name; the table decides paths and methods.
+        self._handlers: dict[str, Handler] = {
+            "create_token": self._create,
+            "validate_token": self._validate,
+            "get_token": self._get_token,
+            "cancel_token": self._cancel,
+            "health": self._healthz,
+            "ready": self._readyz,
+            "openapi": self._openapi_json,
+        }
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -92,9 +104,9 @@ class ApiHandler:
         ``resolve_client``) before anything reads it."""
         started = time.perf_counter()
         request = resolve_client(request, self._trusted_proxies)
-        call = _Call(request_id_for(request))
+        call = _RequestFacts(request_id_for(request))
         try:
-            response = self._route(request)(request, call)
+            response = self._route(request, call)(request, call)
         except _Abort as exc:
             response = problem(exc.status, exc.code, exc.detail, call.request_id)
         except OctotpError as exc:
@@ -119,27 +131,15 @@ class ApiHandler:
         )
         return response
 
-    def _route(self, request: Request) -> Handler:
-        path, method = request.path, request.method.upper()
-        routes: dict[str, Handler]
-        if path == "/api/tokens":
-            routes = {"POST": self._create}
-        elif path == "/api/tokens/validate":
-            routes = {"POST": self._validate}
-        elif _TOKEN_PATH.match(path):
-            routes = {"DELETE": self._cancel}
-        elif path == "/healthz":
-            routes = {"GET": self._healthz, "HEAD": self._healthz}
-        elif path == "/readyz":
-            routes = {"GET": self._readyz, "HEAD": self._readyz}
-        elif path == "/openapi.json":
-            routes = {"GET": self._openapi_json, "HEAD": self._openapi_json}
-        else:
+    def _route(self, request: Request, facts: _RequestFacts) -> Handler:
+        found = find_route(request.path)
+        if found is None:
             return _not_found
-        handler = routes.get(method)
-        if handler is None:
-            return _MethodNotAllowed(sorted(routes))
-        return handler
+        route, facts.path_params = found
+        operation = route.operation(request.method.upper())
+        if operation is None:
+            return _MethodNotAllowed(route.methods)
+        return self._handlers[operation.name]
 
     # -- shared steps ------------------------------------------------------------------------
     def _authenticate(self, request: Request, *, required: bool = True) -> Project | None:
@@ -175,7 +175,7 @@ class ApiHandler:
             raise PermissionDenied("this API key is not valid for the projectId in the request")
 
     # -- endpoints ---------------------------------------------------------------------------
-    def _create(self, request: Request, call: _Call) -> Response:
+    def _create(self, request: Request, call: _RequestFacts) -> Response:
         project = self._authenticate(request)
         assert project is not None
         call.project_id = project.id
@@ -214,7 +214,7 @@ class ApiHandler:
             response.headers.append(("Idempotent-Replayed", "true"))
         return response
 
-    def _validate(self, request: Request, call: _Call) -> Response:
+    def _validate(self, request: Request, call: _RequestFacts) -> Response:
         project = self._authenticate(request, required=False)
         body: ValidateTokenRequest = self._parse(request, ValidateTokenRequest)
         self._check_project(project, body.project_id)
@@ -230,24 +230,43 @@ class ApiHandler:
         response.headers.append(_NO_STORE)
         return response
 
-    def _cancel(self, request: Request, call: _Call) -> Response:
+    def _get_token(self, request: Request, call: _RequestFacts) -> Response:
         project = self._authenticate(request)
         assert project is not None
         call.project_id = project.id
-        match = _TOKEN_PATH.match(request.path)
-        assert match is not None
-        self.octotp.tokens.cancel(project, match.group(1))
+        token = self.octotp.tokens.get(project, call.path_params["tokenId"])
+        data = {
+            "id": token.id,
+            "status": token_state(token, self.octotp.clock.now()),
+            "channel": token.channel,
+            "recipientHint": token.recipient_hint,
+            "purpose": token.purpose,
+            "createdAt": format_timestamp(token.created_at),
+            "expiresAt": format_timestamp(token.expires_at),
+            "closedAt": format_timestamp(token.closed_at) if token.closed_at else None,
+            "attempts": token.attempts,
+            "maxAttempts": token.max_attempts,
+        }
+        response = Response.json(200, data)
+        response.headers.append(_NO_STORE)
+        return response
+
+    def _cancel(self, request: Request, call: _RequestFacts) -> Response:
+        project = self._authenticate(request)
+        assert project is not None
+        call.project_id = project.id
+        self.octotp.tokens.cancel(project, call.path_params["tokenId"])
         return Response(204)
 
-    def _healthz(self, request: Request, call: _Call) -> Response:
+    def _healthz(self, request: Request, call: _RequestFacts) -> Response:
         return Response.json(200, {"status": "ok"})
 
-    def _readyz(self, request: Request, call: _Call) -> Response:
+    def _readyz(self, request: Request, call: _RequestFacts) -> Response:
         self.octotp.store.ping()
         self.octotp.limits.ping()
         return Response.json(200, {"status": "ready"})
 
-    def _openapi_json(self, request: Request, call: _Call) -> Response:
+    def _openapi_json(self, request: Request, call: _RequestFacts) -> Response:
         if self._openapi is None:
             self._openapi = Response.json(200, openapi_document()).body
         return Response(200, [("Content-Type", "application/json")], self._openapi)
@@ -261,7 +280,7 @@ class _Abort(OctotpError):
         self.status, self.code = status, code
 
 
-def _not_found(request: Request, call: _Call) -> Response:
+def _not_found(request: Request, call: _RequestFacts) -> Response:
     return problem(404, "not_found", f"no route for {_safe_path(request.path)}", call.request_id)
 
 
@@ -269,7 +288,7 @@ class _MethodNotAllowed:
     def __init__(self, allowed: list[str]) -> None:
         self.allowed = allowed
 
-    def __call__(self, request: Request, call: _Call) -> Response:
+    def __call__(self, request: Request, call: _RequestFacts) -> Response:
         return problem(
             405,
             "method_not_allowed",

@@ -55,6 +55,38 @@ class ValidationResponse(_Body):
     status: Literal["approved", "incorrect", "expired", "locked", "not_found"]
 
 
+class TokenStateResponse(_Body):
+    """``200`` body of ``GET /api/tokens/{tokenId}``: the token's state, never its code."""
+
+    id: str
+    status: Literal["pending", "expired", "locked", "approved", "superseded", "cancelled", "delivery_failed"] = Field(
+        description="pending until it closes; then why it closed (see octotp_core.states)"
+    )
+    channel: Literal["email", "sms"]
+    recipient_hint: str = Field(description="The masked recipient, e.g. j***@example.com")
+    purpose: str
+    created_at: str = Field(description="ISO-8601 UTC")
+    expires_at: str = Field(description="ISO-8601 UTC")
+    closed_at: str | None = Field(default=None, description="ISO-8601 UTC; null while the token is open")
+    attempts: int = Field(description="Wrong or reserved attempts so far")
+    max_attempts: int
+
+
+#: Where the in-process API's Python parameter names differ from the HTTP API's JSON members; any
+#: other field is the camelCase of its Python name (``code_length`` -> ``codeLength``).
+WIRE_NAMES = {"email": "recipientEmail", "phone": "recipientPhone", "expires_in": "expiresInSeconds"}
+
+
+def wire_name(field: str) -> str:
+    """The HTTP (JSON member) name of a field that core names by its Python parameter.
+
+    Core raises ``FieldError`` with Python names (``expires_in``, ``code_length``); the HTTP layer
+    and the dashboard show the API's names (``expiresInSeconds``, ``codeLength``). Names that are
+    already the API's (``projectId``, ``Idempotency-Key``) pass through unchanged.
+    """
+    return WIRE_NAMES.get(field) or (to_camel(field) if "_" in field else field)
+
+
 class FieldProblem(BaseModel):
     """One invalid field in a 400 problem."""
 

@@ -1,64 +1,70 @@
-"""The one canonical OpenAPI 3.1 document of the token API, built from ``models``; every adapter serves it."""
+"""The one canonical OpenAPI 3.1 document of the token API, built from the route table
+(``routes.ROUTES``) and its pydantic models; every adapter serves it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ..version import __version__
-from .models import (
-    CreatedTokenResponse,
-    CreateTokenRequest,
-    Problem,
-    ValidateTokenRequest,
-    ValidationResponse,
-)
+from .models import Problem
+from .routes import ROUTES, Operation
 
 _REF = "#/components/schemas/{model}"
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}},
-    }
-
-
-def _json_body(model: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}}}
-
-
-_COMMON_ERRORS = {
-    "400": _problem("Malformed JSON or an invalid field (see `errors`)"),
-    "413": _problem("Body over 64 KiB"),
-    "415": _problem("Body is not application/json"),
-    "503": _problem("Storage unavailable"),
-}
 _REQUEST_ID_HEADER = {
     "X-Request-Id": {"schema": {"type": "string"}, "description": "Echoed or generated id of this request"}
 }
+_RATE_HEADERS = {
+    "RateLimit-Limit": {"schema": {"type": "integer"}},
+    "RateLimit-Remaining": {"schema": {"type": "integer"}},
+    "RateLimit-Reset": {"schema": {"type": "integer"}},
+    **_REQUEST_ID_HEADER,
+}
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {"required": [{"ApiKey": []}], "optional": [{"ApiKey": []}, {}]}
+
+
+def _content(media_type: str, model: str | None) -> dict[str, Any]:
+    schema = {"$ref": _REF.format(model=model)} if model else {"type": "object"}
+    return {media_type: {"schema": schema}}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": op.description}
+    if op.headers:
+        success["headers"] = _RATE_HEADERS if op.headers == "rate" else _REQUEST_ID_HEADER
+    if op.status != 204:
+        success["content"] = _content("application/json", op.response_model.__name__ if op.response_model else None)
+    document: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
+    if op.api_key:
+        document["security"] = _SECURITY[op.api_key]
+    if op.parameters:
+        document["parameters"] = [p.openapi() for p in op.parameters]
+    if op.request_model:
+        document["requestBody"] = {"required": True, "content": _content("application/json", op.request_model.__name__)}
+    document["responses"] = {str(op.status): success} | {
+        str(status): {"description": text, "content": _content("application/problem+json", "Problem")}
+        for status, text in op.errors
+    }
+    return document
 
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (a fresh dict each call)."""
-    _, schemas = models_json_schema(
-        [
-            (CreateTokenRequest, "validation"),
-            (CreatedTokenResponse, "serialization"),
-            (ValidateTokenRequest, "validation"),
-            (ValidationResponse, "serialization"),
-            (Problem, "serialization"),
-        ],
-        by_alias=True,
-        ref_template=_REF,
-    )
-    rate_headers = {
-        "RateLimit-Limit": {"schema": {"type": "integer"}},
-        "RateLimit-Remaining": {"schema": {"type": "integer"}},
-        "RateLimit-Reset": {"schema": {"type": "integer"}},
-        **_REQUEST_ID_HEADER,
-    }
+    operations = [(route, op) for route in ROUTES for op in route.operations if op.documented]
+    # Request bodies as clients may send them, responses as the server writes them.
+    models: dict[type[BaseModel], JsonSchemaMode] = {}
+    for _, op in operations:
+        if op.request_model:
+            models[op.request_model] = "validation"
+        if op.response_model:
+            models[op.response_model] = "serialization"
+    models[Problem] = "serialization"
+    _, schemas = models_json_schema(list(models.items()), by_alias=True, ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for route, op in operations:
+        paths.setdefault(route.path, {})[op.method.lower()] = _operation(op)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -66,98 +72,7 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": "One-time verification codes. Errors are RFC 9457 problem+json with a stable `code`.",
         },
-        "paths": {
-            "/api/tokens": {
-                "post": {
-                    "operationId": "createToken",
-                    "summary": "Issue a code for a recipient",
-                    "security": [{"ApiKey": []}],
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string", "maxLength": 255},
-                        }
-                    ],
-                    "requestBody": _json_body("CreateTokenRequest"),
-                    "responses": {
-                        "201": {
-                            "description": "Created",
-                            "headers": rate_headers,
-                            "content": {
-                                "application/json": {"schema": {"$ref": _REF.format(model="CreatedTokenResponse")}}
-                            },
-                        },
-                        **_COMMON_ERRORS,
-                        "401": _problem("Missing, invalid or revoked API key"),
-                        "403": _problem("The key is not valid for projectId"),
-                        "409": _problem(
-                            "An earlier request with this Idempotency-Key is still in progress or differed"
-                        ),
-                        "429": _problem("Rate limited; see Retry-After"),
-                        "502": _problem("Delivery failed; no usable code was left"),
-                    },
-                }
-            },
-            "/api/tokens/validate": {
-                "post": {
-                    "operationId": "validateToken",
-                    "summary": "Check a code (approved at most once)",
-                    "security": [{"ApiKey": []}, {}],
-                    "requestBody": _json_body("ValidateTokenRequest"),
-                    "responses": {
-                        "200": {
-                            "description": "The verdict",
-                            "headers": _REQUEST_ID_HEADER,
-                            "content": {
-                                "application/json": {"schema": {"$ref": _REF.format(model="ValidationResponse")}}
-                            },
-                        },
-                        **_COMMON_ERRORS,
-                        "401": _problem("Invalid or revoked API key (the key is optional here)"),
-                        "403": _problem("The key is not valid for projectId"),
-                        "404": _problem("No such project"),
-                    },
-                }
-            },
-            "/api/tokens/{tokenId}": {
-                "delete": {
-                    "operationId": "cancelToken",
-                    "summary": "Cancel an open token",
-                    "security": [{"ApiKey": []}],
-                    "parameters": [{"name": "tokenId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {
-                        "204": {"description": "Cancelled", "headers": _REQUEST_ID_HEADER},
-                        "401": _problem("Missing, invalid or revoked API key"),
-                        "404": _problem("No open token with this id in the key's project"),
-                        "503": _problem("Storage unavailable"),
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "operationId": "health",
-                    "summary": "Liveness",
-                    "responses": {
-                        "200": {"description": "Alive", "content": {"application/json": {"schema": {"type": "object"}}}}
-                    },
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "operationId": "ready",
-                    "summary": "Readiness: storage and rate-limit storage answer",
-                    "responses": {
-                        "200": {
-                            "description": "Ready",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        "503": _problem("Storage or rate-limit storage down"),
-                    },
-                }
-            },
-        },
+        "paths": paths,
         "components": {
             "schemas": schemas["$defs"],
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},

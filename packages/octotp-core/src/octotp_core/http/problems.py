@@ -17,6 +17,7 @@ from ..errors import (
     StorageUnavailable,
 )
 from .messages import Response
+from .models import wire_name
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -72,7 +73,8 @@ def problem_for(error: OctotpError, request_id: str) -> Response:
     """The problem response for a core error, with ``Retry-After`` on 429s."""
     status = status_for(error)
     if isinstance(error, InvalidInput):
-        return problem(status, error.code, error.detail, request_id, errors=error.errors)
+        shown = error.renamed(wire_name)  # the API's JSON members, not core's Python names
+        return problem(status, shown.code, shown.detail, request_id, errors=shown.errors)
     if isinstance(error, RateLimited):
         headers = [
             ("Retry-After", str(error.retry_after)),

@@ -104,6 +104,11 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "validateToken",
                     "summary": "Check a code (approved at most once)",
+                    "description": (
+                        "X-Api-Key is optional: when sent it must be valid for projectId (401, 403). "
+                        "Projects with validateRequiresKey (every project created since the setting "
+                        "exists) refuse a validate without it with 401."
+                    ),
                     "security": [{"ApiKey": []}, {}],
                     "requestBody": _json_body("ValidateTokenRequest"),
                     "responses": {
@@ -115,7 +120,10 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         **_COMMON_ERRORS,
-                        "401": _problem("Invalid or revoked API key (the key is optional here)"),
+                        "401": _problem(
+                            "Invalid or revoked API key, or no key for a project with validateRequiresKey "
+                            "(the key is optional for other projects)"
+                        ),
                         "403": _problem("The key is not valid for projectId"),
                         "404": _problem("No such project"),
                     },

@@ -114,7 +114,8 @@ def _change(admin_client: Client, project: models.Project, **fields: object) -> 
         ({"code_length": "4"}, "code_length", "must be 6-10 digits"),
         ({"expiry_max": "86400"}, "expiry_max", "must be 1-3600 seconds"),
         ({"expiry_default": "5000"}, "expiry_default", "must be 1-3600 seconds"),
-        ({"expiry_max": str(10**12)}, "expiry_max", "less than or equal to"),  # Django's own range check
+        # Django's own range check where the database has one (not SQLite), else core's
+        ({"expiry_max": str(10**12)}, "expiry_max", "less than or equal to|must be 1-3600 seconds"),
         ({"default_phone_region": "ZZ"}, "default_phone_region", "two-letter region code"),
     ],
 )
@@ -125,7 +126,7 @@ def test_change_form_runs_the_core_validation(
     status, errors = _change(admin_client, project, **fields)
     assert status == 200  # the form again, with errors (a saved change redirects)
     assert list(errors) == [field]
-    assert reason in errors[field][0]
+    assert re.search(reason, errors[field][0]), errors
     stored = models.Project.objects.get(id=project.id)
     assert getattr(stored, field) in (None, "")
 

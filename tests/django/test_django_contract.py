@@ -63,6 +63,7 @@ def django_app(octotp_db: str, clock: FrozenClock) -> Iterator[MountedOctotp]:
             octotp.accounts.revoke_api_key,
             clock=clock,
             extra={"octotp": octotp},
+            configure_project=octotp.accounts.configure_project,
         )
     reset_octotp()
 

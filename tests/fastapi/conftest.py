@@ -58,6 +58,7 @@ def host_app(database_url: str, make_settings: Callable[..., Settings], clock: A
             octotp.accounts.revoke_api_key,
             clock=clock,
             extra={"app": app, "octotp": octotp, "raw": client},
+            configure_project=octotp.accounts.configure_project,
         )
     octotp.close()
 

@@ -23,4 +23,9 @@ class TestStandaloneServer(ContractSuite, IdempotencyContract):
     @pytest.fixture
     def mounted(self, standalone: tuple[ServeProcess, Octotp]) -> MountedOctotp:
         server, octotp = standalone
-        return MountedOctotp(UrlClient(server.url), project_factory(octotp), octotp.accounts.revoke_api_key)
+        return MountedOctotp(
+            UrlClient(server.url),
+            project_factory(octotp),
+            octotp.accounts.revoke_api_key,
+            configure_project=octotp.accounts.configure_project,
+        )

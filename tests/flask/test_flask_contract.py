@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -46,7 +47,18 @@ def mounted_flask_app(app: Flask, prefix: str, clock: FrozenClock | None) -> Mou
         with app.app_context():
             get_octotp().accounts.revoke_api_key(key_id)
 
-    return MountedOctotp(FlaskClientAdapter(app.test_client(), prefix), new_project, revoke_key, clock, {"app": app})
+    def configure_project(project_id: str, **fields: Any) -> None:
+        with app.app_context():
+            get_octotp().accounts.configure_project(project_id, **fields)
+
+    return MountedOctotp(
+        FlaskClientAdapter(app.test_client(), prefix),
+        new_project,
+        revoke_key,
+        clock,
+        {"app": app},
+        configure_project=configure_project,
+    )
 
 
 def contract_config(database_url: str) -> dict[str, object]:

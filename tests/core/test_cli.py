@@ -270,6 +270,46 @@ def test_plans_set(cli_env: dict[str, str]) -> None:
     fails(cli_env, "plans", "set", project_id, code=2)
 
 
+def test_projects_set_plan_and_validate_requires_key(cli_env: dict[str, str]) -> None:
+    """The operator's `projects set` changes the plan and the validate-key setting; JSON shows both."""
+    _, project = make_owner_and_project(cli_env)
+    pid = project["projectId"]
+    assert project["validateRequiresKey"] is True  # every new project
+    changed = ok_json(cli_env, "projects", "set", pid, "--plan", "pro", "--no-validate-requires-key")
+    assert (changed["plan"], changed["validateRequiresKey"]) == ("pro", False)
+    assert [(p["plan"], p["validateRequiresKey"]) for p in ok_json(cli_env, "projects", "list")] == [("pro", False)]
+    assert ok_json(cli_env, "projects", "set", pid, "--validate-requires-key")["validateRequiresKey"] is True
+    stderr = fails(cli_env, "projects", "set", pid, "--plan", "platinum", "--json")
+    assert "free" in stderr
+    compatible = ok_json(cli_env, "projects", "create", "Octotp-era", "--no-validate-requires-key")
+    assert compatible["validateRequiresKey"] is False
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--code-length", "4", "must be 6-10 digits"),
+        ("--expiry-max", "1000000000000", "must be 1-3600 seconds"),
+        ("--expiry-default", "3601", "must be 1-3600 seconds"),
+    ],
+)
+def test_projects_set_holds_to_the_operators_bounds(
+    cli_env: dict[str, str], option: str, value: str, reason: str
+) -> None:
+    _, project = make_owner_and_project(cli_env)
+    assert reason in fails(cli_env, "projects", "set", project["projectId"], option, value, "--json")
+    octotp = in_process(cli_env)
+    try:
+        stored = octotp.accounts.get_project(project["projectId"])
+        assert (stored.code_length, stored.expiry_max, stored.expiry_default) == (None, None, None)
+    finally:
+        octotp.close()
+    # The operator moves the bounds in settings, and the same value is then accepted.
+    env = {**cli_env, "OCTOTP_PROJECT_MIN_CODE_LENGTH": "4", "OCTOTP_PROJECT_EXPIRY_MAX_CEILING": "86400"}
+    changed = ok_json(env, "projects", "set", project["projectId"], "--code-length", "4", "--expiry-max", "86400")
+    assert (changed["codeLength"], changed["expiryMax"]) == (4, 86400)
+
+
 # -- purge -----------------------------------------------------------------------------------------
 def test_purge(cli_env: dict[str, str]) -> None:
     ok_json(cli_env, "db", "upgrade")

@@ -390,45 +390,91 @@ def test_settings_are_validated_by_the_account_service(octotp: Octotp, signed_in
     project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Conf"}))
     path = f"/projects/{project_id}/settings"
     token = signed_in.csrf_token()
-    bad = signed_in.post(path, {"csrf_token": token, "name": "Conf", "code_length": "12", "plan": "free"})
+    bad = signed_in.post(path, {"csrf_token": token, "name": "Conf", "code_length": "12"})
     assert bad.status == 400
-    assert "codeLength: must be 4-10" in bad.text
+    assert "codeLength: must be 6-10 digits" in bad.text
     assert signed_in.post(path, {"csrf_token": token, "name": "Conf", "code_length": "x"}).status == 400
-    assert signed_in.post(path, {"csrf_token": token, "name": "Conf", "plan": "platinum"}).status == 400
     inverted = signed_in.post(path, {"csrf_token": token, "name": "Conf", "expiry_min": "700"})
     assert inverted.status == 400
     assert "expiry" in inverted.text
     unchanged = octotp.store.get_project(project_id)
     assert unchanged is not None
-    assert (unchanged.code_length, unchanged.plan, unchanged.expiry_min) == (
-        None,
-        "free",
-        None,
-    )
+    assert (unchanged.code_length, unchanged.plan, unchanged.expiry_min) == (None, "free", None)
     ok = signed_in.post(
         path,
         {
             "csrf_token": token,
             "name": "Renamed",
-            "plan": "pro",
             "code_length": "8",
             "expiry_default": "120",
             "expiry_min": "60",
             "expiry_max": "900",
             "default_phone_region": "gb",
             "deliver_only": "on",
+            "validate_requires_key": "on",
         },
     )
     assert ok.status == 303
     project = octotp.store.get_project(project_id)
     assert project is not None
-    assert (project.name, project.plan, project.code_length) == ("Renamed", "pro", 8)
+    assert (project.name, project.plan, project.code_length) == ("Renamed", "free", 8)
     assert (project.expiry_default, project.expiry_min, project.expiry_max) == (120, 60, 900)
-    assert (project.default_phone_region, project.deliver_only) == ("GB", True)
-    signed_in.post(path, {"csrf_token": token, "name": "Renamed"})  # unticked box: deliver-only off again
+    assert (project.default_phone_region, project.deliver_only, project.validate_requires_key) == ("GB", True, True)
+    signed_in.post(path, {"csrf_token": token, "name": "Renamed"})  # unticked boxes: both off again
     project = octotp.store.get_project(project_id)
     assert project is not None
-    assert project.deliver_only is False
+    assert (project.deliver_only, project.validate_requires_key) == (False, False)
+
+
+def test_owner_cannot_pick_a_plan(octotp: Octotp, signed_in: DashboardBrowser) -> None:
+    """Plans are the operator's: the owner's forms offer none, and a plan sent anyway changes nothing."""
+    created = signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Cheap", "plan": "pro"})
+    project_id = _project_id(created)
+    assert octotp.accounts.get_project(project_id).plan == "free"
+    page = signed_in.get(f"/projects/{project_id}").text
+    assert 'name="plan"' not in page
+    assert 'name="plan"' not in signed_in.get("/").text
+    assert re.search(r'id="project-plan">free<', page)
+    posted = signed_in.post(
+        f"/projects/{project_id}/settings", {"csrf_token": signed_in.csrf_token(), "name": "Cheap", "plan": "pro"}
+    )
+    assert posted.status == 303
+    assert octotp.accounts.get_project(project_id).plan == "free"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("code_length", "4", "codeLength: must be 6-10 digits"),
+        ("code_length", "5", "codeLength: must be 6-10 digits"),
+        ("expiry_max", "1000000000000", "expiryMax: must be 1-3600 seconds"),
+        ("expiry_max", "3601", "expiryMax: must be 1-3600 seconds"),
+        ("expiry_default", str(10**30), "expiryDefault: must be 1-3600 seconds"),
+    ],
+)
+def test_owner_chooses_within_the_operators_bounds(
+    octotp: Octotp, signed_in: DashboardBrowser, field: str, value: str, reason: str
+) -> None:
+    project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Bounds"}))
+    posted = signed_in.post(
+        f"/projects/{project_id}/settings", {"csrf_token": signed_in.csrf_token(), "name": "Bounds", field: value}
+    )
+    assert posted.status == 400
+    assert reason in posted.text
+    project = octotp.accounts.get_project(project_id)
+    assert getattr(project, field) is None
+    # What the server allows is on the page, and the inputs say so too.
+    assert "codes of 6-10 digits and expiries up to 3600 s" in posted.text
+    assert 'name="code_length" min="6" max="10"' in posted.text
+
+
+def test_new_project_requires_a_key_to_validate_and_the_page_says_so(
+    octotp: Octotp, signed_in: DashboardBrowser
+) -> None:
+    project_id = _project_id(signed_in.post("/projects", {"csrf_token": signed_in.csrf_token(), "name": "Keyed"}))
+    assert octotp.accounts.get_project(project_id).validate_requires_key is True
+    page = signed_in.get(f"/projects/{project_id}").text
+    assert re.search(r'<input type="checkbox" name="validate_requires_key" checked>', page)
 
 
 def test_new_key_is_shown_once_and_works(octotp: Octotp, signed_in: DashboardBrowser) -> None:

@@ -3,16 +3,17 @@ and the SQLAlchemy models agree with what the migrations built (autogenerate fin
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from octotp_core.migrate import VERSION_TABLE, current_revision, downgrade, head_revision, upgrade
-from octotp_core.store import make_engine
+from octotp_core.store import SqlAlchemyStore, make_engine
 from octotp_core.store.models import Base
 
 OCTOTP_TABLES = {table.name for table in Base.metadata.sorted_tables}
@@ -72,3 +73,35 @@ def test_migrated_tokens_table_has_the_lookup_indexes(empty_engine: Engine) -> N
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(empty_engine).get_indexes("octotp_tokens")}
     assert indexes["ix_octotp_tokens_binding"] == ["project_id", "recipient_digest", "purpose", "pk"]
     assert indexes["ix_octotp_tokens_expires_at"] == ["expires_at"]
+
+
+def test_0004_leaves_existing_projects_validating_without_a_key(empty_engine: Engine) -> None:
+    """Projects from before ``validate_requires_key`` keep the Octotp behaviour (anonymous validate);
+    projects made afterwards by octotp have it on, and a downgrade keeps the other rows."""
+    upgrade(empty_engine, "0003")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO octotp_projects (id, name, plan, deliver_only, created_at)"
+                " VALUES ('00000000-0000-4000-8000-000000000001', 'old', 'free', :false, :now)"
+            ),
+            {"false": False, "now": dt.datetime(2026, 1, 1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO octotp_api_keys (id, project_id, digest, prefix, name, created_at) VALUES"
+                " ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001',"
+                " :digest, 'octotp_abc', 'k', :now)"
+            ),
+            {"digest": "d" * 64, "now": dt.datetime(2026, 1, 1)},
+        )
+    upgrade(empty_engine)
+    store = SqlAlchemyStore(empty_engine)
+    old = store.get_project("00000000-0000-4000-8000-000000000001")
+    assert old is not None
+    assert old.validate_requires_key is False
+    downgrade(empty_engine, "0003")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM octotp_api_keys")).scalar_one() == 1
+        columns = {c["name"] for c in inspect(empty_engine).get_columns("octotp_projects")}
+    assert "validate_requires_key" not in columns

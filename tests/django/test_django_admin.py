@@ -105,3 +105,63 @@ def test_token_status_speaks_cores_vocabulary(django_octotp: Octotp, project: mo
     statuses = {t.token_id: token_admin.status(t) for t in models.Token.objects.filter(project=project)}  # type: ignore[attr-defined]
     assert statuses[waiting.id] == "pending"
     assert sorted(statuses.values()) == ["approved", "pending"]
+
+
+def _change(admin_client: Client, project: models.Project, **fields: object) -> tuple[int, dict[str, list[str]]]:
+    """Post the change form; the status and the form's errors by field (``__all__``: not one field's)."""
+    data = {"name": project.name, "plan": project.plan, "owner": "", **fields}
+    response = admin_client.post(reverse("admin:octotp_project_change", args=[project.id]), data)
+    if response.status_code != 200:
+        return response.status_code, {}
+    errors = response.context["adminform"].form.errors
+    assert "errornote" in response.content.decode()  # and the page shows them
+    return response.status_code, {name: list(messages) for name, messages in errors.items()}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"code_length": "4"}, "code_length", "must be 6-10 digits"),
+        ({"expiry_max": "86400"}, "expiry_max", "must be 1-3600 seconds"),
+        ({"expiry_default": "5000"}, "expiry_default", "must be 1-3600 seconds"),
+        # Django's own range check where the database has one (not SQLite), else core's
+        ({"expiry_max": str(10**12)}, "expiry_max", "less than or equal to|must be 1-3600 seconds"),
+        ({"default_phone_region": "ZZ"}, "default_phone_region", "two-letter region code"),
+    ],
+)
+def test_change_form_runs_the_core_validation(
+    admin_client: Client, project: models.Project, fields: dict[str, str], field: str, reason: str
+) -> None:
+    """The admin form saved through the ORM and skipped the operator's bounds; now each is a field error."""
+    status, errors = _change(admin_client, project, **fields)
+    assert status == 200  # the form again, with errors (a saved change redirects)
+    assert list(errors) == [field]
+    assert re.search(reason, errors[field][0]), errors
+    stored = models.Project.objects.get(id=project.id)
+    assert getattr(stored, field) in (None, "")
+
+
+def test_change_form_reports_unordered_expiry_bounds(admin_client: Client, project: models.Project) -> None:
+    status, errors = _change(admin_client, project, expiry_min="500", expiry_max="400")
+    assert status == 200
+    assert errors == {"__all__": ["need expiry_min <= expiry_default <= expiry_max, got 500 <= 300 <= 400"]}
+    assert models.Project.objects.get(id=project.id).expiry_min is None
+
+
+def test_change_form_saves_what_core_normalises(admin_client: Client, project: models.Project) -> None:
+    status, _ = _change(
+        admin_client,
+        project,
+        name="  Renamed  ",
+        plan="pro",
+        code_length="8",
+        expiry_max="3600",
+        default_phone_region="gb",
+        validate_requires_key="on",
+    )
+    assert status == 302
+    stored = models.Project.objects.get(id=project.id)
+    assert (stored.name, stored.plan, stored.code_length, stored.expiry_max) == ("Renamed", "pro", 8, 3600)
+    assert (stored.default_phone_region, stored.validate_requires_key) == ("GB", True)
+    _change(admin_client, stored)  # the checkbox left unticked: anonymous validates allowed again
+    assert models.Project.objects.get(id=project.id).validate_requires_key is False

@@ -79,6 +79,7 @@ def django_app(octotp_db: str, clock: FrozenClock) -> Iterator[MountedOctotp]:
             clock=clock,
             extra={"octotp": octotp},
             connect_listener=connect_listener,
+            configure_project=octotp.accounts.configure_project,
         )
     reset_octotp()
 

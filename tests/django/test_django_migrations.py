@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from django.db import connections
@@ -64,3 +66,22 @@ def test_validate_lookup_is_a_seek_on_the_binding_index(octotp_db: str) -> None:
         if connection.vendor == "postgresql":
             cursor.execute("RESET enable_seqscan")
     assert "ix_octotp_tokens_binding" in plan, plan
+
+
+def test_0004_leaves_existing_projects_validating_without_a_key(octotp_db: str) -> None:
+    """Projects from before ``validate_requires_key`` keep anonymous validates; new ones require a key."""
+    from octotp_django.models import Project
+
+    connection = connections[octotp_db]
+    call_command("migrate", "octotp", "0003", database=octotp_db, verbosity=0)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO octotp_projects (id, name, plan, deliver_only, created_at) VALUES (%s, %s, %s, %s, %s)",
+                ["00000000-0000-4000-8000-000000000004", "old", "free", False, dt.datetime(2026, 1, 1)],
+            )
+    finally:
+        call_command("migrate", "octotp", database=octotp_db, verbosity=0)
+    old = Project.objects.using(octotp_db).get(id="00000000-0000-4000-8000-000000000004")
+    assert old.validate_requires_key is False
+    assert Project(name="new", plan="free").validate_requires_key is True

@@ -66,6 +66,7 @@ def test_under_asgi(project: tuple[str, str]) -> None:
         "/octotp/api/tokens/validate",
         json.dumps({"projectId": project_id, "recipientEmail": "user@example.com", "code": code}).encode(),
         content_type="application/json",
+        headers={"X-Api-Key": key},
     )
     assert validated.json() == {"isValid": True, "status": "approved"}
 
@@ -94,12 +95,13 @@ def test_atomic_requests_do_not_wrap_the_api(atomic_requests: None, django_octot
     code = response.json()["code"]
     wrong = "0" * 6 if code != "0" * 6 else "1" * 6
     body = {"projectId": project_id, "recipientEmail": "user@example.com", "code": wrong}
-    response = client.post("/api/tokens/validate", json.dumps(body).encode(), content_type="application/json")
+    keyed = {"content_type": "application/json", "headers": {"X-Api-Key": key}}
+    response = client.post("/api/tokens/validate", json.dumps(body).encode(), **keyed)
     assert response.json()["status"] == "incorrect"
     [token] = django_octotp.store.list_tokens(project_id)
     assert token.attempts == 1
     body["code"] = code
-    response = client.post("/api/tokens/validate", json.dumps(body).encode(), content_type="application/json")
+    response = client.post("/api/tokens/validate", json.dumps(body).encode(), **keyed)
     assert response.json() == {"isValid": True, "status": "approved"}
 
 

@@ -59,6 +59,7 @@ def host_app(database_url: str, make_settings: Callable[..., Settings], clock: A
             clock=clock,
             extra={"app": app, "octotp": octotp, "raw": client},
             connect_listener=core_listeners(octotp),
+            configure_project=octotp.accounts.configure_project,
         )
     octotp.close()
 

@@ -40,6 +40,7 @@ class TestStandaloneServer(ContractSuite):
             octotp.accounts.revoke_api_key,
             lacks=frozenset({"clock", "listeners"}),
             read_logs=server.output,
+            configure_project=octotp.accounts.configure_project,
         )
 
 

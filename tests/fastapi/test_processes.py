@@ -31,9 +31,10 @@ def _create(url: str, project_id: str, key: str, email: str) -> tuple[int, dict[
     return r.status, r.json()
 
 
-def _validate(url: str, project_id: str, email: str, code: str) -> str:
+def _validate(url: str, project_id: str, key: str, email: str, code: str) -> str:
     body = json.dumps({"projectId": project_id, "recipientEmail": email, "code": code}).encode()
-    r = UrlClient(url).request("POST", "/api/tokens/validate", headers={"Content-Type": "application/json"}, body=body)
+    headers = {"Content-Type": "application/json", "X-Api-Key": key}
+    r = UrlClient(url).request("POST", "/api/tokens/validate", headers=headers, body=body)
     status: str = r.json()["status"]
     return status
 
@@ -50,7 +51,10 @@ def test_token_survives_restart(tmp_path: Path, test_secret: str) -> None:
     assert "Application shutdown complete" in server.output()
     again = ServeProcess(env)
     try:
-        assert _validate(again.url, created.project.id, "restart@example.com", str(body["code"])) == "approved"
+        assert (
+            _validate(again.url, created.project.id, created.api_key.secret, "restart@example.com", str(body["code"]))
+            == "approved"
+        )
     finally:
         again.stop()
 
@@ -105,7 +109,10 @@ def test_two_servers_share_limits_and_single_use(
         assert status == 201
         with ThreadPoolExecutor(10) as pool:
             verdicts = list(
-                pool.map(lambda u: _validate(u, free.project.id, "both@example.com", str(body["code"])), urls[:10])
+                pool.map(
+                    lambda u: _validate(u, free.project.id, free.api_key.secret, "both@example.com", str(body["code"])),
+                    urls[:10],
+                )
             )
         assert verdicts.count("approved") == 1
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -58,6 +59,10 @@ def mounted_flask_app(app: Flask, prefix: str, clock: FrozenClock | None) -> Mou
         SIGNALS[kind].connect(receiver, sender=app, weak=False)
         return lambda: SIGNALS[kind].disconnect(receiver, sender=app)
 
+    def configure_project(project_id: str, **fields: Any) -> None:
+        with app.app_context():
+            get_octotp().accounts.configure_project(project_id, **fields)
+
     return MountedOctotp(
         FlaskClientAdapter(app.test_client(), prefix),
         new_project,
@@ -65,6 +70,7 @@ def mounted_flask_app(app: Flask, prefix: str, clock: FrozenClock | None) -> Mou
         clock,
         {"app": app},
         connect_listener=connect_listener,
+        configure_project=configure_project,
     )
 
 

@@ -143,7 +143,7 @@ def test_a_code_validates_once_across_workers(gunicorn_app: tuple[UrlClient, Oct
     project = octotp.accounts.create_project("gunicorn-validate")
     created = octotp.create_token(project.project.id, email="once@example.com")
     body = json.dumps({"projectId": project.project.id, "recipientEmail": "once@example.com", "code": created.code})
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "X-Api-Key": project.api_key.secret}
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(
             pool.map(

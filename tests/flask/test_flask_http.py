@@ -26,8 +26,9 @@ def test_round_trip_over_http(client: FlaskClient, new_project: Callable[..., tu
     assert created.headers["X-Request-Id"]
     code = created.get_json()["code"]
     body = {"projectId": project_id, "recipientEmail": "user@example.com", "code": code}
-    assert client.post("/api/tokens/validate", json=body).get_json() == {"isValid": True, "status": "approved"}
-    assert client.post("/api/tokens/validate", json=body).get_json() == {"isValid": False, "status": "not_found"}
+    validate = {"json": body, "headers": {"X-Api-Key": key}}
+    assert client.post("/api/tokens/validate", **validate).get_json() == {"isValid": True, "status": "approved"}
+    assert client.post("/api/tokens/validate", **validate).get_json() == {"isValid": False, "status": "not_found"}
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,12 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import phonenumbers
-
 from . import apikeys
 from .clock import Clock
-from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
 from .errors import AuthenticationFailed, FieldError, InvalidInput, NotFound
 from .ids import is_uuid
 from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from .projects import validate_project
 from .recipients import normalise_email
 from .settings import Settings
 from .store import Account, ApiKey, Project, Store
@@ -81,14 +79,28 @@ class AccountService:
         return account
 
     # -- projects ----------------------------------------------------------------------------
-    def create_project(self, name: str, owner: Account | None = None, plan: str | None = None) -> CreatedProject:
-        """A project on the default plan (or ``plan``), with its first API key."""
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise InvalidInput(FieldError("name", "must be 1-200 characters"))
-        plan = plan or self.settings.default_plan
-        self._check_plan(plan)
-        project = Project(str(uuid.uuid4()), name, owner.id if owner else None, plan, self.clock.now())
+    def create_project(
+        self,
+        name: str,
+        owner: Account | None = None,
+        plan: str | None = None,
+        *,
+        validate_requires_key: bool = True,
+    ) -> CreatedProject:
+        """A project on the default plan (or ``plan``: the caller is the operator), with its first API key.
+
+        ``validate_requires_key`` is on for every new project: its validates must send a key. Pass
+        False for an integration that validates without one, as the Octotp API allowed.
+        """
+        project = Project(
+            str(uuid.uuid4()),
+            name,
+            owner.id if owner else None,
+            plan or self.settings.default_plan,
+            self.clock.now(),
+            validate_requires_key=validate_requires_key,
+        )
+        project = validate_project(project, self.settings)
         self.store.create_project(project)
         return CreatedProject(project, self.create_api_key(project.id, "default"))
 
@@ -100,11 +112,8 @@ class AccountService:
         return project
 
     def set_plan(self, project_id: str, plan: str) -> None:
-        """Move a project to another plan (takes effect on its next request)."""
-        self._check_plan(plan)
-        if not self.store.set_project_plan(self.get_project(project_id).id, plan):
-            raise NotFound(f"no project {project_id}")
-        self._forget_project(project_id)
+        """Move a project to another plan (an operator's decision; takes effect on its next request)."""
+        self.configure_project(project_id, plan=plan)
 
     def configure_project(
         self,
@@ -112,63 +121,53 @@ class AccountService:
         *,
         owner: Account | None = None,
         name: str | None = None,
+        plan: str | None = None,
         code_length: int | None = None,
         expiry_default: int | None = None,
         expiry_min: int | None = None,
         expiry_max: int | None = None,
         default_phone_region: str | None = None,
         deliver_only: bool | None = None,
+        validate_requires_key: bool | None = None,
     ) -> Project:
-        """Change a project's own settings or its owner (None leaves a field as it is); returns the
-        project as stored.
+        """Change a project's settings or its owner (None leaves a field as it is); returns the project
+        as stored.
 
-        Expiry bounds may go beyond the server defaults (an operator's decision); they must stay
-        ordered: ``expiry_min <= expiry_default <= expiry_max``.
+        This is the operator's call: it may change the plan. What an owner may change is the rest, and
+        only within the operator's bounds, which ``octotp_core.projects.validate_project`` enforces
+        here for every caller (``InvalidInput`` names each refused field).
         """
         project = self.get_project(project_id)
-        changes: dict[str, object] = {}
+        changes: dict[str, object] = {
+            field: value
+            for field, value in (
+                ("name", name),
+                ("plan", plan),
+                ("code_length", code_length),
+                ("expiry_default", expiry_default),
+                ("expiry_min", expiry_min),
+                ("expiry_max", expiry_max),
+                ("default_phone_region", default_phone_region),
+                ("deliver_only", deliver_only),
+                ("validate_requires_key", validate_requires_key),
+            )
+            if value is not None
+        }
         if owner is not None:
             changes["owner_id"] = owner.id
-        if name is not None:
-            if not name.strip() or len(name.strip()) > 200:
-                raise InvalidInput(FieldError("name", "must be 1-200 characters"))
-            changes["name"] = name.strip()
-        if code_length is not None:
-            if not MIN_CODE_LENGTH <= code_length <= MAX_CODE_LENGTH:
-                raise InvalidInput(FieldError("code_length", f"must be {MIN_CODE_LENGTH}-{MAX_CODE_LENGTH}"))
-            changes["code_length"] = code_length
-        for field, value in (
-            ("expiry_default", expiry_default),
-            ("expiry_min", expiry_min),
-            ("expiry_max", expiry_max),
-        ):
-            if value is not None:
-                if value < 1:
-                    raise InvalidInput(FieldError(field, "must be a positive number of seconds"))
-                changes[field] = value
-        if default_phone_region is not None:
-            region = default_phone_region.upper()
-            if region not in phonenumbers.SUPPORTED_REGIONS:
-                raise InvalidInput(FieldError("default_phone_region", "must be a two-letter region code, e.g. GB"))
-            changes["default_phone_region"] = region
-        if deliver_only is not None:
-            changes["deliver_only"] = deliver_only
-        updated = dataclasses.replace(project, **changes)  # type: ignore[arg-type]
-        s = self.settings
-        low = updated.expiry_min or s.expiry_min
-        default = updated.expiry_default or s.expiry_default
-        high = updated.expiry_max or s.expiry_max
-        if not low <= default <= high:
-            reason = f"need expiry_min <= expiry_default <= expiry_max, got {low} <= {default} <= {high}"
-            raise InvalidInput(FieldError("expiry", reason))
-        if not self.store.update_project(updated):
-            raise NotFound(f"no project {project_id}")
-        self._forget_project(project.id)
-        return updated
+        return self.save_project(dataclasses.replace(project, **changes))  # type: ignore[arg-type]
 
-    def _check_plan(self, plan: str) -> None:
-        if plan not in self.settings.plans:
-            raise InvalidInput(FieldError("plan", f"must be one of {', '.join(sorted(self.settings.plans))}"))
+    def save_project(self, project: Project) -> Project:
+        """Validate and store every settable field of ``project`` (an existing one); returns it as stored.
+
+        For writers that hold a whole record, such as the Django admin form: they pass through the same
+        validation as ``configure_project``.
+        """
+        project = validate_project(project, self.settings)
+        if not self.store.update_project(project):
+            raise NotFound(f"no project {project.id}")
+        self._forget_project(project.id)
+        return project
 
     # -- API keys ----------------------------------------------------------------------------
     def create_api_key(self, project_id: str, name: str = "") -> IssuedKey:

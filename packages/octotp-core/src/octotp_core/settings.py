@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
 
+MAX_EXPIRY_SECONDS = 2**31 - 1
+"""No expiry bound can exceed this: it fits every database's INTEGER column and any date arithmetic."""
+
 
 class Plan(BaseModel):
     """A named set of per-project limits."""
@@ -52,6 +55,11 @@ class Settings(BaseSettings):
     expiry_default: int = Field(default=300, gt=0)
     expiry_min: int = Field(default=30, gt=0)
     expiry_max: int = Field(default=600, gt=0)
+    project_expiry_max_ceiling: int = Field(default=3600, gt=0, le=MAX_EXPIRY_SECONDS)
+    """Operator policy: the highest ``expiry_min``/``expiry_default``/``expiry_max`` a project may set
+    (seconds). Owners choose within it; a stored value above it is clamped to it."""
+    project_min_code_length: int = Field(default=6, ge=MIN_CODE_LENGTH, le=MAX_CODE_LENGTH)
+    """Operator policy: the shortest code length a project may set. A stored shorter one is raised to it."""
     max_attempts: int = Field(default=5, gt=0)
     recipient_send_budget: str = "5/10 minutes"
     recipient_failure_budget: str = "10/hour"
@@ -111,6 +119,18 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if not self.expiry_min <= self.expiry_default <= self.expiry_max:
             raise ValueError("expiry_min <= expiry_default <= expiry_max must hold")
+        # The server defaults are what a project without its own values gets: they must obey the same
+        # operator policy as a project's own choice.
+        if self.expiry_max > self.project_expiry_max_ceiling:
+            raise ValueError(
+                f"expiry_max ({self.expiry_max}) is above project_expiry_max_ceiling "
+                f"({self.project_expiry_max_ceiling}): raise project_expiry_max_ceiling or lower expiry_max"
+            )
+        if self.code_length < self.project_min_code_length:
+            raise ValueError(
+                f"code_length ({self.code_length}) is below project_min_code_length "
+                f"({self.project_min_code_length}): lower project_min_code_length or raise code_length"
+            )
         if self.default_plan not in self.plans:
             raise ValueError(f"default_plan {self.default_plan!r} is not one of plans {sorted(self.plans)}")
         return self

@@ -22,6 +22,7 @@ from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimi
 from .events import notify
 from .hashing import CodeHasher
 from .ids import is_uuid
+from .projects import token_policy
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
 from .settings import Settings
@@ -118,12 +119,6 @@ class TokenService:
             raise NotFound(f"no project {project}")
         return found
 
-    def _bounds(self, project: Project) -> tuple[int, int, int]:
-        s = self.settings
-        low = project.expiry_min or s.expiry_min
-        high = project.expiry_max or s.expiry_max
-        return low, project.expiry_default or s.expiry_default, high
-
     @staticmethod
     def _purpose(purpose: str | None) -> str:
         if purpose is None or purpose == "":
@@ -151,9 +146,12 @@ class TokenService:
         before any hashing), ``DeliveryFailed`` (no usable code is left behind) or ``NotFound``.
         """
         project = self._project(project)
-        low, default, high = self._bounds(project)
+        # Within the operator's bounds whatever the project row holds, so no stored value can overflow
+        # the expiry arithmetic below or ask for an impossible code length.
+        policy = token_policy(project, self.settings)
+        low, high = policy.expiry_min, policy.expiry_max
         if expires_in is None:
-            expires_in = default
+            expires_in = policy.expiry_default
         elif isinstance(expires_in, bool) or not isinstance(expires_in, int) or not low <= expires_in <= high:
             raise InvalidInput(FieldError("expires_in", f"must be an integer from {low} to {high} seconds"))
         purpose_value = self._purpose(purpose)
@@ -175,7 +173,7 @@ class TokenService:
             log.info("token create rate limited project=%s recipient=%s", project.id, recipient.hint)
             raise
 
-        code = generate_code(project.code_length or self.settings.code_length)
+        code = generate_code(policy.code_length)
         token = NewToken(
             id=str(uuid.uuid4()),
             project_id=project.id,

@@ -15,8 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from octotp_core.accounts import IssuedKey
-from octotp_core.errors import NotFound
+from octotp_core.errors import InvalidInput, NotFound
+from octotp_core.projects import validate_project
 from octotp_core.states import token_state
+from octotp_core.store import Project as ProjectRecord
 
 from .api import get_octotp
 from .models import ApiKey, Project, Token, UsageDay
@@ -37,7 +39,12 @@ def _show_keys(
 
 
 class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Project fields, with the plan chosen among the plans in settings."""
+    """Project fields, with the plan chosen among the plans in settings.
+
+    ``clean()`` runs core's ``validate_project``, the one validation every project write goes through
+    (the operator's bounds from ``OCTOTP``, the expiry ordering, the phone region), and shows what it
+    refuses on the field it is about.
+    """
 
     plan = forms.ChoiceField(choices=())
 
@@ -53,6 +60,7 @@ class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
             "expiry_max",
             "default_phone_region",
             "deliver_only",
+            "validate_requires_key",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -63,12 +71,36 @@ class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
         plan_field.choices = [(name, name) for name in sorted(settings.plans)]
         plan_field.initial = settings.default_plan
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # ProjectForm.Meta, not self.Meta: the admin's subclass of this form lists its read-only fields too.
+        fields = {name: cleaned.get(name, getattr(self.instance, name)) for name in ProjectForm.Meta.fields}
+        if any(name in self.errors for name in fields):
+            return cleaned  # a value Django already refused is not there to check again
+        owner = fields.pop("owner")
+        record = ProjectRecord(
+            id=self.instance.id,
+            owner_id=owner.id if owner is not None else None,
+            created_at=self.instance.created_at,
+            **fields,
+        )
+        try:
+            record = validate_project(record, get_octotp().settings)
+        except InvalidInput as exc:
+            for error in exc.errors:
+                # Core names fields as the Project attributes, which are the model's field names.
+                self.add_error(error.field if error.field in self.fields else None, error.reason)
+            return cleaned
+        # What core normalised (the name stripped, the region upper-cased) is what gets saved.
+        cleaned["name"], cleaned["default_phone_region"] = record.name, record.default_phone_region
+        return cleaned
+
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = ProjectForm
-    list_display = ("name", "id", "plan", "deliver_only", "created_at")
-    list_filter = ("plan", "deliver_only")
+    list_display = ("name", "id", "plan", "deliver_only", "validate_requires_key", "created_at")
+    list_filter = ("plan", "deliver_only", "validate_requires_key")
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
     actions = ("create_api_key",)

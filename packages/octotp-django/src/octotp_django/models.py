@@ -51,6 +51,10 @@ class Project(models.Model):
     expiry_max = models.IntegerField(null=True, blank=True, help_text="Seconds. Blank: the OCTOTP default.")
     default_phone_region = models.CharField(max_length=2, null=True, blank=True)
     deliver_only = models.BooleanField(default=False, help_text="Never return codes; always deliver them.")
+    validate_requires_key = models.BooleanField(
+        default=True,
+        help_text="Refuse validates without an X-Api-Key. Projects from before this setting have it off.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

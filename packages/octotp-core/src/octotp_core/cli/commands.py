@@ -105,9 +105,22 @@ def _new_project_owner(octotp: Octotp, owner_email: str | None) -> Account | Non
     help="Email of the dashboard account that owns it (default: the only account, when there is exactly one).",
 )
 @click.option("--plan", default=None, help="Plan name (default: the default plan).")
+@click.option(
+    "--validate-requires-key/--no-validate-requires-key",
+    default=True,
+    show_default=True,
+    help="Refuse validates without an X-Api-Key (off: Octotp-compatible anonymous validates).",
+)
 @json_option
 @pass_octotp
-def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: str | None, as_json: bool) -> None:
+def projects_create(
+    octotp: Octotp,
+    name: str,
+    owner_email: str | None,
+    plan: str | None,
+    validate_requires_key: bool,
+    as_json: bool,
+) -> None:
     """Create a project and print its id and first API key (shown only this once).
 
     Its owner's dashboard lists it. Without --owner the only dashboard account owns it when there
@@ -115,11 +128,12 @@ def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: st
     `projects set PROJECT_ID --owner EMAIL`.
     """
     owner = _new_project_owner(octotp, owner_email)
-    created = octotp.accounts.create_project(name, owner, plan)
+    created = octotp.accounts.create_project(name, owner, plan, validate_requires_key=validate_requires_key)
     data = {
         "projectId": created.project.id,
         "name": created.project.name,
         "plan": created.project.plan,
+        "validateRequiresKey": created.project.validate_requires_key,
         "ownerEmail": owner.email if owner else None,
         "apiKey": created.api_key.secret,
         "apiKeyId": created.api_key.key.id,
@@ -136,15 +150,23 @@ def projects_create(octotp: Octotp, name: str, owner_email: str | None, plan: st
 @projects.command("set")
 @click.argument("project_id")
 @click.option("--name", default=None, help="Rename the project.")
-@click.option("--code-length", type=int, default=None, help="Digits per code (4-10).")
+@click.option("--plan", default=None, help="Move the project to this plan (see `plans list`).")
+@click.option("--code-length", type=int, default=None, help="Digits per code (project_min_code_length to 10).")
 @click.option("--expiry-default", type=int, default=None, help="Seconds a code lives when not asked otherwise.")
 @click.option("--expiry-min", type=int, default=None, help="Shortest expiresInSeconds accepted.")
-@click.option("--expiry-max", type=int, default=None, help="Longest expiresInSeconds accepted.")
+@click.option(
+    "--expiry-max", type=int, default=None, help="Longest expiresInSeconds accepted (up to project_expiry_max_ceiling)."
+)
 @click.option("--phone-region", default=None, help="Region for national phone numbers, e.g. GB.")
 @click.option(
     "--deliver-only/--return-codes",
     default=None,
     help="Deliver-only: codes are always sent and never returned by the API.",
+)
+@click.option(
+    "--validate-requires-key/--no-validate-requires-key",
+    default=None,
+    help="Refuse validates without an X-Api-Key, or accept them (Octotp compatibility).",
 )
 @click.option("--owner", "owner_email", default=None, help="Email of the dashboard account that owns it from now on.")
 @json_option
@@ -154,26 +176,34 @@ def projects_set(
     project_id: str,
     owner_email: str | None,
     name: str | None,
+    plan: str | None,
     code_length: int | None,
     expiry_default: int | None,
     expiry_min: int | None,
     expiry_max: int | None,
     phone_region: str | None,
     deliver_only: bool | None,
+    validate_requires_key: bool | None,
     as_json: bool,
 ) -> None:
-    """Change a project's own settings, or its owner (whose dashboard shows it); options left out stay as they are."""
+    """Change a project's settings, plan or owner (whose dashboard shows it); options left out stay as they are.
+
+    Values are held to the operator's bounds in settings (project_min_code_length,
+    project_expiry_max_ceiling), as in the dashboard.
+    """
     owner = octotp.accounts.account_by_email(owner_email) if owner_email else None
     p = octotp.accounts.configure_project(
         project_id,
         owner=owner,
         name=name,
+        plan=plan,
         code_length=code_length,
         expiry_default=expiry_default,
         expiry_min=expiry_min,
         expiry_max=expiry_max,
         default_phone_region=phone_region,
         deliver_only=deliver_only,
+        validate_requires_key=validate_requires_key,
     )
     data = {
         "projectId": p.id,
@@ -186,6 +216,7 @@ def projects_set(
         "expiryMax": p.expiry_max,
         "defaultPhoneRegion": p.default_phone_region,
         "deliverOnly": p.deliver_only,
+        "validateRequiresKey": p.validate_requires_key,
     }
     emit(as_json, data, "\n".join(f"{k}: {v}" for k, v in data.items() if v is not None))
 
@@ -198,7 +229,16 @@ def projects_list(octotp: Octotp, as_json: bool) -> None:
     rows = octotp.store.list_projects()
     emit(
         as_json,
-        [{"projectId": p.id, "name": p.name, "plan": p.plan, "ownerId": p.owner_id} for p in rows],
+        [
+            {
+                "projectId": p.id,
+                "name": p.name,
+                "plan": p.plan,
+                "ownerId": p.owner_id,
+                "validateRequiresKey": p.validate_requires_key,
+            }
+            for p in rows
+        ],
         "\n".join(f"{p.id}  {p.plan:<6} {p.name}" for p in rows) or "No projects.",
     )
 

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..codes import MAX_CODE_LENGTH
 from ..core import Octotp
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..http.messages import Request, Response
@@ -214,23 +215,15 @@ class DashboardViews:
     ) -> Response:
         assert call.active is not None
         projects = self.octotp.store.list_projects(owner_id=call.active.account.id)
-        settings = self.octotp.settings
-        return self.page(
-            call,
-            status,
-            "projects.html",
-            projects=projects,
-            plans=sorted(settings.plans),
-            default_plan=settings.default_plan,
-            errors=errors or [],
-            name=name,
-        )
+        return self.page(call, status, "projects.html", projects=projects, errors=errors or [], name=name)
 
     def create_project(self, call: DashboardRequest) -> Response:
         assert call.active is not None
-        name, plan = call.form("name"), call.form("plan") or None
+        # Plans are the operator's (CLI, Django admin): an owner's new project is on the default plan,
+        # whatever the form sends.
+        name = call.form("name")
         try:
-            created = self.octotp.accounts.create_project(name, call.active.account, plan)
+            created = self.octotp.accounts.create_project(name, call.active.account)
         except InvalidInput as exc:
             return self.projects(
                 call, status=400, errors=[f"{wire_name(e.field)}: {e.reason}" for e in exc.errors], name=name
@@ -284,7 +277,7 @@ class DashboardViews:
             "project.html",
             project=project,
             defaults=settings,
-            plans=sorted(settings.plans),
+            max_code_length=MAX_CODE_LENGTH,
             keys=store.list_api_keys(project.id),
             tokens=tokens,
             usage=list(reversed(usage)),
@@ -295,12 +288,9 @@ class DashboardViews:
     def update_project(self, call: DashboardRequest, project_id: str) -> Response:
         project = self._own_project(call, project_id)
         accounts = self.octotp.accounts
-        plan = call.form("plan")
         try:
-            if plan and plan not in self.octotp.settings.plans:
-                raise InvalidInput(
-                    FieldError("plan", f"must be one of {', '.join(sorted(self.octotp.settings.plans))}")
-                )
+            # No plan here: plans are changed only by an operator (CLI, Django admin). The account
+            # service holds every other field to the operator's bounds.
             accounts.configure_project(
                 project.id,
                 name=call.form("name") or None,
@@ -310,9 +300,8 @@ class DashboardViews:
                 expiry_max=_whole_number(call.form("expiry_max"), "expiry_max"),
                 default_phone_region=call.form("default_phone_region").strip() or None,
                 deliver_only=call.form("deliver_only") == "on",
+                validate_requires_key=call.form("validate_requires_key") == "on",
             )
-            if plan and plan != project.plan:
-                accounts.set_plan(project.id, plan)
         except InvalidInput as exc:
             errors = [f"{wire_name(e.field)}: {e.reason}" for e in exc.errors]
             return self.project_page(call, project, status=400, errors=errors)

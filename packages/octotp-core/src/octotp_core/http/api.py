@@ -219,8 +219,16 @@ class ApiHandler:
         body: ValidateTokenRequest = self._parse(request, ValidateTokenRequest)
         self._check_project(project, body.project_id)
         call.project_id = body.project_id
+        if project is None:
+            # Anonymous, as the Octotp API allowed: refused for projects that require a key, so a
+            # stranger who knows a project id cannot spend its users' attempts and failure budgets.
+            project = self.octotp.accounts.get_project(body.project_id.lower())
+            if project.validate_requires_key:
+                raise AuthenticationFailed(
+                    "this project requires an API key to validate: send it in the X-Api-Key header"
+                )
         result = self.octotp.tokens.validate(
-            project or body.project_id.lower(),
+            project,
             code=body.code,
             email=body.recipient_email,
             phone=body.recipient_phone,

@@ -162,7 +162,11 @@ ROUTES: tuple[Route, ...] = (
                     _TOO_LARGE,
                     _NOT_JSON,
                     _STORAGE,
-                    (401, "Invalid or revoked API key (the key is optional here)"),
+                    (
+                        401,
+                        "Invalid or revoked API key, or no key for a project with validateRequiresKey "
+                        "(the key is optional for other projects)",
+                    ),
                     _MISMATCH,
                     (404, "No such project"),
                 ),

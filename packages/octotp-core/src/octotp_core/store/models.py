@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -86,6 +87,9 @@ class ProjectRow(Base):
     expiry_max: Mapped[int | None] = mapped_column(Integer)
     default_phone_region: Mapped[str | None] = mapped_column(String(2))
     deliver_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Migration 0004 fills existing rows with false (Octotp compatibility), and so does the database for a
+    # writer that does not know the column; octotp itself creates new projects with it on.
+    validate_requires_key: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

@@ -40,7 +40,7 @@ class Store(Protocol):
 
     def update_project(self, project: Project) -> bool:
         """Store the project's settable fields (owner, name, plan, code length, expiry bounds, phone
-        region, deliver-only); False when there is no such project."""
+        region, deliver-only, validate-requires-key); False when there is no such project."""
 
     # API keys
     def create_api_key(self, key: ApiKey, digest: str) -> None: ...

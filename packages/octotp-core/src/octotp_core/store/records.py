@@ -32,6 +32,9 @@ class Project:
     expiry_max: int | None = None
     default_phone_region: str | None = None
     deliver_only: bool = False
+    validate_requires_key: bool = False
+    """Refuse ``POST /api/tokens/validate`` without an ``X-Api-Key``. New projects get it on
+    (``AccountService.create_project``); rows from before the setting existed have it off."""
 
 
 PROJECT_SETTABLE = (
@@ -44,6 +47,7 @@ PROJECT_SETTABLE = (
     "expiry_max",
     "default_phone_region",
     "deliver_only",
+    "validate_requires_key",
 )
 """The ``Project`` fields ``Store.update_project`` writes (the rest never change)."""
 

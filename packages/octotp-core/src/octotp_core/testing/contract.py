@@ -26,6 +26,7 @@ import pytest
 
 from ..clock import FrozenClock
 from ..core import Octotp
+from ..errors import InvalidInput
 from ..tokens import EventKind, TokenEvent
 from .dashboard import hidden_field
 from .http_clients import HttpClient, HttpResult
@@ -83,6 +84,11 @@ class MountedOctotp:
     """Everything the app has logged so far, for an app in another process; in-process apps leave
     it None and the suite reads the ``logging`` records itself."""
 
+    configure_project: Callable[..., object] | None = None
+    """Change a project's settings as the operator would: ``configure_project(project_id, **fields)``
+    with the keywords of ``AccountService.configure_project`` (pass that method). Required by the
+    tests of per-project settings; they fail, never skip, without it."""
+
     def __post_init__(self) -> None:
         unknown = set(self.lacks) - set(CAPABILITIES)
         if unknown:
@@ -93,6 +99,12 @@ class MountedOctotp:
                 raise ValueError(f"MountedOctotp provides no {name}: provide it, or declare lacks={{{name!r}}}")
             if given and name in self.lacks:
                 raise ValueError(f"MountedOctotp provides {name} but declares that it lacks it")
+
+    def configure(self, project_id: str, **fields: Any) -> None:
+        """``configure_project``, or a failure that says the fixture must provide it."""
+        if self.configure_project is None:
+            pytest.fail("MountedOctotp.configure_project is not set: pass accounts.configure_project")
+        self.configure_project(project_id, **fields)
 
 
 def core_listeners(octotp: Octotp) -> ConnectListener:
@@ -238,6 +250,21 @@ class ContractSuite:
             assert "30" in body["errors"][0]["reason"]
             assert "600" in body["errors"][0]["reason"]
 
+    @pytest.mark.parametrize("seconds", [999_999_999_999, 10**30, -(10**30)])
+    def test_huge_expires_in_seconds_is_a_400_naming_the_bounds(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey, seconds: int
+    ) -> None:
+        """A huge integer overflowed the expiry arithmetic (500) once an owner had raised expiry_max; the
+        operator's ceiling (default 3600 s) now bounds what a project may set, and the answer is a 400."""
+        with pytest.raises(InvalidInput, match="3600"):
+            mounted.configure(project.project_id, expiry_max=10**12)
+        mounted.configure(project.project_id, expiry_max=3600)
+        body = assert_problem(api.create(project, expiresInSeconds=seconds), 400, "invalid_field")
+        assert body["errors"][0]["field"] == "expiresInSeconds"
+        assert re.search(r"\b30\b", body["errors"][0]["reason"]), body
+        assert re.search(r"\b3600\b", body["errors"][0]["reason"]), body
+        assert api.create(project, expiresInSeconds=3600).status == 201
+
     @pytest.mark.parametrize(
         ("fields", "field_name"),
         [
@@ -349,11 +376,56 @@ class ContractSuite:
             assert api.validate(project, _wrong(code), recipientEmail=email).json()["status"] == "incorrect"
         assert api.validate(project, code, recipientEmail=email).json() == {"isValid": False, "status": "locked"}
 
-    def test_validate_without_key_and_with_wrong_key(self, api: _Calls, project: ProjectKey) -> None:
+    # -- validate with a key (validateRequiresKey) -------------------------------------------
+    def test_validate_with_the_projects_key(self, api: _Calls, project: ProjectKey) -> None:
         email = _email()
         code = api.create(project, recipientEmail=email).json()["code"]
-        assert_problem(api.validate(project, code, key="garbage", recipientEmail=email), 401)
-        assert api.validate(project, code, key=None, recipientEmail=email).json()["status"] == "approved"
+        r = api.validate(project, code, key=project.api_key, recipientEmail=email)
+        assert (r.status, r.json()) == (200, {"isValid": True, "status": "approved"})
+
+    def test_validate_with_another_projects_key_is_forbidden(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey
+    ) -> None:
+        other = mounted.new_project(None)
+        email = _email()
+        code = api.create(project, recipientEmail=email).json()["code"]
+        assert_problem(api.validate(project, code, key=other.api_key, recipientEmail=email), 403, "project_mismatch")
+        # The refusal spent nothing: the right key still approves the same code.
+        assert api.validate(project, code, recipientEmail=email).json()["status"] == "approved"
+
+    def test_validate_with_a_bad_or_revoked_key_is_unauthorised(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey
+    ) -> None:
+        email = _email()
+        code = api.create(project, recipientEmail=email).json()["code"]
+        assert_problem(api.validate(project, code, key="garbage", recipientEmail=email), 401, "invalid_api_key")
+        spare = mounted.new_project(None)
+        mounted.revoke_key(spare.key_id)
+        revoked = api.validate(spare, "123456", recipientEmail=email)
+        assert_problem(revoked, 401, "invalid_api_key")
+        assert api.validate(project, code, recipientEmail=email).json()["status"] == "approved"
+
+    def test_new_projects_refuse_validate_without_a_key(self, api: _Calls, project: ProjectKey) -> None:
+        email = _email()
+        code = api.create(project, recipientEmail=email).json()["code"]
+        for _ in range(6):  # more than the attempt cap: none of these may count
+            body = assert_problem(api.validate(project, code, key=None, recipientEmail=email), 401, "invalid_api_key")
+            assert "requires an API key" in body["detail"]
+            assert "X-Api-Key" in body["detail"]
+        assert api.validate(project, code, recipientEmail=email).json()["status"] == "approved"
+
+    def test_project_with_validate_requires_key_off_validates_without_a_key(
+        self, api: _Calls, mounted: MountedOctotp, project: ProjectKey
+    ) -> None:
+        """Projects from before the setting (migrated with it off) keep the Octotp behaviour."""
+        mounted.configure(project.project_id, validate_requires_key=False)
+        email = _email()
+        code = api.create(project, recipientEmail=email).json()["code"]
+        assert_problem(api.validate(project, code, key="garbage", recipientEmail=email), 401)  # a sent key counts
+        r = api.validate(project, code, key=None, recipientEmail=email)
+        assert (r.status, r.json()) == (200, {"isValid": True, "status": "approved"})
+        mounted.configure(project.project_id, validate_requires_key=True)
+        assert_problem(api.validate(project, code, key=None, recipientEmail=email), 401, "invalid_api_key")
 
     def test_resend_supersedes(self, api: _Calls, project: ProjectKey) -> None:
         email = _email()

@@ -196,9 +196,15 @@ class StoreSuite:
             expiry_max=900,
             default_phone_region="GB",
             deliver_only=True,
+            validate_requires_key=True,
         )
         store.create_project(project)
         assert store.get_project(project.id) == project
+        # The API key lookup carries the whole project too (validate reads validate_requires_key).
+        _, digest = self._key(store, project, now)
+        found = store.find_api_key(digest)
+        assert found is not None
+        assert found[1] == project
 
     def test_project_defaults_round_trip(self, store: Store, now: dt.datetime) -> None:
         project = self.make_project(store, now)
@@ -239,6 +245,7 @@ class StoreSuite:
             expiry_max=900,
             default_phone_region="GB",
             deliver_only=True,
+            validate_requires_key=not project.validate_requires_key,
         )
         assert store.update_project(changed) is True
         assert store.get_project(project.id) == changed

@@ -20,7 +20,7 @@ from ..core import Octotp
 from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied
 from ..ratelimit import LimitState
 from ..store import Project
-from .idempotency import check_key, run_idempotent
+from .idempotency import RequestFingerprints, check_key, run_idempotent
 from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
 from .openapi import openapi_document
@@ -81,6 +81,7 @@ class ApiHandler:
     def __init__(self, octotp: Octotp) -> None:
         self.octotp = octotp
         self._openapi: bytes | None = None
+        self._fingerprints = RequestFingerprints(octotp.settings.secrets())
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -200,7 +201,13 @@ class ApiHandler:
             data, replayed = create()[0], False
         else:
             data, replayed = run_idempotent(
-                self.octotp.store, self.octotp.clock, project.id, check_key(idempotency_key), request.body, create
+                self.octotp.store,
+                self.octotp.clock,
+                project.id,
+                check_key(idempotency_key),
+                request.body,
+                create,
+                self._fingerprints,
             )
         response = Response.json(201, data)
         response.headers += [_NO_STORE, *_limit_headers(limit[0])]

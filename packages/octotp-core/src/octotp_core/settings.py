@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
+from .files import make_private_dir
 
 
 class Plan(BaseModel):
@@ -52,13 +53,6 @@ def check_secret(value: str, source: str) -> str:
     if length < MIN_SECRET_LENGTH:
         raise SecretTooShort(source, length)
     return value
-
-
-def make_private_dir(path: Path) -> None:
-    """Create ``path`` (and missing parents) if it does not exist, the directory itself mode 0700:
-    it holds the secret and the SQLite database, which no other local user may read. An existing
-    directory keeps its mode (it is the operator's)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def default_data_dir() -> Path:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shlex
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from octotp_core import Settings
 from octotp_core.settings import MIN_SECRET_LENGTH, SecretTooShort, load_or_create_secret
+from octotp_core.store import make_engine
+from octotp_core.testing.servers import clean_environment
 
 PROCESSES = 8
 TRIALS = 30
@@ -117,3 +123,57 @@ def test_an_empty_or_short_secret_from_the_environment_is_refused(
         Settings(data_dir=tmp_path)
     monkeypatch.setenv("OCTOTP_SECRET_KEY", "x" * MIN_SECRET_LENGTH)
     assert Settings(data_dir=tmp_path).secrets()[0] == b"x" * MIN_SECRET_LENGTH
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_cli_creates_a_private_data_dir_and_database_under_umask_022(tmp_path: Path) -> None:
+    """The embedded default, as a fresh install runs it: no database URL, no secret, umask 022."""
+    data_dir = tmp_path / "home" / "octotp"
+    env = clean_environment({"OCTOTP_DATA_DIR": str(data_dir)})
+    command = f"umask 022 && exec {shlex.quote(sys.executable)} -m octotp_core.cli projects create first --json"
+    result = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir / "secret_key") == 0o600
+    assert _mode(data_dir / "octotp.db") == 0o600
+    assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith("octotp.db-")) == []  # closed cleanly
+    # A second process reading while the first still writes makes SQLite create its -wal and -shm
+    # files: they take the database file's mode, so stay private under the same umask.
+    previous = os.umask(0o022)
+    try:
+        engine = make_engine(f"sqlite:///{data_dir / 'octotp.db'}")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM octotp_projects")).scalar_one()
+            siblings = {p.name: _mode(p) for p in data_dir.iterdir() if p.name.startswith("octotp.db-")}
+        engine.dispose()
+    finally:
+        os.umask(previous)
+    assert siblings == {"octotp.db-wal": 0o600, "octotp.db-shm": 0o600}
+
+
+def test_an_explicit_sqlite_path_is_created_private_too(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'new-dir' / 'app.db'}")
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            siblings = {p.name: _mode(p) for p in (tmp_path / "new-dir").iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(previous)
+    assert _mode(tmp_path / "new-dir") == 0o700
+    assert siblings == {"app.db": 0o600, "app.db-wal": 0o600, "app.db-shm": 0o600}
+
+
+def test_an_existing_database_file_and_directory_keep_their_modes(tmp_path: Path) -> None:
+    """octotp never changes the mode of what the operator made (a shared directory may be on purpose)."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o750)
+    shared.chmod(0o750)
+    (shared / "app.db").touch()
+    (shared / "app.db").chmod(0o640)
+    make_engine(f"sqlite:///{shared / 'app.db'}").dispose()
+    assert (_mode(shared), _mode(shared / "app.db")) == (0o750, 0o640)

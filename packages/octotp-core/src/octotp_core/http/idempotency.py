@@ -57,7 +57,14 @@ _FINGERPRINT_PURPOSE = b"octotp-idempotency-fingerprint:v1"
 def fingerprint(secret: bytes, body: bytes) -> str:
     """What must match for a request to count as the same one: a keyed digest of the body, from
     which nothing in the body can be recovered or confirmed without ``secret``."""
-    key = hmac.new(secret, _FINGERPRINT_PURPOSE, hashlib.sha256).digest()
+    return _keyed(_fingerprint_key(secret), body)
+
+
+def _fingerprint_key(secret: bytes) -> bytes:
+    return hmac.new(secret, _FINGERPRINT_PURPOSE, hashlib.sha256).digest()
+
+
+def _keyed(key: bytes, body: bytes) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
@@ -68,15 +75,15 @@ class RequestFingerprints:
     def __init__(self, secrets: Sequence[bytes]) -> None:
         if not secrets:
             raise ValueError("at least one secret is required")
-        self._secrets = list(secrets)
+        self._keys = [_fingerprint_key(s) for s in secrets]  # derived once, not per request
 
     def of(self, body: bytes) -> str:
         """The fingerprint to store for ``body``."""
-        return fingerprint(self._secrets[0], body)
+        return _keyed(self._keys[0], body)
 
     def matches(self, stored: str, body: bytes) -> bool:
         """Whether ``stored`` is the fingerprint of ``body`` under one of the secrets."""
-        return any(hmac.compare_digest(stored, fingerprint(s, body)) for s in self._secrets)
+        return any(hmac.compare_digest(stored, _keyed(k, body)) for k in self._keys)
 
 
 def check_key(key: str) -> str:

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,7 +77,7 @@ def browser(client: HandlerClient) -> DashboardBrowser:
 
 @pytest.fixture
 def account_email(octotp: Octotp) -> str:
-    email = f"me-{id(octotp)}@example.com"
+    email = f"me-{uuid.uuid4().hex}@example.com"  # the session database outlives this test
     octotp.accounts.create_account(email, PASSWORD)
     return email
 
@@ -151,7 +152,7 @@ def test_idle_timeout_and_absolute_lifetime(
     )
     octotp = Octotp(settings, clock=clock)
     try:
-        email = f"idle-{id(clock)}@example.com"
+        email = f"idle-{uuid.uuid4().hex}@example.com"
         octotp.accounts.create_account(email, PASSWORD)
         browser = DashboardBrowser(HandlerClient(octotp), BASE)
         browser.login(email, PASSWORD)

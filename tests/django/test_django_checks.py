@@ -57,7 +57,11 @@ def test_database_url_is_refused() -> None:
 
 def test_a_secret_is_required() -> None:
     assert [e[0] for e in _errors({}, SECRET_KEY="")] == ["octotp.E005"]
-    assert _errors({"SECRET_KEY": "own secret"}, SECRET_KEY="") == []
+    assert _errors({"SECRET_KEY": "octotp's own secret"}, SECRET_KEY="") == []
+    (short,) = _errors({"SECRET_KEY": "own secret"}, SECRET_KEY="")
+    assert short[0] == "octotp.E003"
+    assert short[1].startswith("OCTOTP['SECRET_KEY']:")
+    assert "at least 16 characters" in short[1]
 
 
 def test_use_tz_is_required() -> None:

@@ -44,10 +44,12 @@ def test_invalid_config_names_the_setting(make_app: Callable[..., Flask], sqlite
 def test_secret_falls_back_to_the_apps_secret_key(
     make_app: Callable[..., Flask], sqlite_url: str, test_secret: str
 ) -> None:
-    app = make_app(OCTOTP_DATABASE_URL=sqlite_url, SECRET_KEY_FALLBACKS=["old-one"])
-    assert app.extensions["octotp"].settings.secrets() == [test_secret.encode(), b"old-one"]
-    own = make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_SECRET_KEY="octotp-own")
-    assert own.extensions["octotp"].settings.secrets() == [b"octotp-own"]
+    app = make_app(OCTOTP_DATABASE_URL=sqlite_url, SECRET_KEY_FALLBACKS=["the-old-app-secret"])
+    assert app.extensions["octotp"].settings.secrets() == [test_secret.encode(), b"the-old-app-secret"]
+    own = make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_SECRET_KEY="octotp-own-secret")
+    assert own.extensions["octotp"].settings.secrets() == [b"octotp-own-secret"]
+    with pytest.raises(ValueError, match="at least 16 characters"):  # e.g. the classic SECRET_KEY = "dev"
+        make_app(OCTOTP_DATABASE_URL=sqlite_url, SECRET_KEY="dev")
 
 
 def test_environment_is_not_read(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +14,7 @@ from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
+from .files import make_private_dir
 
 MAX_EXPIRY_SECONDS = 2**31 - 1
 """No expiry bound can exceed this: it fits every database's INTEGER column and any date arithmetic."""
@@ -29,6 +32,32 @@ DEFAULT_PLANS: dict[str, Plan] = {
 }
 
 
+MIN_SECRET_LENGTH = 16
+"""The shortest server secret (or fallback) octotp accepts, in characters after trimming whitespace.
+Generated secrets are 43 characters (256 random bits, URL-safe base64)."""
+
+_HOW_TO_GENERATE = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class SecretTooShort(ValueError):
+    """A server secret that is empty or shorter than ``MIN_SECRET_LENGTH``; the message names where it
+    came from, never the value."""
+
+    def __init__(self, source: str, length: int) -> None:
+        super().__init__(
+            f"the server secret from {source} is {'empty' if length == 0 else f'too short ({length} characters)'};"
+            f" at least {MIN_SECRET_LENGTH} characters are required ({_HOW_TO_GENERATE})"
+        )
+
+
+def check_secret(value: str, source: str) -> str:
+    """``value`` if it is long enough to key octotp's HMACs, else ``SecretTooShort`` naming ``source``."""
+    length = len(value.strip())
+    if length < MIN_SECRET_LENGTH:
+        raise SecretTooShort(source, length)
+    return value
+
+
 def default_data_dir() -> Path:
     """Where the standalone service keeps its SQLite file and generated secret."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -38,7 +67,11 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything octotp can be configured with. Every field reads ``OCTOTP_<NAME>`` from the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="OCTOTP_", env_nested_delimiter="__", extra="forbid")
+    # hide_input_in_errors: a refused secret (or any value next to one) must never be echoed into an
+    # exception message, a log or a Django check; the message names the setting instead.
+    model_config = SettingsConfigDict(
+        env_prefix="OCTOTP_", env_nested_delimiter="__", extra="forbid", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
@@ -115,6 +148,22 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # Pydantic reports the field; the message adds the names it is usually set by (the variable
+        # in the environment or Flask's config, or the framework secret Flask and Django default to).
+        if value is not None:
+            check_secret(value.get_secret_value(), "secret_key (OCTOTP_SECRET_KEY, or the SECRET_KEY it defaults to)")
+        return value
+
+    @field_validator("secret_key_fallbacks")
+    @classmethod
+    def _fallbacks_long_enough(cls, values: list[SecretStr]) -> list[SecretStr]:
+        for index, value in enumerate(values):
+            check_secret(value.get_secret_value(), f"secret_key_fallbacks[{index}] (OCTOTP_SECRET_KEY_FALLBACKS)")
+        return values
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if not self.expiry_min <= self.expiry_default <= self.expiry_max:
@@ -164,18 +213,36 @@ class ExplicitSettings(Settings):
 
 
 def load_or_create_secret(data_dir: Path) -> str:
-    """Read ``<data_dir>/secret_key``, creating it (mode 0600) with 256 random bits on first use."""
+    """Read ``<data_dir>/secret_key``, creating it (mode 0600, in a 0700 directory) with 256 random bits
+    on first use. An empty or short file is refused (``SecretTooShort`` naming the file), never replaced.
+
+    Safe when several processes start at once on a fresh directory: each writes its candidate
+    completely to a private temporary file, then hard-links it to the final name. ``link`` never
+    replaces an existing name, so the first process wins and every other one reads the winner's
+    file, which is complete before it has that name (a reader can never see it half written).
+    """
     path = data_dir / "secret_key"
     try:
-        return path.read_text().strip()
+        return _read_secret(path)
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     value = secrets.token_urlsafe(32)
+    fd, candidate = tempfile.mkstemp(prefix=".secret_key.", suffix=".tmp", dir=data_dir)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its secret
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(candidate, path)
+        except FileExistsError:  # another process won the race: use its secret
+            return _read_secret(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(candidate)
     return value
+
+
+def _read_secret(path: Path) -> str:
+    return check_secret(path.read_text().strip(), str(path))

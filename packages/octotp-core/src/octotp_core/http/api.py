@@ -21,7 +21,7 @@ from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError
 from ..ratelimit import LimitState
 from ..states import token_state
 from ..store import Project
-from .idempotency import check_key, run_idempotent
+from .idempotency import RequestFingerprints, check_key, run_idempotent
 from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
 from .openapi import openapi_document
@@ -95,6 +95,7 @@ class ApiHandler:
             "ready": self._readyz,
             "openapi": self._openapi_json,
         }
+        self._fingerprints = RequestFingerprints(octotp.settings.secrets())
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -206,7 +207,13 @@ class ApiHandler:
             data, replayed = create()[0], False
         else:
             data, replayed = run_idempotent(
-                self.octotp.store, self.octotp.clock, project.id, check_key(idempotency_key), request.body, create
+                self.octotp.store,
+                self.octotp.clock,
+                project.id,
+                check_key(idempotency_key),
+                request.body,
+                create,
+                self._fingerprints,
             )
         response = Response.json(201, data)
         response.headers += [_NO_STORE, *_limit_headers(limit[0])]

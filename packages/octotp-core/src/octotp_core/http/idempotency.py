@@ -11,15 +11,24 @@ The rule (records live 24 hours per project and key):
 - same key while the first request is still running: 409 ``request_in_progress`` (retry shortly);
   a claim left by a crashed process is taken over after 60 seconds.
 Claims are taken and handed over with conditional writes, so concurrent retries never both act.
+
+What a record keeps, and why a database dump cannot tell whom it was for: the request fingerprint is
+an HMAC-SHA256 of the raw body under a key derived from the server secret for this purpose only
+(without the secret, enumerating candidate recipients finds nothing); the recorded answer holds only
+``id``, ``expiresAt``, ``channel`` and ``sent`` (never the code, never the recipient). A record whose
+fingerprint was made otherwise (an older octotp's unkeyed SHA-256, or a secret no longer configured)
+matches no body, so a retry with its key is answered as "same key, different body" (409) until the
+record expires.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..clock import Clock
@@ -39,9 +48,42 @@ class IdempotencyConflict(Conflict):
         self.code = code
 
 
-def fingerprint(body: bytes) -> str:
-    """What must match for a request to count as the same one."""
-    return hashlib.sha256(body).hexdigest()
+# The fingerprint key is derived from the server secret for this one purpose, so a fingerprint can
+# never be confused with (or used to test guesses against) the recipient digests or code peppers
+# made from the same secret.
+_FINGERPRINT_PURPOSE = b"octotp-idempotency-fingerprint:v1"
+
+
+def fingerprint(secret: bytes, body: bytes) -> str:
+    """What must match for a request to count as the same one: a keyed digest of the body, from
+    which nothing in the body can be recovered or confirmed without ``secret``."""
+    return _keyed(_fingerprint_key(secret), body)
+
+
+def _fingerprint_key(secret: bytes) -> bytes:
+    return hmac.new(secret, _FINGERPRINT_PURPOSE, hashlib.sha256).digest()
+
+
+def _keyed(key: bytes, body: bytes) -> str:
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+class RequestFingerprints:
+    """Fingerprints under the current server secret, recognised under any configured fallback too
+    (a retry that spans a secret rotation is still the same request)."""
+
+    def __init__(self, secrets: Sequence[bytes]) -> None:
+        if not secrets:
+            raise ValueError("at least one secret is required")
+        self._keys = [_fingerprint_key(s) for s in secrets]  # derived once, not per request
+
+    def of(self, body: bytes) -> str:
+        """The fingerprint to store for ``body``."""
+        return _keyed(self._keys[0], body)
+
+    def matches(self, stored: str, body: bytes) -> bool:
+        """Whether ``stored`` is the fingerprint of ``body`` under one of the secrets."""
+        return any(hmac.compare_digest(stored, _keyed(k, body)) for k in self._keys)
 
 
 def check_key(key: str) -> str:
@@ -58,11 +100,12 @@ def run_idempotent(
     key: str,
     body: bytes,
     create: Callable[[], tuple[dict[str, Any], str, bool]],
+    fingerprints: RequestFingerprints,
 ) -> tuple[dict[str, Any], bool]:
     """Run ``create`` (returning the response body, token id and whether it was sent) at most as the rule
     allows; return the body to answer and whether it is a replay."""
     now = clock.now()
-    digest = fingerprint(body)
+    digest = fingerprints.of(body)
     existing = store.claim_idempotency_key(project_id, key, digest, now)
     if existing is not None and existing.claimed_at < now - WINDOW:  # expired: start afresh
         store.release_idempotency_key(project_id, key)
@@ -71,7 +114,7 @@ def run_idempotent(
             raise IdempotencyConflict("request_in_progress", "a request with this Idempotency-Key is in progress")
     replayed = existing is not None
     if existing is not None:
-        if existing.fingerprint != digest:
+        if not fingerprints.matches(existing.fingerprint, body):
             raise IdempotencyConflict(
                 "idempotency_key_reused", "this Idempotency-Key was used with a different request body"
             )

@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from limits import parse as parse_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -60,6 +61,14 @@ class Settings(BaseSettings):
     plans: dict[str, Plan] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
     default_plan: str = "free"
     rate_limit_storage: str = "memory://"
+    """Where rate limits and budgets are counted: ``memory://`` (this process only: the embedded
+    default), ``database://`` (octotp's own database, shared by every process that uses it) or a
+    ``limits`` storage URI such as ``redis://host:6379/0`` (shared; the choice for scale).
+    ``octotp serve --workers N`` (N > 1) uses ``database://`` when this is not set, and refuses an
+    explicit ``memory://``."""
+    anonymous_validate_limit_per_address: str = "60/minute"
+    """Validates sent without an API key allowed per client address (a ``limits`` string), counted
+    before any hashing."""
 
     delivery_email_backend: str = "octotp_core.delivery.console.ConsoleBackend"
     delivery_sms_backend: str = "octotp_core.delivery.console.ConsoleBackend"
@@ -90,10 +99,21 @@ class Settings(BaseSettings):
         "recipient_failure_budget",
         "dashboard_login_limit_per_email",
         "dashboard_login_limit_per_address",
+        "anonymous_validate_limit_per_address",
     )
     @classmethod
     def _limit_string(cls, value: str) -> str:
         parse_limit(value)  # raises ValueError with the library's own message
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage_uri(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.lower()
+        if not scheme or scheme.startswith("async+") or "://" not in value:
+            raise ValueError(
+                "must be memory://, database:// or a synchronous limits storage URI such as redis://host:6379/0"
+            )
         return value
 
     @model_validator(mode="after")

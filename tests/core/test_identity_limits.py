@@ -19,7 +19,9 @@ from .test_dashboard import BASE, HandlerClient
 
 
 @pytest.fixture
-def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[Callable[..., Octotp]]:
+def make_octotp(
+    database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock
+) -> Iterator[Callable[..., Octotp]]:
     made: list[Octotp] = []
 
     def factory(**overrides: object) -> Octotp:
@@ -34,11 +36,13 @@ def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock
 # -- the login throttle ----------------------------------------------------------------------
 @pytest.mark.parametrize(
     "variant",
-    ["owner-{n}@Ｅxample.com", "owner-{n}@ＥＸＡＭＰＬＥ.ｃｏｍ", "OWNER-{n}@example.COM"],
+    [
+        "owner-{n}@\uff25xample.com",  # fullwidth E in the domain
+        "owner-{n}@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.\uff43\uff4f\uff4d",  # all fullwidth
+        "OWNER-{n}@example.COM",
+    ],
 )
-def test_login_throttle_counts_every_spelling_of_one_address(
-    make_octotp: Callable[..., Octotp], variant: str
-) -> None:
+def test_login_throttle_counts_every_spelling_of_one_address(make_octotp: Callable[..., Octotp], variant: str) -> None:
     octotp = make_octotp()
     n = uuid.uuid4().hex[:10]
     octotp.accounts.create_account(f"owner-{n}@example.com", PASSWORD)
@@ -52,7 +56,7 @@ def test_login_throttle_counts_every_spelling_of_one_address(
 
 
 def test_login_identity_is_the_account_lookup_form() -> None:
-    assert login_identity("owner@Ｅxample.com") == login_identity("Owner@example.com") == "owner@example.com"
+    assert login_identity("owner@\uff25xample.com") == login_identity("Owner@example.com") == "owner@example.com"
     assert login_identity("  Not An Email ") == "not an email"
 
 
@@ -108,7 +112,9 @@ def test_validates_with_an_api_key_are_not_limited_per_address(make_octotp: Call
     octotp = make_octotp(anonymous_validate_limit_per_address="2/minute")
     created = octotp.accounts.create_project("keyed")
     handler, recipient = ApiHandler(octotp), f"keyed-{uuid.uuid4().hex[:10]}@example.com"
-    keyed = [_validate(handler, created.project.id, recipient, "198.51.100.30", created.api_key.secret) for _ in range(5)]
+    keyed = [
+        _validate(handler, created.project.id, recipient, "198.51.100.30", created.api_key.secret) for _ in range(5)
+    ]
     assert {r.status for r in keyed} == {200}  # type: ignore[attr-defined]
     anonymous = [_validate(handler, created.project.id, recipient, "198.51.100.30") for _ in range(3)]
     assert [r.status for r in anonymous] == [200, 200, 429]  # type: ignore[attr-defined]

@@ -74,8 +74,10 @@ def test_acquire_all_takes_every_window_or_none_under_threads(engines: Callable[
     plan = fresh()
     outcomes = run_together(
         THREADS * 2,
-        lambda n: storages[n % 2].acquire_all([Window(f"send/{n % 3}/{plan}", 5, 600), Window(plan, 12, 60)], 1).refused
-        is None,
+        lambda n: (
+            storages[n % 2].acquire_all([Window(f"send/{n % 3}/{plan}", 5, 600), Window(plan, 12, 60)], 1).refused
+            is None
+        ),
     )
     engine = storages[0].engine
     assert outcomes.count(True) == 12
@@ -108,7 +110,8 @@ def test_release_gives_entries_back(engines: Callable[[], Engine]) -> None:
 def test_long_keys_are_stored_as_digests(engines: Callable[[], Engine]) -> None:
     limiter = MovingWindowRateLimiter(DatabaseStorage(engines()))
     item, long_id = parse("2/minute"), "x" * 500 + fresh()
-    assert limiter.hit(item, long_id) and limiter.hit(item, long_id)
+    assert limiter.hit(item, long_id)
+    assert limiter.hit(item, long_id)
     assert not limiter.hit(item, long_id)
     assert limiter.hit(item, long_id[:-1] + "?")  # another long key has its own window
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from limits import parse
@@ -22,7 +20,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Engine
 
 from octotp_core import RateLimited, StorageUnavailable
-from octotp_core.limitstorage import DatabaseStorage, WindowMemoryStorage
+from octotp_core.limitstorage import WindowMemoryStorage
 from octotp_core.migrate import upgrade
 from octotp_core.ratelimit import RateLimits
 from octotp_core.store import make_engine

@@ -246,9 +246,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     STORAGE_SCHEME = None
 
-    def __init__(
-        self, engine: Engine, *, sweep_seconds: float = 30.0, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, engine: Engine, *, sweep_seconds: float = 30.0, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self._clock = clock
         self.sweep_seconds = sweep_seconds
@@ -376,14 +374,16 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         keys = [_stored_key(w.key) for w in windows]
         with self._locked(keys) as conn:
             now = self._clock()
-            for index, (window, key) in enumerate(zip(windows, keys)):
+            for index, (window, key) in enumerate(zip(windows, keys, strict=True)):
                 count, oldest = self._window(conn, key, window.expiry, now)
                 if count >= window.limit:
                     return Acquisition(index, (now if oldest is None else oldest) + window.expiry)
             receipt = []
-            for window, key in zip(windows, keys):
+            for window, key in zip(windows, keys, strict=True):
                 result = conn.execute(_INSERT_HIT, {"key": key, "hit_at": now, "expires_at": now + window.expiry})
-                receipt.append(result.inserted_primary_key[0])
+                primary_key = result.inserted_primary_key
+                assert primary_key is not None
+                receipt.append(primary_key[0])
             count, oldest = self._window(conn, keys[stats], windows[stats].expiry, now)
         self._maybe_sweep()
         return Acquisition(None, (now if oldest is None else oldest) + windows[stats].expiry, count, receipt)

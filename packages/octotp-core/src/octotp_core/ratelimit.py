@@ -142,10 +142,9 @@ class _RedisWindows:
     def release(self, windows: Sequence[Window], receipt: Any) -> None:
         if receipt is None:
             return
-        pipe = self._storage.get_connection().pipeline(transaction=False)
+        connection: Any = self._storage.get_connection()
         for window in windows:
-            pipe.lrem(self._storage.prefixed_key(window.key), 1, receipt)
-        pipe.execute()
+            connection.lrem(self._storage.prefixed_key(window.key), 1, receipt)
 
 
 class _LimiterWindows:

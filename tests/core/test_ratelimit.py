@@ -241,6 +241,8 @@ def test_unreachable_redis_is_storage_unavailable() -> None:
         lambda: limits.admit_create(fresh(), 10, fresh()),
         lambda: limits.failure_budget_exhausted(fresh(), fresh()),
         lambda: limits.record_failure(fresh(), fresh()),
+        lambda: limits.spend_failure(fresh(), fresh()),
+        lambda: limits.admit_anonymous_validate("192.0.2.1"),
     ):
         with pytest.raises(StorageUnavailable):
             call()
@@ -332,3 +334,23 @@ def test_memory_storage_is_exact_under_threads() -> None:
         assert sum(pool.map(lambda _: hits(), range(8))) == 25
     assert limiter.get_window_stats(item, "exact").remaining == 0
     assert not limiter.hit(parse("1/minute"), "big", cost=2)  # never more than the limit in one hit
+
+
+def test_unreachable_database_is_storage_unavailable() -> None:
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_refused_port()}/none")
+    limits = RateLimits("database://", SEND_BUDGET, FAILURE_BUDGET, engine=engine)
+    try:
+        for call in (
+            limits.ping,
+            lambda: limits.admit_create(fresh(), 10, fresh()),
+            lambda: limits.spend_failure(fresh(), fresh()),
+        ):
+            with pytest.raises(StorageUnavailable):
+                call()
+    finally:
+        engine.dispose()
+
+
+def test_database_storage_needs_a_sqlalchemy_engine() -> None:
+    with pytest.raises(ValueError, match="redis://"):
+        RateLimits("database://", SEND_BUDGET, FAILURE_BUDGET)

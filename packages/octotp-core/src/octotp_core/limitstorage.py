@@ -83,7 +83,8 @@ class WindowMemoryStorage(Storage, MovingWindowSupport):
     sweeping rarely changes no decision, only how long an expired entry stays in memory. One lock
     guards everything: each operation is a few list operations, and ``acquire_all`` must be atomic.
     Not registered as a ``limits`` URI scheme, so other users of ``limits`` in the process are
-    unaffected; ``RateLimits`` picks it for ``memory://``.
+    unaffected; ``RateLimits`` picks it for ``memory://``. ``clock`` gives seconds since the epoch
+    (``time.time``, as ``limits`` counts; tests pass their own).
     """
 
     STORAGE_SCHEME = None
@@ -242,6 +243,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     holder committed), the database's single writer lock on SQLite (``BEGIN IMMEDIATE``). Keys are
     locked in one order, so two decisions never wait on each other. Expired entries are deleted at
     most every ``sweep_seconds`` per process, so the table holds about one window of entries.
+    ``clock`` gives seconds since the epoch (``time.time``, as ``limits`` counts).
     """
 
     STORAGE_SCHEME = None

@@ -118,6 +118,7 @@ def openapi_document() -> dict[str, Any]:
                         "401": _problem("Invalid or revoked API key (the key is optional here)"),
                         "403": _problem("The key is not valid for projectId"),
                         "404": _problem("No such project"),
+                        "429": _problem("Too many validates without an API key from this address; see Retry-After"),
                     },
                 }
             },

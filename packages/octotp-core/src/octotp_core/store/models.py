@@ -181,3 +181,8 @@ class RateLimitHitRow(Base):
     hit_at: Mapped[float] = mapped_column(Double)
     # The sweep deletes by expiry across keys.
     expires_at: Mapped[float] = mapped_column(Double, index=True)
+
+
+SQLALCHEMY_ONLY_TABLES = frozenset({RateLimitHitRow.__tablename__})
+"""Tables of features only the SQLAlchemy store offers (the ``database://`` rate-limit storage);
+octotp-django's migrations do not create them."""

@@ -55,6 +55,18 @@ def test_login_throttle_counts_every_spelling_of_one_address(make_octotp: Callab
     assert "octotp_session" not in browser.cookies
 
 
+def test_login_throttle_is_shared_through_the_database_storage(make_octotp: Callable[..., Octotp]) -> None:
+    """Two processes (two Octotp instances) on database://: one per-email budget between them."""
+    first, second = (make_octotp(rate_limit_storage="database://") for _ in range(2))
+    n = uuid.uuid4().hex[:10]
+    first.accounts.create_account(f"shared-{n}@example.com", PASSWORD)
+    address = f"192.0.2.{uuid.uuid4().int % 250}"
+    browsers = [DashboardBrowser(HandlerClient(o, client=address), BASE) for o in (first, second)]
+    statuses = [browsers[i % 2].login(f"shared-{n}@example.com", "wrong password").status for i in range(5)]
+    assert statuses == [200] * 5
+    assert [b.login(f"shared-{n}@example.com", PASSWORD).status for b in browsers] == [429, 429]
+
+
 def test_login_identity_is_the_account_lookup_form() -> None:
     assert login_identity("owner@\uff25xample.com") == login_identity("Owner@example.com") == "owner@example.com"
     assert login_identity("  Not An Email ") == "not an email"

@@ -328,6 +328,9 @@ class DatabaseStorage(Storage, MovingWindowSupport):
                 yield conn
         else:
             with self.engine.begin() as conn:
+                if self._dialect in ("mysql", "mariadb"):
+                    # No gap locks: a sweep must not hold up inserts of new entries.
+                    conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 yield conn
 
     def _maybe_sweep(self) -> None:

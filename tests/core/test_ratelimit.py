@@ -1,35 +1,78 @@
-"""Rate limits give the same decisions on ``memory://`` and on a real Redis.
+"""Rate limits give the same decisions on ``memory://``, a real Redis and ``database://`` (SQLite,
+PostgreSQL, MariaDB).
 
-The Redis is shared with other test runs: every test uses fresh identifiers and nothing here ever
-resets or flushes it.
+The Redis and the databases are shared with other test runs: every test uses fresh identifiers and
+nothing here ever resets or flushes them.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import pytest
 from limits import parse
 from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import Engine
 
 from octotp_core import RateLimited, StorageUnavailable
-from octotp_core.ratelimit import LazySweepMemoryStorage, RateLimits
+from octotp_core.limitstorage import WindowMemoryStorage
+from octotp_core.migrate import upgrade
+from octotp_core.ratelimit import RateLimits
+from octotp_core.store import make_engine
+from octotp_core.testing.databases import ServiceUnavailable, selected_backends, temporary_database
+
+from ..conftest import unavailable
 
 SEND_BUDGET = "3/10 minutes"
 FAILURE_BUDGET = "4/hour"
 
 
-@pytest.fixture(params=["memory", "redis"])
-def storage_uri(request: pytest.FixtureRequest) -> str:
-    """Each storage in turn: ``memory://`` and the test Redis."""
-    if request.param == "memory":
-        return "memory://"
-    return str(request.getfixturevalue("redis_url"))
+STORAGES = ["memory", "redis", *(f"database-{b}" for b in selected_backends())]
+
+
+@pytest.fixture(scope="module")
+def limit_engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Engine]]:
+    """A migrated temporary database per backend, made on first use, for ``database://``."""
+    engines: dict[str, Engine] = {}
+    with ExitStack() as stack:
+
+        def engine_for(backend: str) -> Engine:
+            if backend not in engines:
+                try:
+                    url = stack.enter_context(temporary_database(backend, tmp_path_factory.mktemp("limits")))
+                except ServiceUnavailable as exc:
+                    unavailable(exc)
+                engines[backend] = make_engine(url)
+                upgrade(engines[backend])
+            return engines[backend]
+
+        yield engine_for
+        for engine in engines.values():
+            engine.dispose()
+
+
+@pytest.fixture(params=STORAGES)
+def make_limits(request: pytest.FixtureRequest, limit_engines: Callable[[str], Engine]) -> Callable[..., RateLimits]:
+    """``RateLimits`` on each storage in turn: ``memory://``, the test Redis, ``database://`` on each
+    selected database (every call on the database gets its own engine, as another process would)."""
+    kind: str = request.param
+
+    def factory(send_budget: str = SEND_BUDGET, failure_budget: str = FAILURE_BUDGET, **options: str) -> RateLimits:
+        if kind == "memory":
+            return RateLimits("memory://", send_budget, failure_budget, **options)
+        if kind == "redis":
+            return RateLimits(str(request.getfixturevalue("redis_url")), send_budget, failure_budget, **options)
+        shared = limit_engines(kind.removeprefix("database-"))
+        engine = make_engine(shared.url.render_as_string(hide_password=False))
+        request.addfinalizer(engine.dispose)
+        return RateLimits("database://", send_budget, failure_budget, engine=engine, **options)
+
+    return factory
 
 
 def limits_on(uri: str) -> RateLimits:
@@ -85,16 +128,16 @@ EXPECTED_TRACE: list[object] = [
 ]
 
 
-def test_decisions_follow_the_limits(storage_uri: str) -> None:
-    assert scripted_run(limits_on(storage_uri)) == EXPECTED_TRACE
+def test_decisions_follow_the_limits(make_limits: Callable[..., RateLimits]) -> None:
+    assert scripted_run(make_limits()) == EXPECTED_TRACE
 
 
 def test_memory_and_redis_decide_alike(redis_url: str) -> None:
     assert scripted_run(limits_on("memory://")) == scripted_run(limits_on(redis_url))
 
 
-def test_a_plan_refusal_spends_no_send_budget(storage_uri: str) -> None:
-    limits, project, recipient = limits_on(storage_uri), fresh(), fresh()
+def test_a_plan_refusal_spends_no_send_budget(make_limits: Callable[..., RateLimits]) -> None:
+    limits, project, recipient = make_limits(), fresh(), fresh()
     limits.admit_create(project, 1, fresh())
     for _ in range(5):
         with pytest.raises(RateLimited) as caught:
@@ -105,9 +148,9 @@ def test_a_plan_refusal_spends_no_send_budget(storage_uri: str) -> None:
     assert limiter.get_window_stats(parse(SEND_BUDGET), "send", project, recipient).remaining == 3
 
 
-def test_entries_are_limits_own(storage_uri: str) -> None:
+def test_entries_are_limits_own(make_limits: Callable[..., RateLimits]) -> None:
     """What admit_create counts, limits reads back through its own API (same keys, same entries)."""
-    limits, project, recipient = limits_on(storage_uri), fresh(), fresh()
+    limits, project, recipient = make_limits(), fresh(), fresh()
     for _ in range(2):
         limits.admit_create(project, 5, recipient)
     limiter = MovingWindowRateLimiter(limits.storage)
@@ -119,8 +162,8 @@ def test_entries_are_limits_own(storage_uri: str) -> None:
     assert caught.value.scope == "recipient"
 
 
-def test_plan_state_and_retry_after(storage_uri: str) -> None:
-    limits, project = limits_on(storage_uri), fresh()
+def test_plan_state_and_retry_after(make_limits: Callable[..., RateLimits]) -> None:
+    limits, project = make_limits(), fresh()
     states = [limits.admit_create(project, 3, fresh()) for _ in range(3)]
     assert [s.remaining for s in states] == [2, 1, 0]
     assert {s.limit for s in states} == {3}
@@ -131,8 +174,8 @@ def test_plan_state_and_retry_after(storage_uri: str) -> None:
     assert 1 <= caught.value.retry_after <= 60
 
 
-def test_send_budget_retry_after(storage_uri: str) -> None:
-    limits, project, recipient = limits_on(storage_uri), fresh(), fresh()
+def test_send_budget_retry_after(make_limits: Callable[..., RateLimits]) -> None:
+    limits, project, recipient = make_limits(), fresh(), fresh()
     for _ in range(3):
         limits.admit_create(project, 100, recipient)
     for _ in range(2):
@@ -142,8 +185,8 @@ def test_send_budget_retry_after(storage_uri: str) -> None:
         assert 595 <= caught.value.retry_after <= 600
 
 
-def test_concurrent_admissions_never_pass_the_plan(storage_uri: str) -> None:
-    limits, project = limits_on(storage_uri), fresh()
+def test_concurrent_admissions_never_pass_the_plan(make_limits: Callable[..., RateLimits]) -> None:
+    limits, project = make_limits(), fresh()
     barrier = threading.Barrier(8)
 
     def admit() -> list[bool]:
@@ -160,43 +203,6 @@ def test_concurrent_admissions_never_pass_the_plan(storage_uri: str) -> None:
     with ThreadPoolExecutor(8) as pool:
         results = [ok for outcomes in pool.map(lambda _: admit(), range(8)) for ok in outcomes]
     assert results.count(True) == 25
-
-
-def test_memory_sweeps_at_most_every_few_seconds() -> None:
-    """The in-memory storage does not re-walk every key after every hit (limits' default: 10 ms)."""
-    limits = limits_on("memory://")
-    storage = limits.storage
-    assert isinstance(storage, LazySweepMemoryStorage)
-    sweeps = []
-    original = storage._MemoryStorage__expire_events  # type: ignore[attr-defined]
-
-    def counting_sweep() -> None:
-        sweeps.append(time.monotonic())
-        original()
-
-    storage._MemoryStorage__expire_events = counting_sweep  # type: ignore[attr-defined]
-    project = fresh()
-    started = time.monotonic()
-    while time.monotonic() - started < 0.3:
-        limits.admit_create(project, 1_000_000, fresh())
-        time.sleep(0.005)
-    time.sleep(0.05)
-    assert len(sweeps) <= 1
-
-
-def test_expired_entries_are_swept(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The lazy sweep still frees memory: entries older than their window go at the next sweep."""
-    monkeypatch.setattr(LazySweepMemoryStorage, "SWEEP_SECONDS", 0.0)
-    limits = RateLimits("memory://", "3/second", FAILURE_BUDGET)
-    project = fresh()
-    limits.admit_create(project, 1000, fresh())
-    storage = limits.storage
-    assert isinstance(storage, LazySweepMemoryStorage)
-    time.sleep(1.1)  # the 1-second send window passes (limits windows run on the wall clock)
-    limits.admit_create(project, 1000, fresh())  # schedules a sweep
-    time.sleep(0.1)
-    send_keys = [key for key, events in storage.events.items() if "send" in key and events]
-    assert len(send_keys) == 1
 
 
 def test_redis_counts_across_processes(redis_url: str) -> None:
@@ -218,8 +224,8 @@ def test_memory_counts_within_one_process_only() -> None:
     assert second.admit_create(project, 1, fresh()).remaining == 0
 
 
-def test_ping(storage_uri: str) -> None:
-    limits_on(storage_uri).ping()
+def test_ping(make_limits: Callable[..., RateLimits]) -> None:
+    make_limits().ping()
 
 
 def _refused_port() -> int:
@@ -235,6 +241,116 @@ def test_unreachable_redis_is_storage_unavailable() -> None:
         lambda: limits.admit_create(fresh(), 10, fresh()),
         lambda: limits.failure_budget_exhausted(fresh(), fresh()),
         lambda: limits.record_failure(fresh(), fresh()),
+        lambda: limits.spend_failure(fresh(), fresh()),
+        lambda: limits.admit_anonymous_validate("192.0.2.1"),
     ):
         with pytest.raises(StorageUnavailable):
             call()
+
+
+# -- the failure budget: spent before verifying, given back on success ----------------------------
+def test_failure_budget_is_spent_before_and_given_back(make_limits: Callable[..., RateLimits]) -> None:
+    limits, project, recipient = make_limits(), fresh(), fresh()
+    spent = [limits.spend_failure(project, recipient) for _ in range(4)]
+    assert all(s is not None for s in spent)
+    assert limits.spend_failure(project, recipient) is None  # 4 per hour: exhausted
+    assert limits.failure_budget_exhausted(project, recipient)
+    assert spent[0] is not None
+    limits.refund_failure(project, recipient, spent[0])  # that code was right after all
+    assert not limits.failure_budget_exhausted(project, recipient)
+    assert limits.spend_failure(project, recipient) is not None
+    assert limits.spend_failure(project, recipient) is None
+    assert limits.spend_failure(project, fresh()) is not None  # per recipient
+
+
+@pytest.mark.parametrize("left", [1, 3])
+def test_concurrent_spends_never_pass_the_failure_budget(make_limits: Callable[..., RateLimits], left: int) -> None:
+    """N threads at once with k entries left: exactly k spend (on shared storages through two
+    RateLimits, as two processes would)."""
+    first = make_limits(failure_budget="10/hour")
+    second = first if isinstance(first.storage, WindowMemoryStorage) else make_limits(failure_budget="10/hour")
+    project, recipient = fresh(), fresh()
+    for _ in range(10 - left):
+        assert first.spend_failure(project, recipient) is not None
+    barrier = threading.Barrier(20)
+
+    def spend(limits: RateLimits) -> bool:
+        barrier.wait()
+        return limits.spend_failure(project, recipient) is not None
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(spend, [first, second] * 10))
+    assert results.count(True) == left
+
+
+def test_anonymous_validates_are_limited_per_address(make_limits: Callable[..., RateLimits]) -> None:
+    limits = make_limits(anonymous_validate_limit="3/minute")
+    address = f"198.51.100.{uuid.uuid4().int % 250}:{fresh()}"
+    states = [limits.admit_anonymous_validate(address) for _ in range(3)]
+    assert [s.remaining for s in states] == [2, 1, 0]
+    with pytest.raises(RateLimited) as caught:
+        limits.admit_anonymous_validate(address)
+    assert (caught.value.scope, caught.value.limit) == ("address", 3)
+    assert 1 <= caught.value.retry_after <= 60
+    assert limits.admit_anonymous_validate(fresh()).remaining == 2  # another address
+
+
+# -- octotp's memory storage: limits' public storage interface, swept rarely ------------------------
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_memory_storage_sweeps_expired_entries_at_most_every_few_seconds() -> None:
+    clock = FakeTime()
+    storage = WindowMemoryStorage(clock=clock)
+    limiter = MovingWindowRateLimiter(storage)
+    item = parse("2/second")
+    for n in range(100):
+        assert limiter.hit(item, "k", str(n))
+    assert storage.key_count() == 100
+    clock.now += 2  # every window has passed, but the last sweep was just now
+    assert limiter.hit(item, "other")
+    assert storage.key_count() == 101
+    clock.now += WindowMemoryStorage.SWEEP_SECONDS
+    assert limiter.hit(item, "other")
+    assert storage.key_count() == 1  # expired keys are gone at the next sweep
+    assert limiter.get_window_stats(item, "other").remaining == 1
+
+
+def test_memory_storage_is_exact_under_threads() -> None:
+    storage = WindowMemoryStorage()
+    limiter = MovingWindowRateLimiter(storage)
+    item, barrier = parse("25/minute"), threading.Barrier(8)
+
+    def hits() -> int:
+        barrier.wait()
+        return sum(limiter.hit(item, "exact") for _ in range(10))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(lambda _: hits(), range(8))) == 25
+    assert limiter.get_window_stats(item, "exact").remaining == 0
+    assert not limiter.hit(parse("1/minute"), "big", cost=2)  # never more than the limit in one hit
+
+
+def test_unreachable_database_is_storage_unavailable() -> None:
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_refused_port()}/none")
+    limits = RateLimits("database://", SEND_BUDGET, FAILURE_BUDGET, engine=engine)
+    try:
+        for call in (
+            limits.ping,
+            lambda: limits.admit_create(fresh(), 10, fresh()),
+            lambda: limits.spend_failure(fresh(), fresh()),
+        ):
+            with pytest.raises(StorageUnavailable):
+                call()
+    finally:
+        engine.dispose()
+
+
+def test_database_storage_needs_a_sqlalchemy_engine() -> None:
+    with pytest.raises(ValueError, match="redis://"):
+        RateLimits("database://", SEND_BUDGET, FAILURE_BUDGET)

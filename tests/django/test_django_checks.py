@@ -96,3 +96,29 @@ def test_environment_variables_are_not_read(monkeypatch: pytest.MonkeyPatch) -> 
 def test_get_settings_raises_naming_the_setting() -> None:
     with override_settings(OCTOTP={"CODE_LENGTH": 99}), pytest.raises(ImproperlyConfigured, match="CODE_LENGTH"):
         get_settings()
+
+
+# -- rate limits across worker processes (issue 11 item 1) ---------------------------------------
+def _worker_checks(octotp: Any, **django: Any) -> list[tuple[str, str]]:
+    from octotp_django.checks import check_worker_storage
+
+    with override_settings(OCTOTP=octotp, **django):
+        return [(e.id or "", e.msg) for e in check_worker_storage()]
+
+
+def test_per_process_rate_limits_in_production_are_a_warning() -> None:
+    (warning,) = _worker_checks({"HASHER": "hmac"}, DEBUG=False)
+    assert warning[0] == "octotp.W001"
+    assert "OCTOTP['RATE_LIMIT_STORAGE']" in warning[1]
+    assert "counts in each process" in warning[1]
+    assert "redis://" in warning[1]
+    assert "database://" not in warning[1]
+
+
+def test_no_worker_warning_in_debug_or_with_a_shared_storage() -> None:
+    assert _worker_checks({"HASHER": "hmac"}, DEBUG=True) == []
+    assert _worker_checks({"RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/1"}, DEBUG=False) == []
+
+
+def test_database_rate_limit_storage_is_an_error_under_django() -> None:
+    assert [e[0] for e in _worker_checks({"RATE_LIMIT_STORAGE": "database://"})] == ["octotp.E008"]

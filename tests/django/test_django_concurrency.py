@@ -59,7 +59,9 @@ def test_fifty_concurrent_validations_approve_exactly_once(server_db: str) -> No
             _in_threads(THREADS, lambda: octotp.validate_token(project.id, email=email, code=code).status)  # noqa: B023
         )
         assert outcomes["approved"] == 1, outcomes
-        assert set(outcomes) <= {"approved", "not_found"}, outcomes
+        # The losers saw a token someone else approved, or found the recipient's failure budget
+        # held by the validations in flight (it is spent before a code is checked, issue 11 item 7).
+        assert set(outcomes) <= {"approved", "not_found", "locked"}, outcomes
         assert sum(outcomes.values()) == THREADS
     usage = octotp.tokens.usage(project.id, octotp.clock.now().date())
     assert usage[0].approved == ROUNDS

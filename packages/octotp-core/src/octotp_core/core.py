@@ -42,9 +42,9 @@ class Octotp(InProcessApi):
         self.store = store
         secrets = settings.secrets()
         self.hasher = make_code_hasher(settings.hasher, secrets, settings.argon2_profile)
-        self.limits = RateLimits(
-            settings.rate_limit_storage, settings.recipient_send_budget, settings.recipient_failure_budget
-        )
+        # ``database://`` counts in octotp's own database: the engine of a SQLAlchemy store.
+        limits_engine = store.engine if isinstance(store, SqlAlchemyStore) else None
+        self.limits = RateLimits.from_settings(settings, limits_engine)
         if backends is None:
             backends = {
                 "email": load_backend(settings.delivery_email_backend, settings.delivery_options),

@@ -1,27 +1,76 @@
 """Rate limits and budgets on the ``limits`` library (moving window: never more than N in any window).
 
-``memory://`` storage counts within one process; ``redis://`` counts across every process.
+Storages (``rate_limit_storage``):
+
+- ``memory://`` counts within one process (``limitstorage.WindowMemoryStorage``): the embedded
+  default, exact for one process only;
+- ``database://`` counts in octotp's own database (``limitstorage.DatabaseStorage``), so every
+  process of one deployment shares it with no other service; what ``octotp serve --workers N``
+  uses by default;
+- ``redis://`` (and ``limits``' other shared storages) counts across every process; the choice
+  for scale.
 
 A create is admitted by ``admit_create``: the recipient's send budget must have room (checked first,
-so a create refused for its recipient spends none of the project's plan), then the project's plan is
-hit, then the send budget (so a plan refusal spends no recipient budget). On a plain Redis this is
-one Lua script — one round trip, atomic across processes — that works on ``limits``' own moving-window
-lists (same keys, same entries), so ``limits`` reads and writes them exactly as if it had made them.
+so a create refused for its recipient spends none of the project's plan), then the project's plan
+must have room, and then both are counted, atomically: in one lock on memory and on the database,
+in one Lua script on a plain Redis — one round trip, atomic across processes — that works on
+``limits``' own moving-window lists (same keys, same entries), so ``limits`` reads and writes them
+exactly as if it had made them.
+
+The failure budget is spent *before* a code is verified (``spend_failure``: a hit that fails means
+the budget is exhausted) and given back when the code was right (``refund_failure``), so N
+concurrent wrong guesses with k left in the budget are evaluated exactly k times.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
-from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
+from limits.storage import RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import RateLimited, StorageUnavailable
+from .limitstorage import Acquisition, DatabaseStorage, Window, WindowMemoryStorage, WindowStorage
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from .settings import Settings
+
+MEMORY_SCHEME = "memory"
+DATABASE_SCHEME = "database"
+
+
+def storage_scheme(uri: str) -> str:
+    """The scheme of a rate-limit storage URI (``memory``, ``database``, ``redis``, ...)."""
+    return urlsplit(uri).scheme.lower()
+
+
+def is_per_process(uri: str) -> bool:
+    """True when the storage counts within one process only, so several processes multiply limits."""
+    return storage_scheme(uri) == MEMORY_SCHEME
+
+
+def worker_storage_warning(settings: Settings, *, database_storage_available: bool = True) -> str | None:
+    """What a host framework (Flask, Django) logs when its workers may not share the limits, or None.
+
+    A host cannot see how many worker processes its server runs; with a per-process storage each of
+    them counts alone and a plan of 60/minute becomes 60 per worker.
+    """
+    if not is_per_process(settings.rate_limit_storage):
+        return None
+    shared = "redis://HOST:6379/0" + (" or database:// (octotp's own database)" if database_storage_available else "")
+    return (
+        f"rate_limit_storage is {settings.rate_limit_storage!r}, which counts in each process: behind a "
+        f"server with several worker processes every limit is multiplied by their number. "
+        f"Set rate_limit_storage to {shared} unless the app runs in exactly one process."
+    )
 
 
 @dataclass(frozen=True)
@@ -33,111 +82,161 @@ class LimitState:
     reset_after: int
 
 
-class LazySweepMemoryStorage(MemoryStorage):
-    """``limits``' memory storage, sweeping expired entries at most every ``SWEEP_SECONDS``.
-
-    ``MemoryStorage`` re-arms a 10 ms timer on every hit that walks *every* key under its lock: with
-    tens of thousands of recipients that sweep alone kept a core busy. Expired entries never count
-    (every decision compares timestamps), so sweeping less often changes no decision, only how long
-    memory of an expired entry is held. Not registered as a URI scheme: ``RateLimits`` picks it for
-    ``memory://``, other users of ``limits`` in the process are unaffected.
-    """
-
-    SWEEP_SECONDS = 5.0
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str) -> None:
-        self._next_sweep = 0.0
-        self._sweep_lock = threading.Lock()
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-
-    # MemoryStorage calls ``self.__schedule_expiry()`` (name-mangled to this) on every write.
-    def _MemoryStorage__schedule_expiry(self) -> None:
-        now = time.monotonic()
-        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
-            return
-        try:
-            self._next_sweep = now + self.SWEEP_SECONDS
-            if not self.timer.is_alive():
-                self.timer = threading.Timer(0.01, self._MemoryStorage__expire_events)  # type: ignore[attr-defined]
-                self.timer.daemon = True
-                self.timer.start()
-        finally:
-            self._sweep_lock.release()
-
-
-# KEYS: the plan's list, the send budget's list (limits' moving-window keys: newest entry first,
-# trimmed to the limit). ARGV: now, plan limit, plan window seconds, send limit, send window seconds.
-# Returns {0, entries in the plan window, oldest of them} when admitted,
-# {1, send entry that blocks} when the recipient is over budget, {2, plan entry that blocks} when
-# the plan is used up. Timestamps go back as strings (Lua numbers would be truncated to integers).
-_ADMIT_CREATE = """
+# One entry in every window or in none. KEYS: limits' moving-window lists (newest entry first,
+# trimmed to the limit), checked in order. ARGV: now (the exact string pushed, so ``release`` can
+# remove it), the 1-based index of the window to report, then limit and window seconds per key.
+# Returns {0, entries in the reported window, oldest of them} when admitted, {i, entry that blocks}
+# when window i is full. Timestamps go back as strings (Lua numbers would be truncated to integers).
+_ACQUIRE_ALL = """
 local now = tonumber(ARGV[1])
-local plan_limit, plan_window = tonumber(ARGV[2]), tonumber(ARGV[3])
-local send_limit, send_window = tonumber(ARGV[4]), tonumber(ARGV[5])
+local stats = tonumber(ARGV[2])
+local function limit_of(i) return tonumber(ARGV[1 + 2 * i]) end
+local function window_of(i) return tonumber(ARGV[2 + 2 * i]) end
 
-local function blocking(key, limit, window)
-    local entry = redis.call('lindex', key, limit - 1)
-    if entry and tonumber(entry) >= now - window then
-        return entry
+for i = 1, #KEYS do
+    local entry = redis.call('lindex', KEYS[i], limit_of(i) - 1)
+    if entry and tonumber(entry) >= now - window_of(i) then
+        return {i, entry}
     end
-    return nil
+end
+for i = 1, #KEYS do
+    redis.call('lpush', KEYS[i], ARGV[1])
+    redis.call('ltrim', KEYS[i], 0, limit_of(i) - 1)
+    redis.call('expire', KEYS[i], window_of(i))
 end
 
-local function add(key, limit, window)
-    redis.call('lpush', key, ARGV[1])
-    redis.call('ltrim', key, 0, limit - 1)
-    redis.call('expire', key, window)
-end
-
-local entry = blocking(KEYS[2], send_limit, send_window)
-if entry then
-    return {1, entry}
-end
-entry = blocking(KEYS[1], plan_limit, plan_window)
-if entry then
-    return {2, entry}
-end
-add(KEYS[1], plan_limit, plan_window)
-add(KEYS[2], send_limit, send_window)
-
--- entries of the plan still in the window (binary search, as limits' moving_window.lua does)
-local low, high, last = 0, redis.call('llen', KEYS[1]) - 1, 0
+-- entries of the reported window still in it (binary search, as limits' moving_window.lua does)
+local key, start = KEYS[stats], now - window_of(stats)
+local low, high, last = 0, redis.call('llen', key) - 1, 0
 while low <= high do
     local mid = math.floor((low + high) / 2)
-    if tonumber(redis.call('lindex', KEYS[1], mid)) >= now - plan_window then
+    if tonumber(redis.call('lindex', key, mid)) >= start then
         last = mid
         low = mid + 1
     else
         high = mid - 1
     end
 end
-return {0, last + 1, redis.call('lindex', KEYS[1], last)}
+return {0, last + 1, redis.call('lindex', key, last)}
 """
+
+
+class _RedisWindows:
+    """``acquire_all``/``release`` on a plain Redis, on ``limits``' own lists (one script, atomic)."""
+
+    def __init__(self, storage: RedisStorage) -> None:
+        self._storage = storage
+        self._script = storage.get_connection().register_script(_ACQUIRE_ALL.encode())
+
+    def acquire_all(self, windows: Sequence[Window], stats: int = 0) -> Acquisition:
+        now = repr(time.time())
+        keys = [self._storage.prefixed_key(w.key) for w in windows]
+        args: list[Any] = [now, stats + 1]
+        for window in windows:
+            args += [window.limit, window.expiry]
+        outcome, *rest = self._script(keys=keys, args=args)
+        if outcome:
+            return Acquisition(int(outcome) - 1, float(rest[0]) + windows[int(outcome) - 1].expiry)
+        return Acquisition(None, float(rest[1]) + windows[stats].expiry, int(rest[0]), now)
+
+    def release(self, windows: Sequence[Window], receipt: Any) -> None:
+        if receipt is None:
+            return
+        connection: Any = self._storage.get_connection()
+        for window in windows:
+            connection.lrem(self._storage.prefixed_key(window.key), 1, receipt)
+
+
+class _LimiterWindows:
+    """``acquire_all`` through ``limits``' public API, for storages octotp has no script for (Redis
+    Cluster and Sentinel, memcached, MongoDB): each window is exact, the pair is not atomic (a create
+    that loses the race for a recipient's last slot after taking a plan slot keeps the plan slot),
+    and ``release`` cannot give an entry back."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._storage: Any = storage
+
+    def _stats(self, window: Window) -> tuple[float, int]:
+        start, count = self._storage.get_moving_window(window.key, window.limit, window.expiry)
+        return float(start), int(count)
+
+    def acquire_all(self, windows: Sequence[Window], stats: int = 0) -> Acquisition:
+        for index, window in enumerate(windows[:-1]):  # the last one is tested by its hit below
+            start, count = self._stats(window)
+            if count >= window.limit:
+                return Acquisition(index, start + window.expiry)
+        for index in reversed(range(len(windows))):
+            window = windows[index]
+            if not self._storage.acquire_entry(window.key, window.limit, window.expiry):
+                return Acquisition(index, self._stats(window)[0] + window.expiry)
+        start, count = self._stats(windows[stats])
+        return Acquisition(None, start + windows[stats].expiry, count)
+
+    def release(self, windows: Sequence[Window], receipt: Any) -> None:
+        return None
 
 
 def _reset_after(reset_at: float) -> int:
     return max(1, math.ceil(reset_at - time.time()))
 
 
-class RateLimits:
-    """The plan limit per project, the send budget and the failure budget per recipient."""
+def make_storage(uri: str, engine: Engine | None = None) -> Storage:
+    """The ``limits`` storage for ``uri``: octotp's own for ``memory://`` and ``database://``
+    (which needs octotp's SQLAlchemy engine), ``limits``' for anything else."""
+    scheme = storage_scheme(uri)
+    if scheme == MEMORY_SCHEME:
+        return WindowMemoryStorage(uri)
+    if scheme == DATABASE_SCHEME:
+        if engine is None:
+            raise ValueError(
+                "rate_limit_storage 'database://' needs octotp's SQLAlchemy store; set a redis:// storage instead"
+            )
+        return DatabaseStorage(engine)
+    storage = storage_from_string(uri)
+    if not isinstance(storage, Storage):
+        raise ValueError(f"{uri!r} is an async storage; use a synchronous one")
+    return storage
 
-    def __init__(self, storage_uri: str, send_budget: str, failure_budget: str) -> None:
-        if storage_uri.split("://", 1)[0] == "memory":
-            storage: Any = LazySweepMemoryStorage(storage_uri)
-        else:
-            storage = storage_from_string(storage_uri)
-        if not isinstance(storage, Storage):
-            raise ValueError(f"{storage_uri!r} is an async storage; use a synchronous one")
-        self.storage = storage
-        self._limiter = MovingWindowRateLimiter(self.storage)
+
+class RateLimits:
+    """The plan limit per project, the send and failure budgets per recipient, and the limit on
+    anonymous validates per client address."""
+
+    def __init__(
+        self,
+        storage_uri: str,
+        send_budget: str,
+        failure_budget: str,
+        *,
+        anonymous_validate_limit: str = "60/minute",
+        engine: Engine | None = None,
+    ) -> None:
+        self.storage = make_storage(storage_uri, engine)
+        self.storage_uri = storage_uri
         self._send_budget = parse(send_budget)
         self._failure_budget = parse(failure_budget)
+        self._anonymous_validate = parse(anonymous_validate_limit)
         self._plan_items: dict[int, RateLimitItem] = {}
         # Sentinel and cluster storages subclass RedisStorage; a cluster cannot run a script over two
         # keys in different slots, so only a plain Redis gets the one-round-trip path.
-        self._admit_script = (
-            storage.get_connection().register_script(_ADMIT_CREATE.encode()) if type(storage) is RedisStorage else None
+        self._windows: WindowStorage
+        if isinstance(self.storage, (WindowMemoryStorage, DatabaseStorage)):
+            self._windows = self.storage
+        elif type(self.storage) is RedisStorage:
+            self._windows = _RedisWindows(self.storage)
+        else:
+            self._windows = _LimiterWindows(self.storage)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine | None = None) -> RateLimits:
+        """The limits ``settings`` describe; ``engine`` is octotp's database (for ``database://``)."""
+        return cls(
+            settings.rate_limit_storage,
+            settings.recipient_send_budget,
+            settings.recipient_failure_budget,
+            anonymous_validate_limit=settings.anonymous_validate_limit_per_address,
+            engine=engine,
         )
 
     def _plan_item(self, per_minute: int) -> RateLimitItem:
@@ -147,24 +246,18 @@ class RateLimits:
         return item
 
     @staticmethod
+    def _window(item: RateLimitItem, *identifiers: str) -> Window:
+        return Window(item.key_for(*identifiers), item.amount, item.get_expiry())
+
+    @staticmethod
     def _unavailable(exc: Exception) -> StorageUnavailable:
         return StorageUnavailable(f"rate-limit storage unavailable: {type(exc).__name__}")
 
-    def _plan_refused(self, per_minute: int, reset_at: float) -> RateLimited:
-        return RateLimited(
-            f"the project's plan allows {per_minute} token creations per minute",
-            limit=per_minute,
-            retry_after=_reset_after(reset_at),
-            scope="project",
-        )
-
-    def _send_refused(self, reset_at: float) -> RateLimited:
-        return RateLimited(
-            f"too many codes for this recipient (at most {self._send_budget})",
-            limit=self._send_budget.amount,
-            retry_after=_reset_after(reset_at),
-            scope="recipient",
-        )
+    def _acquire(self, windows: Sequence[Window], stats: int = 0) -> Acquisition:
+        try:
+            return self._windows.acquire_all(windows, stats)
+        except Exception as exc:  # the backend (e.g. Redis, the database) is down
+            raise self._unavailable(exc) from exc
 
     def admit_create(self, project_id: str, per_minute: int, recipient_digest: str) -> LimitState:
         """Count one token creation against the recipient's send budget and the project's plan.
@@ -174,64 +267,81 @@ class RateLimits:
         """
         plan = self._plan_item(per_minute)
         send = self._send_budget
-        try:
-            if self._admit_script is not None:
-                return self._admit_in_one_script(plan, send, project_id, recipient_digest)
-            limiter = self._limiter
-            if not limiter.test(send, "send", project_id, recipient_digest):
-                raise self._send_refused(
-                    limiter.get_window_stats(send, "send", project_id, recipient_digest).reset_time
-                )
-            if not limiter.hit(plan, "plan", project_id):
-                raise self._plan_refused(per_minute, limiter.get_window_stats(plan, "plan", project_id).reset_time)
-            stats = limiter.get_window_stats(plan, "plan", project_id)
-            if not limiter.hit(send, "send", project_id, recipient_digest):  # lost a race for the last slot
-                raise self._send_refused(
-                    limiter.get_window_stats(send, "send", project_id, recipient_digest).reset_time
-                )
-        except RateLimited:
-            raise
-        except Exception as exc:  # the backend (e.g. Redis) is down
-            raise self._unavailable(exc) from exc
-        return LimitState(
-            limit=plan.amount, remaining=max(0, stats.remaining), reset_after=_reset_after(stats.reset_time)
-        )
-
-    def _admit_in_one_script(
-        self, plan: RateLimitItem, send: RateLimitItem, project_id: str, recipient_digest: str
-    ) -> LimitState:
-        assert self._admit_script is not None
-        storage: RedisStorage = self.storage  # type: ignore[assignment]
-        keys = [
-            storage.prefixed_key(plan.key_for("plan", project_id)),
-            storage.prefixed_key(send.key_for("send", project_id, recipient_digest)),
-        ]
-        args = [time.time(), plan.amount, plan.get_expiry(), send.amount, send.get_expiry()]
-        outcome, *rest = self._admit_script(keys=keys, args=args)
-        if outcome == 1:
-            raise self._send_refused(float(rest[0]) + send.get_expiry())
-        if outcome == 2:
-            raise self._plan_refused(plan.amount, float(rest[0]) + plan.get_expiry())
-        in_window, oldest = int(rest[0]), float(rest[1])
+        windows = [self._window(send, "send", project_id, recipient_digest), self._window(plan, "plan", project_id)]
+        outcome = self._acquire(windows, stats=1)
+        if outcome.refused == 0:
+            raise RateLimited(
+                f"too many codes for this recipient (at most {send})",
+                limit=send.amount,
+                retry_after=_reset_after(outcome.reset_at),
+                scope="recipient",
+            )
+        if outcome.refused == 1:
+            raise RateLimited(
+                f"the project's plan allows {per_minute} token creations per minute",
+                limit=per_minute,
+                retry_after=_reset_after(outcome.reset_at),
+                scope="project",
+            )
         return LimitState(
             limit=plan.amount,
-            remaining=max(0, plan.amount - in_window),
-            reset_after=_reset_after(oldest + plan.get_expiry()),
+            remaining=max(0, plan.amount - outcome.in_window),
+            reset_after=_reset_after(outcome.reset_at),
         )
 
-    def failure_budget_exhausted(self, project_id: str, recipient_digest: str) -> bool:
-        """True when the recipient has used up their wrong-code budget."""
+    def admit_anonymous_validate(self, address: str | None) -> LimitState:
+        """Count one validate sent without an API key against its client address's limit.
+
+        Raises ``RateLimited`` (scope ``address``) or ``StorageUnavailable``; called before any
+        hashing, so a flood from one address costs no argon2 work.
+        """
+        item = self._anonymous_validate
+        outcome = self._acquire([self._window(item, "anonymous-validate", address or "unknown")])
+        if outcome.refused is not None:
+            raise RateLimited(
+                f"too many validations without an API key from this address (at most {item})",
+                limit=item.amount,
+                retry_after=_reset_after(outcome.reset_at),
+                scope="address",
+            )
+        return LimitState(
+            limit=item.amount,
+            remaining=max(0, item.amount - outcome.in_window),
+            reset_after=_reset_after(outcome.reset_at),
+        )
+
+    # -- the failure budget ------------------------------------------------------------------
+    def spend_failure(self, project_id: str, recipient_digest: str) -> Acquisition | None:
+        """Spend one entry of the recipient's failure budget before a code is verified.
+
+        None when the budget is exhausted (the code must not be checked). Otherwise the spent entry,
+        to hand to ``refund_failure`` when the code turns out right (or was never checked).
+        """
+        outcome = self._acquire([self._window(self._failure_budget, "fail", project_id, recipient_digest)])
+        return None if outcome.refused is not None else outcome
+
+    def refund_failure(self, project_id: str, recipient_digest: str, spent: Acquisition) -> None:
+        """Give back an entry ``spend_failure`` took (on storages that can; see ``_LimiterWindows``)."""
         try:
-            return not self._limiter.test(self._failure_budget, "fail", project_id, recipient_digest)
+            self._windows.release(
+                [self._window(self._failure_budget, "fail", project_id, recipient_digest)], spent.receipt
+            )
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+
+    def failure_budget_exhausted(self, project_id: str, recipient_digest: str) -> bool:
+        """True when the recipient has used up their wrong-code budget (a read: it decides nothing
+        under concurrency; ``spend_failure`` does)."""
+        try:
+            return not MovingWindowRateLimiter(self.storage).test(
+                self._failure_budget, "fail", project_id, recipient_digest
+            )
         except Exception as exc:
             raise self._unavailable(exc) from exc
 
     def record_failure(self, project_id: str, recipient_digest: str) -> None:
         """Count one wrong code against the recipient's failure budget (resends do not reset it)."""
-        try:
-            self._limiter.hit(self._failure_budget, "fail", project_id, recipient_digest)
-        except Exception as exc:
-            raise self._unavailable(exc) from exc
+        self._acquire([self._window(self._failure_budget, "fail", project_id, recipient_digest)])
 
     def ping(self) -> None:
         """Raise ``StorageUnavailable`` unless the rate-limit storage answers."""

@@ -8,6 +8,7 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from limits import parse as parse_limit
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
@@ -101,6 +102,14 @@ class Settings(BaseSettings):
     plans: dict[str, Plan] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
     default_plan: str = "free"
     rate_limit_storage: str = "memory://"
+    """Where rate limits and budgets are counted: ``memory://`` (this process only: the embedded
+    default), ``database://`` (octotp's own database, shared by every process that uses it) or a
+    ``limits`` storage URI such as ``redis://host:6379/0`` (shared; the choice for scale).
+    ``octotp serve --workers N`` (N > 1) uses ``database://`` when this is not set, and refuses an
+    explicit ``memory://``."""
+    anonymous_validate_limit_per_address: str = "60/minute"
+    """Validates sent without an API key allowed per client address (a ``limits`` string), counted
+    before any hashing."""
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
     """Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto``
     are believed. Empty (the default): the socket peer is the client, whatever headers it sends.
@@ -135,6 +144,7 @@ class Settings(BaseSettings):
         "recipient_failure_budget",
         "dashboard_login_limit_per_email",
         "dashboard_login_limit_per_address",
+        "anonymous_validate_limit_per_address",
     )
     @classmethod
     def _limit_string(cls, value: str) -> str:
@@ -163,6 +173,16 @@ class Settings(BaseSettings):
         for index, value in enumerate(values):
             check_secret(value.get_secret_value(), f"secret_key_fallbacks[{index}] (OCTOTP_SECRET_KEY_FALLBACKS)")
         return values
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage_uri(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.lower()
+        if not scheme or scheme.startswith("async+") or "://" not in value:
+            raise ValueError(
+                "must be memory://, database:// or a synchronous limits storage URI such as redis://host:6379/0"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

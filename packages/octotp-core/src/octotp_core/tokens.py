@@ -224,25 +224,34 @@ class TokenService:
         if not isinstance(code, str) or not looks_like_code(code):
             raise InvalidInput(FieldError("code", "must be a string of 4-10 digits"))
         now = self.clock.now()
-        digest = recipient.digest(self._secret)
-        if self.limits.failure_budget_exhausted(project.id, digest):
+        digest = budget_digest = recipient.digest(self._secret)
+        # The failure budget is spent before the code is checked, so concurrent guesses can never
+        # pass it; the entry is given back below unless the code was checked and wrong. It is kept
+        # under the current secret's digest whatever secret finds the token.
+        spent = self.limits.spend_failure(project.id, budget_digest)
+        if spent is None:
             return self._result(project.id, None, recipient, purpose_value, "locked", now)
-        # The usual case in one statement; anything else (no token, closed, expired, locked, issued
-        # under an older secret, or replaced just now) takes the closer look below.
-        token = self.store.reserve_latest(project.id, digest, purpose_value, now)
-        if token is None:
-            token, digest = self._find(project.id, recipient, purpose_value)
+        wrong = False
+        try:
+            # The usual case in one statement; anything else (no token, closed, expired, locked,
+            # issued under an older secret, or replaced just now) takes the closer look below.
+            token = self.store.reserve_latest(project.id, digest, purpose_value, now)
             if token is None:
-                return self._result(project.id, None, recipient, purpose_value, "not_found", now)
-            if not self.store.reserve_attempt(token.id, now):
-                status = self._why_closed(token.id, now)
-                return self._result(project.id, token.id, recipient, purpose_value, status, now)
-        if not self.hasher.verify(token.code_hash, code):
-            self.limits.record_failure(project.id, digest)
-            return self._result(project.id, token.id, recipient, purpose_value, "incorrect", now)
-        if not self.store.consume_token(token.id, now):
-            # Someone else approved it between our reservation and now.
-            return self._result(project.id, token.id, recipient, purpose_value, "not_found", now)
+                token, digest = self._find(project.id, recipient, purpose_value)
+                if token is None:
+                    return self._result(project.id, None, recipient, purpose_value, "not_found", now)
+                if not self.store.reserve_attempt(token.id, now):
+                    status = self._why_closed(token.id, now)
+                    return self._result(project.id, token.id, recipient, purpose_value, status, now)
+            if not self.hasher.verify(token.code_hash, code):
+                wrong = True
+                return self._result(project.id, token.id, recipient, purpose_value, "incorrect", now)
+            if not self.store.consume_token(token.id, now):
+                # Someone else approved it between our reservation and now.
+                return self._result(project.id, token.id, recipient, purpose_value, "not_found", now)
+        finally:
+            if not wrong:
+                self.limits.refund_failure(project.id, budget_digest, spent)
         self.meter.count(project.id, now.date(), "approved")
         log.info("token approved id=%s project=%s recipient=%s", token.id, project.id, recipient.hint)
         self._emit(TokenEvent("approved", project.id, token.id, recipient.hint, purpose_value, "approved"))

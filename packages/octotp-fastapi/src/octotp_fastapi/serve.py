@@ -11,6 +11,7 @@ import click
 from octotp_core import Octotp, Settings
 from octotp_core.dashboard import new_setup_token, setup_url
 from octotp_core.migrate import upgrade
+from octotp_core.ratelimit import DATABASE_SCHEME, is_per_process, storage_scheme
 from octotp_core.store.engine import make_engine
 
 LOG_CONFIG: dict[str, Any] = {
@@ -37,7 +38,7 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     """Run the octotp service (API at /api, health at /healthz, readiness at /readyz)."""
     import uvicorn
 
-    settings = Settings()
+    settings = worker_settings(workers)
     settings.secrets()  # create and persist the secret once, before any worker starts
     url = settings.effective_database_url
     if migrate:
@@ -48,6 +49,12 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     secret_from = "OCTOTP_SECRET_KEY" if settings.secret_key else str(settings.data_dir / "secret_key")
     click.echo(f"octotp: data in {where}; secret from {secret_from}", err=True)
     click.echo(f"octotp: serving on http://{host}:{port} with {workers} worker(s); API docs at /docs", err=True)
+    if workers > 1 and storage_scheme(settings.rate_limit_storage) == DATABASE_SCHEME:
+        click.echo(
+            f"octotp: rate limits shared by the {workers} workers in the database (rate_limit_storage=database://;"
+            " set OCTOTP_RATE_LIMIT_STORAGE=redis://... for scale)",
+            err=True,
+        )
     probe = Octotp(settings)
     if settings.dashboard and not probe.store.list_accounts():
         # The one-time bootstrap link (like Jupyter's): printed to this console only, never to a log,
@@ -90,6 +97,26 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
 
     config = uvicorn.Config("octotp_fastapi.app:app_from_env", **options)
     Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def worker_settings(workers: int) -> Settings:
+    """The settings every worker will read, with rate limits all ``workers`` processes share.
+
+    Several workers on a per-process storage would each count alone (a 60/minute plan becoming 60
+    per worker): left at its default, the storage becomes the database (``database://``, which the
+    workers inherit through the environment); set explicitly to ``memory://``, it is refused.
+    """
+    settings = Settings()
+    if workers == 1 or not is_per_process(settings.rate_limit_storage):
+        return settings
+    if "rate_limit_storage" in settings.model_fields_set:
+        raise click.UsageError(
+            f"--workers {workers} needs rate limits the workers share, but OCTOTP_RATE_LIMIT_STORAGE="
+            f"{settings.rate_limit_storage} counts in each process. Set OCTOTP_RATE_LIMIT_STORAGE=database:// "
+            "(octotp's database) or redis://HOST:6379/0, or run one worker."
+        )
+    os.environ["OCTOTP_RATE_LIMIT_STORAGE"] = "database://"
+    return settings.model_copy(update={"rate_limit_storage": "database://"})
 
 
 def listening_socket(config: Any) -> socket.socket:

@@ -8,6 +8,7 @@ extension object itself holds only options, so one instance can serve any number
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -21,7 +22,8 @@ from octotp_core.dashboard import DashboardHandler
 from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler, normalise_prefix
 from octotp_core.inprocess import CreateOptions, InProcessApi, ValidateOptions
-from octotp_core.store import Store
+from octotp_core.ratelimit import worker_storage_warning
+from octotp_core.store import SqlAlchemyStore, Store
 
 from .blueprint import make_blueprint
 from .cli import octotp_cli
@@ -29,6 +31,7 @@ from .config import PREFIX, option_keys, set_defaults, settings_from_config
 from .signals import send_token_signal
 
 EXTENSION_KEY = "octotp"
+log = logging.getLogger("octotp.flask")
 
 
 class HasEngine(Protocol):
@@ -85,6 +88,7 @@ class Octotp:
             settings, store=self._store, engine=engine, clock=self._clock, backends=self._backends
         )
         core.tokens.listeners.append(send_token_signal)
+        _warn_if_limits_are_per_process(app, core)
         if app.config[PREFIX + "AUTO_MIGRATE"]:
             core.migrate()
         app.extensions[EXTENSION_KEY] = core
@@ -129,6 +133,16 @@ def resolve_engine(source: EngineSource | None) -> Engine | None:
     if not isinstance(engine, Engine):
         raise TypeError(f"OCTOTP_ENGINE gave {engine!r}, not a SQLAlchemy Engine")
     return engine
+
+
+def _warn_if_limits_are_per_process(app: Flask, core: octotp_core.Octotp) -> None:
+    """Flask cannot see how many worker processes its server runs: outside debug and testing, say
+    so when every process would count its own rate limits."""
+    if app.debug or app.testing:
+        return
+    warning = worker_storage_warning(core.settings, database_storage_available=isinstance(core.store, SqlAlchemyStore))
+    if warning is not None:
+        log.warning("%s (OCTOTP_RATE_LIMIT_STORAGE)", warning)
 
 
 def get_octotp() -> octotp_core.Octotp:

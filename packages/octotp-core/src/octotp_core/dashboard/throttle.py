@@ -1,5 +1,5 @@
 """Login throttling on the ``limits`` library, in the same storage as the API's rate limits (so
-``redis://`` counts across every process). Checked before any password hashing."""
+``database://`` and ``redis://`` count across every process). Checked before any password hashing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ from limits import parse
 from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from ..errors import StorageUnavailable
+from ..errors import InvalidInput, StorageUnavailable
+from ..recipients import normalise_email
+
+
+def login_identity(email: str) -> str:
+    """The form of a login email that the account lookup uses; input that is no email address at all
+    (which finds no account) is keyed on its trimmed lower case."""
+    try:
+        return normalise_email(email, field="email").value
+    except InvalidInput:
+        return email.strip().lower()
 
 
 class LoginThrottle:
@@ -26,8 +36,10 @@ class LoginThrottle:
         """Count one attempt; None if allowed, else the seconds until the next one may be tried."""
         checks = [(self._per_address, "dashboard-login-address", address or "unknown")]
         if email is not None:
-            # A digest, so the limit storage (e.g. a shared Redis) never holds email addresses.
-            key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+            # Keyed on the identity the login looks up (email-validator's normal form), so no other
+            # spelling of an address gets a budget of its own; a digest, so the limit storage (e.g.
+            # a shared Redis) never holds email addresses.
+            key = hashlib.sha256(login_identity(email).encode()).hexdigest()
             checks.append((self._per_email, "dashboard-login-email", key))
         try:
             refused = [(item, scope, key) for item, scope, key in checks if not self._limiter.hit(item, scope, key)]

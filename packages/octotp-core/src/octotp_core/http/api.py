@@ -222,6 +222,8 @@ class ApiHandler:
         return response
 
     def _validate(self, request: Request, call: _RequestFacts) -> Response:
+        if request.header("x-api-key") is None:  # anonymous: limited per client address, before any hashing
+            self.octotp.limits.admit_anonymous_validate(request.client)
         project = self._authenticate(request, required=False)
         body: ValidateTokenRequest = self._parse(request, ValidateTokenRequest)
         self._check_project(project, body.project_id)

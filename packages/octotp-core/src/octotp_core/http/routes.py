@@ -169,6 +169,7 @@ ROUTES: tuple[Route, ...] = (
                     ),
                     _MISMATCH,
                     (404, "No such project"),
+                    (429, "Too many validates without an API key from this address; see Retry-After"),
                 ),
             ),
         ),

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -165,3 +166,27 @@ class DashboardSessionRow(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     flash: Mapped[str | None] = mapped_column(Text)
+
+
+class RateLimitHitRow(Base):
+    """One entry of a moving window of the ``database://`` rate-limit storage (``limitstorage``).
+
+    Times are seconds since the epoch as ``limits`` counts them (a double, not a datetime: every
+    decision compares them with ``time.time()``)."""
+
+    __tablename__ = "octotp_rate_limit_hits"
+    __table_args__ = (
+        # Counting one key's window is a range seek on (key, hit_at).
+        Index("ix_octotp_rate_limit_hits_key_hit_at", "key", "hit_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    hit_at: Mapped[float] = mapped_column(Double)
+    # The sweep deletes by expiry across keys.
+    expires_at: Mapped[float] = mapped_column(Double, index=True)
+
+
+SQLALCHEMY_ONLY_TABLES = frozenset({RateLimitHitRow.__tablename__})
+"""Tables of features only the SQLAlchemy store offers (the ``database://`` rate-limit storage);
+octotp-django's migrations do not create them."""

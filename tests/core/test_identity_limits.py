@@ -100,7 +100,7 @@ def test_anonymous_validate_flood_from_one_address_is_refused_before_hashing(
     """200 anonymous wrong validates from one address, each for a recipient with a live code: the
     first 60 (the default per-address limit) are checked, the other 140 get 429 with no hashing."""
     octotp = make_octotp(hasher="hmac", plans={"bulk": Plan(creates_per_minute=10_000)}, default_plan="bulk")
-    project = octotp.accounts.create_project("flood").project
+    project = octotp.accounts.create_project("flood", validate_requires_key=False).project
     recipients = [f"flood-{uuid.uuid4().hex[:10]}@example.com" for _ in range(200)]
     for recipient in recipients:
         octotp.create_token(project.id, email=recipient)
@@ -122,7 +122,7 @@ def test_anonymous_validate_flood_from_one_address_is_refused_before_hashing(
 
 def test_validates_with_an_api_key_are_not_limited_per_address(make_octotp: Callable[..., Octotp]) -> None:
     octotp = make_octotp(anonymous_validate_limit_per_address="2/minute")
-    created = octotp.accounts.create_project("keyed")
+    created = octotp.accounts.create_project("keyed", validate_requires_key=False)
     handler, recipient = ApiHandler(octotp), f"keyed-{uuid.uuid4().hex[:10]}@example.com"
     keyed = [
         _validate(handler, created.project.id, recipient, "198.51.100.30", created.api_key.secret) for _ in range(5)

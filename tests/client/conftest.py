@@ -34,7 +34,7 @@ import requests
 from octotp_client import OctotpClient
 from octotp_core import Octotp, Settings
 from octotp_core.testing.databases import ServiceUnavailable, service_url, temporary_database
-from octotp_core.testing.servers import ServeProcess
+from octotp_core.testing.servers import ServeProcess, ThreadedUvicorn
 from octotp_core.testing.servers import free_port as dead_port
 
 from ..conftest import unavailable
@@ -91,33 +91,6 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 
 
 # -- apps served by uvicorn in a thread ----------------------------------------------------------
-class ThreadedUvicorn:
-    """An ASGI app served by uvicorn on a free port in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port: int = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> ThreadedUvicorn:
-        self.thread.start()
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
-
-
 def host_app(core: Octotp, prefix: str) -> Any:
     """A host FastAPI app with its own route and octotp installed under ``prefix``."""
     from fastapi import FastAPI

@@ -1,60 +1,28 @@
-"""schemathesis against ``/openapi.json`` of a running ``octotp serve``: every check, no server error,
-no schema violation. Valid project ids are mixed into generated bodies so the token logic is reached,
-not only authentication."""
+"""schemathesis against a running ``octotp serve`` (``octotp_core.testing.fuzz``): every check, the
+stateful links, at least 1,000 generated requests, no server error, nothing in the server's log."""
 
 from __future__ import annotations
 
 import json
-import random
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
 
 from octotp_core import Octotp, Settings
-from octotp_core.http import openapi_document
-from octotp_core.testing.http_clients import UrlClient
+from octotp_core.testing.fuzz import FUZZ_SETTINGS, FuzzTarget, run_schemathesis
 from octotp_core.testing.servers import ServeProcess
 
-schema = schemathesis.openapi.from_dict(openapi_document())
-CASES: list[int] = []
 
-
-@pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_secret: str) -> Iterator[dict[str, Any]]:
-    """A server whose limits are high enough that fuzzing is not just a stream of 429s."""
-    data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    env = {
-        "OCTOTP_DATA_DIR": str(data_dir),
-        "OCTOTP_SECRET_KEY": test_secret,
-        "OCTOTP_PLANS": json.dumps({"free": {"creates_per_minute": 1_000_000}}),
-        "OCTOTP_RECIPIENT_SEND_BUDGET": "1000000/minute",
-        "OCTOTP_RECIPIENT_FAILURE_BUDGET": "1000000/minute",
-    }
-    server = ServeProcess(env)
-    octotp = Octotp(Settings(data_dir=data_dir, secret_key=test_secret, plans={"free": {"creates_per_minute": 10**6}}))
-    created = octotp.accounts.create_project("fuzz")
-    yield {"url": server.url, "project_id": created.project.id, "api_key": created.api_key.secret, "server": server}
-    octotp.close()
-    server.stop()
-    print(f"\nschemathesis: {len(CASES)} cases against {server.url}")
+def test_octotp_serve_passes_schemathesis(tmp_path: Path, test_secret: str) -> None:
+    env = {"OCTOTP_DATA_DIR": str(tmp_path), "OCTOTP_SECRET_KEY": test_secret}
+    env.update({f"OCTOTP_{k.upper()}": v if isinstance(v, str) else json.dumps(v) for k, v in FUZZ_SETTINGS.items()})
+    with ServeProcess(env) as server:
+        octotp = Octotp(Settings(data_dir=tmp_path, secret_key=test_secret, **FUZZ_SETTINGS))  # migrated by serve
+        try:
+            created = octotp.accounts.create_project("fuzz")
+            report = run_schemathesis(FuzzTarget(server.url, created.project.id, created.api_key.secret))
+        finally:
+            octotp.close()
+    print(f"\nschemathesis (octotp serve): {report.cases} requests, {dict(report.statuses)}")
+    assert report.cases >= 1_000
+    assert report.server_errors == 0
     assert "Traceback" not in server.output()
     assert "Application shutdown complete" in server.output()
-
-
-def test_served_document_is_the_canonical_one(fuzz_server: dict[str, Any]) -> None:
-    served = UrlClient(fuzz_server["url"]).request("GET", "/openapi.json").json()
-    assert served == json.loads(json.dumps(openapi_document()))
-
-
-@pytest.mark.xdist_group("schemathesis")
-@schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms(case: schemathesis.Case, fuzz_server: dict[str, Any]) -> None:
-    if isinstance(case.body, dict) and "projectId" in case.body and random.random() < 0.7:
-        case.body["projectId"] = fuzz_server["project_id"]
-    CASES.append(1)
-    case.call_and_validate(base_url=fuzz_server["url"], headers={"X-Api-Key": fuzz_server["api_key"]})

@@ -23,7 +23,6 @@ dashboard sessions use the ORM.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
@@ -96,12 +95,10 @@ def _unbound(converter: Converter, ops: Any) -> tuple[Converter, bool]:
 def _prep(bind_type: Any) -> Prep | None:
     """How the ORM binds a value of this SQLAlchemy type (None: as it is)."""
     if isinstance(bind_type, UTCDateTime):
-        field = _field(m.Token, "created_at")  # every DateTimeField prepares values alike
-    elif isinstance(bind_type, Date):
-        field = _field(m.UsageDay, "day")
-    else:
-        return None
-    return lambda value, connection: field.get_db_prep_value(value, connection)
+        return _field(m.Token, "created_at").get_db_prep_value  # every DateTimeField prepares alike
+    if isinstance(bind_type, Date):
+        return _field(m.UsageDay, "day").get_db_prep_value
+    return None
 
 
 class _Compiled:
@@ -116,10 +113,16 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler), compiled
         self.sql = compiled.string
-        self.params: list[tuple[str, Any, Prep | None]] = []
-        for name in compiled.positiontup or ():
+        # Each parameter's name and default (a value written into the statement, e.g. a LIMIT), and
+        # where a value needs the ORM's preparation (times and dates).
+        self.params: list[tuple[str, Any]] = []
+        self.preps: list[tuple[int, Prep]] = []
+        for i, name in enumerate(compiled.positiontup or ()):
             bind = compiled.binds[name]
-            self.params.append((name, bind.value, _prep(bind.type)))
+            self.params.append((name, bind.value))
+            prep = _prep(bind.type)
+            if prep is not None:
+                self.preps.append((i, prep))
         self.converters: list[tuple[int, list[tuple[Converter, bool]], Any]] = []
         columns = getattr(statement, "exported_columns", ())
         for i, column in enumerate(columns):
@@ -138,10 +141,10 @@ class _Compiled:
 
     def bind(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
         """The parameters in the statement's order, prepared as the ORM prepares them."""
-        bound = []
-        for name, default, prep in self.params:
-            value = values.get(name, default)
-            bound.append(value if prep is None or value is None else prep(value, connection))
+        bound = [values.get(name, default) for name, default in self.params]
+        for i, prep in self.preps:
+            if bound[i] is not None:
+                bound[i] = prep(bound[i], connection)
         return bound
 
     def convert(self, row: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
@@ -206,21 +209,27 @@ class _Run:
     def write(self, statement: ClauseElement, params: Mapping[str, Any]) -> int:
         """Run one statement; its row count. A failure inside a caller's ``atomic()`` block marks that
         block for rollback, as ``QuerySet.update()`` does."""
-        stmt = self.backend.compiled(statement, self.connection)
         with transaction.mark_for_rollback_on_error(using=self.db), self.connection.cursor() as cursor:
-            cursor.execute(stmt.sql, stmt.bind(params, self.connection))
-            return int(cursor.rowcount)
+            return self.execute(cursor, statement, params)
 
-    def first(self, statement: ClauseElement, params: Mapping[str, Any], *, write: bool = False) -> list[Any] | None:
-        """The first row (converted), or None; ``write`` for a statement that changes rows (RETURNING)."""
+    def execute(self, cursor: Any, statement: ClauseElement, params: Mapping[str, Any]) -> int:
+        """Run ``statement`` on an open cursor of this connection; its row count."""
         stmt = self.backend.compiled(statement, self.connection)
-        with (
-            transaction.mark_for_rollback_on_error(using=self.db) if write else contextlib.nullcontext(),
-            self.connection.cursor() as cursor,
-        ):
+        cursor.execute(stmt.sql, stmt.bind(params, self.connection))
+        return int(cursor.rowcount)
+
+    def first(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any] | None:
+        """The first row the statement reads (converted), or None."""
+        stmt = self.backend.compiled(statement, self.connection)
+        with self.connection.cursor() as cursor:
             cursor.execute(stmt.sql, stmt.bind(params, self.connection))
             row = cursor.fetchone()
         return None if row is None else stmt.convert(row, self.connection)
+
+    def returning(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any] | None:
+        """``first`` for a statement that writes (``UPDATE ... RETURNING``), marked as ``write`` is."""
+        with transaction.mark_for_rollback_on_error(using=self.db):
+            return self.first(statement, params)
 
     def all(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[list[Any]]:
         stmt = self.backend.compiled(statement, self.connection)
@@ -339,12 +348,12 @@ class DjangoStore:
             return
         # Both statements or neither; inside a caller's atomic() block, a savepoint, so a failed
         # insert leaves the caller's transaction usable.
-        with transaction.atomic(using=run.db):
+        with transaction.atomic(using=run.db), run.connection.cursor() as cursor:
             if run.backend.dialect_name == "postgresql":
-                run.write(sql.PG_SUPERSEDING_INSERT, params)
+                run.execute(cursor, sql.PG_SUPERSEDING_INSERT, params)
                 return
-            run.write(sql.SUPERSEDE_TOKENS, params)
-            run.write(sql.INSERT_TOKEN, params)
+            run.execute(cursor, sql.SUPERSEDE_TOKENS, params)
+            run.execute(cursor, sql.INSERT_TOKEN, params)
 
     # Token reads that feed a decision go to the write database: a lagging replica must never
     # make a code that was just issued look missing.
@@ -373,7 +382,7 @@ class DjangoStore:
         if not run.backend.returning:
             return sql.reserve_latest_in_two_steps(self, project_id, recipient_digest, purpose, now)
         params = sql.binding_params(project_id, recipient_digest, purpose, now)
-        row = run.first(sql.RESERVE_LATEST, params, write=True)
+        row = run.returning(sql.RESERVE_LATEST, params)
         return Token(*row) if row else None
 
     @_guard

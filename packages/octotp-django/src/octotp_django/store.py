@@ -77,6 +77,9 @@ def _field(model: type[Model], column: str) -> Field[Any, Any]:
     raise LookupError(f"{model.__name__} has no column {column!r}")
 
 
+_DATETIME_FIELD = _field(m.Token, "created_at")  # every DateTimeField prepares values alike
+
+
 def _model(table: str) -> type[Model]:
     """The ``octotp`` model whose table is ``table``."""
     for model in apps.get_app_config("octotp").get_models():
@@ -92,10 +95,18 @@ def _unbound(converter: Converter, ops: Any) -> tuple[Converter, bool]:
     return converter, False
 
 
+def _prep_datetime(value: dt.datetime, connection: BaseDatabaseWrapper) -> Any:
+    """A time as the ORM binds it: an aware one straight to the backend (``DateTimeField`` only
+    checks it), a naive one through the field (which warns and makes it aware, as the ORM does)."""
+    if value.tzinfo is not None:
+        return connection.ops.adapt_datetimefield_value(value)
+    return _DATETIME_FIELD.get_db_prep_value(value, connection)
+
+
 def _prep(bind_type: Any) -> Prep | None:
     """How the ORM binds a value of this SQLAlchemy type (None: as it is)."""
     if isinstance(bind_type, UTCDateTime):
-        return _field(m.Token, "created_at").get_db_prep_value  # every DateTimeField prepares alike
+        return _prep_datetime
     if isinstance(bind_type, Date):
         return _field(m.UsageDay, "day").get_db_prep_value
     return None
@@ -139,12 +150,21 @@ class _Compiled:
         assert table is not None, column
         return _field(_model(table.name), element.name)  # type: ignore[attr-defined]
 
-    def bind(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
-        """The parameters in the statement's order, prepared as the ORM prepares them."""
+    def bind(
+        self, values: Mapping[str, Any], connection: BaseDatabaseWrapper, prepared: dict[int, Any] | None = None
+    ) -> list[Any]:
+        """The parameters in the statement's order, prepared as the ORM prepares them. ``prepared``
+        keeps the values one call already prepared (a create binds its creation time twice, and
+        preparing a time is most of the cost of binding)."""
         bound = [values.get(name, default) for name, default in self.params]
+        memo = {} if prepared is None else prepared
         for i, prep in self.preps:
-            if bound[i] is not None:
-                bound[i] = prep(bound[i], connection)
+            value = bound[i]
+            if value is not None:
+                key = id(value)
+                if key not in memo:
+                    memo[key] = prep(value, connection)
+                bound[i] = memo[key]
         return bound
 
     def convert(self, row: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
@@ -199,12 +219,14 @@ def compiled(connection: BaseDatabaseWrapper, statement: ClauseElement) -> _Comp
 class _Run:
     """One call's database: runs core statements on it (``db`` for transactions, ``connection``)."""
 
-    __slots__ = ("backend", "connection", "db")
+    __slots__ = ("backend", "connection", "db", "prepared")
 
     def __init__(self, db: str) -> None:
         self.db = db
         self.connection = connections[db]
         self.backend = _backend(self.connection)
+        # Values this call prepared, by identity (alive as long as the caller's parameters are).
+        self.prepared: dict[int, Any] = {}
 
     def write(self, statement: ClauseElement, params: Mapping[str, Any]) -> int:
         """Run one statement; its row count. A failure inside a caller's ``atomic()`` block marks that
@@ -215,7 +237,7 @@ class _Run:
     def execute(self, cursor: Any, statement: ClauseElement, params: Mapping[str, Any]) -> int:
         """Run ``statement`` on an open cursor of this connection; its row count."""
         stmt = self.backend.compiled(statement, self.connection)
-        cursor.execute(stmt.sql, stmt.bind(params, self.connection))
+        cursor.execute(stmt.sql, stmt.bind(params, self.connection, self.prepared))
         return int(cursor.rowcount)
 
     def first(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any] | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db import connections
-from sqlalchemy import Table
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, Table, Text, TypeDecorator
 
 from octotp_core import Octotp
 from octotp_core.store.models import SQLALCHEMY_ONLY_TABLES, Base
@@ -51,20 +52,22 @@ def test_same_columns_and_indexes_as_core(octotp_db: str) -> None:
 
 def test_validate_lookup_is_a_seek_on_the_binding_index(octotp_db: str) -> None:
     """As core's index-plan test: the database's own plan for the newest-token lookup names our index."""
+    from octotp_core.store import statements
     from octotp_django.conf import get_settings
-    from octotp_django.store import DjangoStore, _statements
+    from octotp_django.store import DjangoStore, compiled
 
     octotp = Octotp(get_settings(), store=DjangoStore())
     project = octotp.accounts.create_project("plans").project
     for i in range(3):
         octotp.create_token(project.id, email=f"p{i}@example.com")
     connection = connections[octotp_db]
-    sql = _statements(connection).latest_token  # the statement latest_token() runs
+    latest = compiled(connection, statements.LATEST_TOKEN)  # the statement latest_token() runs
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET enable_seqscan = off")  # tiny tables: can an index serve it?
         explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
-        cursor.execute(f"{explain} {sql}", [project.id, "ab" * 32, ""])
+        params = latest.bind(statements.binding_params(project.id, "ab" * 32, ""), connection)
+        cursor.execute(f"{explain} {latest.sql}", params)
         plan = " ".join(str(row) for row in cursor.fetchall())
         if connection.vendor == "postgresql":
             cursor.execute("RESET enable_seqscan")
@@ -88,3 +91,35 @@ def test_0004_leaves_existing_projects_validating_without_a_key(octotp_db: str) 
     old = Project.objects.using(octotp_db).get(id="00000000-0000-4000-8000-000000000004")
     assert old.validate_requires_key is False
     assert Project(name="new", plan="free").validate_requires_key is True
+
+
+_DJANGO_TYPES = {
+    "CharField": String,
+    "TextField": Text,
+    "IntegerField": Integer,
+    "BigAutoField": BigInteger,
+    "BooleanField": Boolean,
+    "DateTimeField": DateTime,
+    "DateField": Date,
+}
+
+
+def test_models_keep_the_column_types_cores_statements_use() -> None:
+    """Core's statements (``octotp_core.store.statements``) are built from core's tables and run on
+    Django's: every core column is a Django column of the same kind, length and nullability."""
+    from octotp_core.store import statements
+
+    models = {model._meta.db_table: model for model in apps.get_app_config("octotp").get_models()}
+    shared = (statements.projects, statements.api_keys, statements.tokens, statements.usage_daily)
+    for table in (*shared, statements.idempotency_keys):
+        name = table.name
+        fields = {f.column: f for f in models[name]._meta.concrete_fields}
+        for column in table.columns:
+            field = fields[column.name]
+            target = field.target_field if field.is_relation else field  # a foreign key's column
+            kind = _DJANGO_TYPES[target.get_internal_type()]
+            core_type = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+            assert isinstance(core_type, kind), (name, column.name, core_type, kind)
+            if isinstance(core_type, String) and not isinstance(core_type, Text):
+                assert target.max_length == core_type.length, (name, column.name)
+            assert field.null == (column.nullable and not column.primary_key), (name, column.name)

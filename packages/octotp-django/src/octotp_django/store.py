@@ -1,101 +1,171 @@
-"""``DjangoStore``: the core ``Store`` protocol on the Django ORM.
+"""``DjangoStore``: the core ``Store`` protocol on Django's database connections.
 
-It mirrors ``SqlAlchemyStore`` statement for statement: token state changes are conditional
-``UPDATE`` statements whose row count decides the winner (no read-then-write),
-``transaction.atomic`` wraps exactly what the reference runs in one transaction, and usage counters
-are single-statement upserts (``ON CONFLICT`` / ``ON DUPLICATE KEY``), so they are race-free on
-SQLite, PostgreSQL and MariaDB/MySQL.
+It runs core's statements (``octotp_core.store.statements``), not SQL of its own: each statement
+is compiled once per database alias for that connection's SQLAlchemy dialect (SQLite, PostgreSQL,
+MySQL/MariaDB) in the ``%s`` parameter style Django's cursors take, and run through
+``connection.cursor()``, so Django's error translation, execute wrappers, query logging and
+transactions all apply. Values go in through the model fields' ``get_db_prep_value`` and come out
+through the backend's and fields' converters, exactly as the ORM writes and reads them; the
+compiled statements hold no connection, so every thread's connection to an alias shares them.
+
+Token state changes are core's conditional ``UPDATE`` statements whose row count decides the
+winner (no read-then-write), and usage counters core's single-statement upserts, so they are
+race-free on every backend.
 
 The database comes from Django's routers for the ``octotp`` app (or a fixed ``using=`` alias),
 asked on every call. Inside a caller's ``atomic()`` block (``ATOMIC_REQUESTS`` in the host's own
 views) every write joins that transaction: ``insert_token`` through a savepoint, and a single
-statement that fails marks the caller's block for rollback, as ``QuerySet.update()`` does.
-
-The token hot path (``get_project``, ``find_api_key``, ``insert_token``, ``latest_token``,
-``get_token``, ``reserve_attempt``, ``consume_token``, ``close_token``, ``add_usage``) skips
-queryset construction, which cost more CPU than the database round trips: its statements are
-written once per database alias from the models' own table and column names (quoted by that
-alias's backend) and run through ``connection.cursor()``, so Django's error translation, execute
-wrappers and query logging still apply. Values go in through the model fields'
-``get_db_prep_value`` and come out through the backend's and fields' converters, exactly as the
-ORM writes and reads them. No model signals (``pre_save``/``post_save``) are sent for tokens; the
-token signals of ``octotp_django.signals`` are. Everything else (accounts, project and key
-administration, listings, idempotency keys, purges) uses the ORM.
+statement that fails marks the caller's block for rollback, as ``QuerySet.update()`` does. No
+model signals (``pre_save``/``post_save``) are sent for tokens; the token signals of
+``octotp_django.signals`` are. Accounts, project administration (create, list, update) and
+dashboard sessions use the ORM.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, InterfaceError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
+from sqlalchemy import Date, Dialect
+from sqlalchemy.dialects.mysql.base import MySQLDialect
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.sql import ClauseElement, ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import Label
 
 from octotp_core.errors import Conflict
 from octotp_core.store import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from octotp_core.store import statements as sql
 from octotp_core.store.guard import storage_guard
+from octotp_core.store.models import UTCDateTime
+from octotp_core.store.protocol import IdempotencyClaimRaced
 from octotp_core.store.records import PROJECT_SETTABLE
 
 from . import models as m
 
-_COUNTERS = ("created", "approved", "failed", "rate_limited")
 _ACCOUNT_FIELDS = [f.name for f in fields(Account)]
 _PROJECT_FIELDS = [f.name for f in fields(Project)]
-_API_KEY_FIELDS = [f.name for f in fields(ApiKey)]
-# Token records call the public UUID ``id``; the model calls it ``token_id``.
-_TOKEN_FIELDS = ["token_id" if f.name == "id" else f.name for f in fields(Token)]
-_NEW_TOKEN_FIELDS = ["token_id" if f.name == "id" else f.name for f in fields(NewToken)]
-_USAGE_FIELDS = [f.name for f in fields(UsageDay)]
-_IDEMPOTENCY_FIELDS = [f.name for f in fields(IdempotencyRecord)]
 _SESSION_FIELDS = [f.name for f in fields(DashboardSession)]
-
 
 _guard = storage_guard((DatabaseError, InterfaceError), passthrough=(IntegrityError,))
 
 Converter = Callable[..., Any]
+Prep = Callable[[Any, BaseDatabaseWrapper], Any]
+
+# Django's vendor → the SQLAlchemy dialect its statements are compiled for (MariaDB is vendor
+# ``mysql``: the same SQL). Only compilation: no SQLAlchemy connection or driver is involved.
+_DIALECTS: dict[str, Callable[..., Dialect]] = {
+    "sqlite": SQLiteDialect,
+    "postgresql": PGDialect,
+    "mysql": MySQLDialect,
+}
 
 
-def _token(row: dict[str, Any]) -> Token:
-    row["id"] = row.pop("token_id")
-    return Token(**row)
+def _field(model: type[Model], column: str) -> Field[Any, Any]:
+    """The concrete field of ``model`` stored in ``column``."""
+    for field in model._meta.concrete_fields:
+        if field.column == column:
+            assert isinstance(field, Field), field
+            return field
+    raise LookupError(f"{model.__name__} has no column {column!r}")
 
 
-def _field(model: type[Model], name: str) -> Field[Any, Any]:
-    """A concrete field of ``model`` by name or attname (``project_id``)."""
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field), field
-    return field
+_DATETIME_FIELD = _field(m.Token, "created_at")  # every DateTimeField prepares values alike
 
 
-def _column(model: type[Model], name: str) -> str:
-    """The column name of a field of ``model``."""
-    column = _field(model, name).column
-    assert column is not None
-    return column
+def _model(table: str) -> type[Model]:
+    """The ``octotp`` model whose table is ``table``."""
+    for model in apps.get_app_config("octotp").get_models():
+        if model._meta.db_table == table:
+            return model
+    raise LookupError(f"no octotp model for table {table!r}")
 
 
-class _Columns:
-    """Some columns of one model as a database backend reads them: the quoted select list, and the
-    converters the ORM applies to each value (``SQLCompiler.get_converters``).
+def _unbound(converter: Converter, ops: Any) -> tuple[Converter, bool]:
+    """A converter that is a method of ``ops`` as its function (and ``True``: call it with the ops)."""
+    if getattr(converter, "__self__", None) is ops:
+        return converter.__func__, True  # type: ignore[attr-defined]
+    return converter, False
 
-    The backend's converters are methods of ``connection.ops``; they are kept unbound and applied
-    with the ops of the connection that ran the query, so no connection is held here.
+
+def _prep_datetime(value: dt.datetime, connection: BaseDatabaseWrapper) -> Any:
+    """A time as the ORM binds it: an aware one straight to the backend (``DateTimeField`` only
+    checks it), a naive one through the field (which warns and makes it aware, as the ORM does)."""
+    if value.tzinfo is not None:
+        return connection.ops.adapt_datetimefield_value(value)
+    return _DATETIME_FIELD.get_db_prep_value(value, connection)
+
+
+def _prep(bind_type: Any) -> Prep | None:
+    """How the ORM binds a value of this SQLAlchemy type (None: as it is)."""
+    if isinstance(bind_type, UTCDateTime):
+        return _prep_datetime
+    if isinstance(bind_type, Date):
+        return _field(m.UsageDay, "day").get_db_prep_value
+    return None
+
+
+class _Compiled:
+    """One core statement compiled for one backend: its SQL, how to order and prepare its parameters,
+    and the converters the ORM applies to each column it returns (``SQLCompiler.get_converters``).
+
+    The backend's converters are methods of ``connection.ops``; they are kept unbound and applied with
+    the ops of the connection that ran the query, so no connection is held here.
     """
 
-    def __init__(self, connection: BaseDatabaseWrapper, model: type[Model], names: Sequence[str]) -> None:
-        qn = connection.ops.quote_name
-        table = model._meta.db_table
-        self.sql = ", ".join(f"{qn(table)}.{qn(_column(model, name))}" for name in names)
+    def __init__(self, statement: ClauseElement, connection: BaseDatabaseWrapper, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler), compiled
+        self.sql = compiled.string
+        # Each parameter's name and default (a value written into the statement, e.g. a LIMIT), and
+        # where a value needs the ORM's preparation (times and dates).
+        self.params: list[tuple[str, Any]] = []
+        self.preps: list[tuple[int, Prep]] = []
+        for i, name in enumerate(compiled.positiontup or ()):
+            bind = compiled.binds[name]
+            self.params.append((name, bind.value))
+            prep = _prep(bind.type)
+            if prep is not None:
+                self.preps.append((i, prep))
         self.converters: list[tuple[int, list[tuple[Converter, bool]], Any]] = []
-        for i, name in enumerate(names):
-            col = _field(model, name).get_col(table)
+        columns = getattr(statement, "exported_columns", ())
+        for i, column in enumerate(columns):
+            field = self._field(column)
+            col = field.get_col(field.model._meta.db_table)
             converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
             if converters:
                 self.converters.append((i, [_unbound(c, connection.ops) for c in converters], col))
+
+    @staticmethod
+    def _field(column: ColumnElement[Any]) -> Field[Any, Any]:
+        element = column.element if isinstance(column, Label) else column
+        table = getattr(element, "table", None)
+        assert table is not None, column
+        return _field(_model(table.name), element.name)  # type: ignore[attr-defined]
+
+    def bind(
+        self, values: Mapping[str, Any], connection: BaseDatabaseWrapper, prepared: dict[int, Any] | None = None
+    ) -> list[Any]:
+        """The parameters in the statement's order, prepared as the ORM prepares them. ``prepared``
+        keeps the values one call already prepared (a create binds its creation time twice, and
+        preparing a time is most of the cost of binding)."""
+        bound = [values.get(name, default) for name, default in self.params]
+        memo = {} if prepared is None else prepared
+        for i, prep in self.preps:
+            value = bound[i]
+            if value is not None:
+                key = id(value)
+                if key not in memo:
+                    memo[key] = prep(value, connection)
+                bound[i] = memo[key]
+        return bound
 
     def convert(self, row: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
         """The row's values as the ORM's ``values()`` would return them."""
@@ -109,126 +179,85 @@ class _Columns:
         return values
 
 
-def _unbound(converter: Converter, ops: Any) -> tuple[Converter, bool]:
-    """A converter that is a method of ``ops`` as its function (and ``True``: call it with the ops)."""
-    if getattr(converter, "__self__", None) is ops:
-        return converter.__func__, True  # type: ignore[attr-defined]
-    return converter, False
-
-
-class _Statements:
-    """The hot-path SQL for one database alias and backend (built once, see ``_statements``)."""
+class _Backend:
+    """Core's statements for one database alias and backend class, each compiled on first use."""
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
-        qn = connection.ops.quote_name
-        token_meta = m.Token._meta
-
-        def col(model: type[Model], name: str) -> str:
-            return qn(_column(model, name))
-
-        def tcol(name: str) -> str:
-            return col(m.Token, name)
-
-        tokens = qn(token_meta.db_table)
-        projects = qn(m.Project._meta.db_table)
-        api_keys = qn(m.ApiKey._meta.db_table)
-        # Every DateTimeField prepares values alike (aware: the backend's form; naive: warned about and
-        # made aware, as the ORM does); the hot path binds its times through this one.
-        self.datetime_field = _field(m.Token, "created_at")
-
-        self.project = _Columns(connection, m.Project, _PROJECT_FIELDS)
-        self.get_project = f"SELECT {self.project.sql} FROM {projects} WHERE {col(m.Project, 'id')} = %s"
-
-        self.api_key = _Columns(connection, m.ApiKey, _API_KEY_FIELDS)
-        self.find_api_key = (
-            f"SELECT {self.api_key.sql}, {self.project.sql} FROM {api_keys}"
-            f" INNER JOIN {projects} ON ({api_keys}.{col(m.ApiKey, 'project')} = {projects}.{col(m.Project, 'id')})"
-            f" WHERE {api_keys}.{col(m.ApiKey, 'digest')} = %s"
+        self.dialect = _DIALECTS[connection.vendor](paramstyle="format")
+        self.dialect_name = connection.vendor
+        # UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35 (the version Django's feature names).
+        self.returning = connection.vendor == "postgresql" or (
+            connection.vendor == "sqlite" and bool(connection.features.can_return_columns_from_insert)
         )
+        self._compiled: dict[ClauseElement, _Compiled] = {}
 
-        self.token = _Columns(connection, m.Token, _TOKEN_FIELDS)
-        open_ = f"{tcol('closed_at')} IS NULL"
-        binding = f"{tcol('project')} = %s AND {tcol('recipient_digest')} = %s AND {tcol('purpose')} = %s"
-        self.supersede = (
-            f"UPDATE {tokens} SET {tcol('closed_at')} = %s, {tcol('closed_reason')} = %s WHERE {binding} AND {open_}"
-        )
-        inserted = [*_NEW_TOKEN_FIELDS, "attempts"]
-        self.insert_token = (
-            f"INSERT INTO {tokens} ({', '.join(tcol(name) for name in inserted)})"
-            f" VALUES ({', '.join(['%s'] * len(inserted))})"
-        )
-        # The validate lookup: one seek on ix_octotp_tokens_binding, newest first. MySQL/MariaDB may
-        # pick the shorter project index for ORDER BY ... LIMIT 1 and scan a busy project's rows; name
-        # the binding index (as SqlAlchemyStore does) so it stays one seek.
-        hint = f" FORCE INDEX ({qn('ix_octotp_tokens_binding')})" if connection.vendor == "mysql" else ""
-        self.latest_token = (
-            f"SELECT {self.token.sql} FROM {tokens}{hint} WHERE {binding} ORDER BY {tcol('seq')} DESC LIMIT 1"
-        )
-        self.get_token = f"SELECT {self.token.sql} FROM {tokens} WHERE {tcol('token_id')} = %s"
-        self.reserve_attempt = (
-            f"UPDATE {tokens} SET {tcol('attempts')} = {tcol('attempts')} + 1"
-            f" WHERE {tcol('token_id')} = %s AND {tcol('attempts')} < {tcol('max_attempts')}"
-            f" AND {open_} AND {tcol('expires_at')} > %s"
-        )
-        self.close_token = (
-            f"UPDATE {tokens} SET {tcol('closed_at')} = %s, {tcol('closed_reason')} = %s"
-            f" WHERE {tcol('token_id')} = %s AND {open_}"
-        )
-        self.close_project_token = f"{self.close_token} AND {tcol('project')} = %s"
-        self._usage: dict[tuple[str, ...], str] = {}
-
-    def prep_datetime(self, value: dt.datetime, connection: BaseDatabaseWrapper) -> Any:
-        """``value`` as the ORM binds a ``DateTimeField`` value on ``connection``."""
-        return self.datetime_field.get_db_prep_value(value, connection)
-
-    def add_usage(self, counted: tuple[str, ...], connection: BaseDatabaseWrapper) -> str:
-        """The usage upsert adding to the ``counted`` columns (values: project, day, then every counter)."""
-        sql = self._usage.get(counted)
-        if sql is None:
-            sql = self._usage[counted] = _usage_upsert(connection, counted)
-        return sql
+    def compiled(self, statement: ClauseElement, connection: BaseDatabaseWrapper) -> _Compiled:
+        found = self._compiled.get(statement)
+        if found is None:
+            found = self._compiled[statement] = _Compiled(statement, connection, self.dialect)
+        return found
 
 
-def _usage_upsert(connection: BaseDatabaseWrapper, counted: tuple[str, ...]) -> str:
-    qn = connection.ops.quote_name
-    table = qn(m.UsageDay._meta.db_table)
-    columns = [qn(_column(m.UsageDay, name)) for name in ("project", "day", *_COUNTERS)]
-    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-    if connection.vendor in ("sqlite", "postgresql"):
-        sets = ", ".join(f"{qn(c)} = {table}.{qn(c)} + EXCLUDED.{qn(c)}" for c in counted)
-        return f"{insert} ON CONFLICT ({qn('project_id')}, {qn('day')}) DO UPDATE SET {sets}"
-    if connection.vendor == "mysql":
-        sets = ", ".join(f"{qn(c)} = {qn(c)} + VALUES({qn(c)})" for c in counted)
-        return f"{insert} ON DUPLICATE KEY UPDATE {sets}"
-    raise NotImplementedError(f"usage counters on {connection.vendor}")  # pragma: no cover - not supported
+# One entry per alias and backend class: compiled statements depend only on the backend (its
+# dialect and converters) and hold no connection, so the hot path never compiles.
+_BACKENDS: dict[tuple[str, type[BaseDatabaseWrapper]], _Backend] = {}
 
 
-# One entry per alias and backend class: the statements depend only on the backend (its quoting and
-# converters), and hold no connection, so every thread's connection to an alias shares them.
-_STATEMENTS: dict[tuple[str, type[BaseDatabaseWrapper]], _Statements] = {}
-
-
-def _statements(connection: BaseDatabaseWrapper) -> _Statements:
-    """The hot-path statements for ``connection``'s alias and backend (built on first use)."""
+def _backend(connection: BaseDatabaseWrapper) -> _Backend:
     key = (connection.alias, type(connection))
-    statements = _STATEMENTS.get(key)
-    if statements is None:
-        statements = _STATEMENTS[key] = _Statements(connection)
-    return statements
+    backend = _BACKENDS.get(key)
+    if backend is None:
+        backend = _BACKENDS[key] = _Backend(connection)
+    return backend
 
 
-def _write(connection: BaseDatabaseWrapper, db: str, sql: str, params: Sequence[Any]) -> int:
-    """Run one statement; its row count. A failure inside a caller's ``atomic()`` block marks that
-    block for rollback, as ``QuerySet.update()`` does."""
-    with transaction.mark_for_rollback_on_error(using=db), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+def compiled(connection: BaseDatabaseWrapper, statement: ClauseElement) -> _Compiled:
+    """``statement`` (one of ``octotp_core.store.statements``) as this store runs it on ``connection``."""
+    return _backend(connection).compiled(statement, connection)
+
+
+class _Run:
+    """One call's database: runs core statements on it (``db`` for transactions, ``connection``)."""
+
+    __slots__ = ("backend", "connection", "db", "prepared")
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self.connection = connections[db]
+        self.backend = _backend(self.connection)
+        # Values this call prepared, by identity (alive as long as the caller's parameters are).
+        self.prepared: dict[int, Any] = {}
+
+    def write(self, statement: ClauseElement, params: Mapping[str, Any]) -> int:
+        """Run one statement; its row count. A failure inside a caller's ``atomic()`` block marks that
+        block for rollback, as ``QuerySet.update()`` does."""
+        with transaction.mark_for_rollback_on_error(using=self.db), self.connection.cursor() as cursor:
+            return self.execute(cursor, statement, params)
+
+    def execute(self, cursor: Any, statement: ClauseElement, params: Mapping[str, Any]) -> int:
+        """Run ``statement`` on an open cursor of this connection; its row count."""
+        stmt = self.backend.compiled(statement, self.connection)
+        cursor.execute(stmt.sql, stmt.bind(params, self.connection, self.prepared))
         return int(cursor.rowcount)
 
+    def first(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any] | None:
+        """The first row the statement reads (converted), or None."""
+        stmt = self.backend.compiled(statement, self.connection)
+        with self.connection.cursor() as cursor:
+            cursor.execute(stmt.sql, stmt.bind(params, self.connection))
+            row = cursor.fetchone()
+        return None if row is None else stmt.convert(row, self.connection)
 
-def _fetch_one(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    def returning(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[Any] | None:
+        """``first`` for a statement that writes (``UPDATE ... RETURNING``), marked as ``write`` is."""
+        with transaction.mark_for_rollback_on_error(using=self.db):
+            return self.first(statement, params)
+
+    def all(self, statement: ClauseElement, params: Mapping[str, Any]) -> list[list[Any]]:
+        stmt = self.backend.compiled(statement, self.connection)
+        with self.connection.cursor() as cursor:
+            cursor.execute(stmt.sql, stmt.bind(params, self.connection))
+            return [stmt.convert(row, self.connection) for row in cursor.fetchall()]
 
 
 class DjangoStore:
@@ -244,11 +273,11 @@ class DjangoStore:
     def _read_db(self, model: type[Model]) -> str:
         return self.using or router.db_for_read(model) or DEFAULT_DB_ALIAS
 
-    def _connection(self, model: type[Model]) -> tuple[str, BaseDatabaseWrapper, _Statements]:
-        """The write database for ``model``, its connection and that connection's hot-path statements."""
-        db = self.using or router.db_for_write(model) or DEFAULT_DB_ALIAS
-        connection = connections[db]
-        return db, connection, _statements(connection)
+    def _writer(self, model: type[Model]) -> _Run:
+        return _Run(self._write_db(model))
+
+    def _reader(self, model: type[Model]) -> _Run:
+        return _Run(self._read_db(model))
 
     # -- health ------------------------------------------------------------------------------
     @_guard
@@ -288,10 +317,8 @@ class DjangoStore:
 
     @_guard
     def get_project(self, project_id: str) -> Project | None:
-        connection = connections[self._read_db(m.Project)]
-        statements = _statements(connection)
-        row = _fetch_one(connection, statements.get_project, (project_id,))
-        return Project(*statements.project.convert(row, connection)) if row else None
+        row = self._reader(m.Project).first(sql.GET_PROJECT, {"b_id": project_id})
+        return Project(*row) if row else None
 
     @_guard
     def list_projects(self, owner_id: str | None = None) -> list[Project]:
@@ -312,160 +339,125 @@ class DjangoStore:
     # -- API keys ----------------------------------------------------------------------------
     @_guard
     def create_api_key(self, key: ApiKey, digest: str) -> None:
-        m.ApiKey.objects.using(self._write_db(m.ApiKey)).create(digest=digest, **key.__dict__)
+        self._writer(m.ApiKey).write(sql.INSERT_API_KEY, sql.insert_api_key_params(key, digest))
 
     @_guard
     def find_api_key(self, digest: str) -> tuple[ApiKey, Project] | None:
-        connection = connections[self._read_db(m.ApiKey)]
-        statements = _statements(connection)
-        row = _fetch_one(connection, statements.find_api_key, (digest,))
+        row = self._reader(m.ApiKey).first(sql.FIND_API_KEY, {"b_digest": digest})
         if row is None:
             return None
-        split = len(_API_KEY_FIELDS)
-        key = ApiKey(*statements.api_key.convert(row[:split], connection))
-        return key, Project(*statements.project.convert(row[split:], connection))
+        return ApiKey(*row[: sql.API_KEY_WIDTH]), Project(*row[sql.API_KEY_WIDTH :])
 
     @_guard
     def list_api_keys(self, project_id: str) -> list[ApiKey]:
-        query = m.ApiKey.objects.using(self._read_db(m.ApiKey)).filter(project_id=project_id)
-        return [ApiKey(**r) for r in query.order_by("created_at", "id").values(*_API_KEY_FIELDS)]
+        return [ApiKey(*r) for r in self._reader(m.ApiKey).all(sql.LIST_API_KEYS, {"b_project_id": project_id})]
 
     @_guard
     def revoke_api_key(self, key_id: str, now: dt.datetime) -> bool:
-        query = m.ApiKey.objects.using(self._write_db(m.ApiKey)).filter(id=key_id, revoked_at__isnull=True)
-        return int(query.update(revoked_at=now)) == 1
+        return self._writer(m.ApiKey).write(sql.REVOKE_API_KEY, {"b_id": key_id, "b_now": now}) == 1
 
     @_guard
     def touch_api_key(self, key_id: str, now: dt.datetime) -> None:
-        m.ApiKey.objects.using(self._write_db(m.ApiKey)).filter(id=key_id).update(last_used_at=now)
+        self._writer(m.ApiKey).write(sql.TOUCH_API_KEY, {"b_id": key_id, "b_now": now})
 
     # -- tokens ------------------------------------------------------------------------------
     @_guard
     def insert_token(self, token: NewToken) -> None:
-        db, connection, statements = self._connection(m.Token)
-        created_at = statements.prep_datetime(token.created_at, connection)
-        binding = [token.project_id, token.recipient_digest, token.purpose]
-        row = [  # in _NEW_TOKEN_FIELDS order, then attempts
-            token.id,
-            token.project_id,
-            token.recipient_digest,
-            token.recipient_hint,
-            token.channel,
-            token.purpose,
-            token.code_hash,
-            created_at,
-            statements.prep_datetime(token.expires_at, connection),
-            token.max_attempts,
-            0,
-        ]
-        # Both statements or neither; inside a caller's atomic() block, a savepoint.
-        with transaction.atomic(using=db), connection.cursor() as cursor:
-            cursor.execute(statements.supersede, [created_at, "superseded", *binding])
-            cursor.execute(statements.insert_token, row)
+        run = self._writer(m.Token)
+        params = sql.insert_token_params(token)
+        if run.backend.dialect_name == "postgresql" and not run.connection.in_atomic_block:
+            run.write(sql.PG_SUPERSEDING_INSERT, params)  # one statement: atomic on its own
+            return
+        # Both statements or neither; inside a caller's atomic() block, a savepoint, so a failed
+        # insert leaves the caller's transaction usable.
+        with transaction.atomic(using=run.db), run.connection.cursor() as cursor:
+            if run.backend.dialect_name == "postgresql":
+                run.execute(cursor, sql.PG_SUPERSEDING_INSERT, params)
+                return
+            run.execute(cursor, sql.SUPERSEDE_TOKENS, params)
+            run.execute(cursor, sql.INSERT_TOKEN, params)
 
     # Token reads that feed a decision go to the write database: a lagging replica must never
     # make a code that was just issued look missing.
     @_guard
     def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
-        _, connection, statements = self._connection(m.Token)
-        row = _fetch_one(connection, statements.latest_token, (project_id, recipient_digest, purpose))
-        return Token(*statements.token.convert(row, connection)) if row else None
+        row = self._writer(m.Token).first(sql.LATEST_TOKEN, sql.binding_params(project_id, recipient_digest, purpose))
+        return Token(*row) if row else None
 
     @_guard
     def get_token(self, token_id: str) -> Token | None:
-        _, connection, statements = self._connection(m.Token)
-        row = _fetch_one(connection, statements.get_token, (token_id,))
-        return Token(*statements.token.convert(row, connection)) if row else None
+        row = self._writer(m.Token).first(sql.GET_TOKEN, {"b_id": token_id})
+        return Token(*row) if row else None
 
     @_guard
     def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
-        query = m.Token.objects.using(self._read_db(m.Token)).filter(project_id=project_id)
-        query = query.order_by("-created_at", "-seq")
-        return [_token(r) for r in query.values(*_TOKEN_FIELDS)[:limit]]
+        rows = self._reader(m.Token).all(sql.LIST_TOKENS, {"b_project_id": project_id, "b_limit": limit})
+        return [Token(*r) for r in rows]
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
-        db, connection, statements = self._connection(m.Token)
-        params = (token_id, statements.prep_datetime(now, connection))
-        return _write(connection, db, statements.reserve_attempt, params) == 1
+        return self._writer(m.Token).write(sql.RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}) == 1
 
     @_guard
     def reserve_latest(self, project_id: str, recipient_digest: str, purpose: str, now: dt.datetime) -> Token | None:
-        token = self.latest_token(project_id, recipient_digest, purpose)
-        if token is None or not self.reserve_attempt(token.id, now):
-            return None
-        return dataclasses.replace(token, attempts=token.attempts + 1)
+        run = self._writer(m.Token)
+        if not run.backend.returning:
+            return sql.reserve_latest_in_two_steps(self, project_id, recipient_digest, purpose, now)
+        params = sql.binding_params(project_id, recipient_digest, purpose, now)
+        row = run.returning(sql.RESERVE_LATEST, params)
+        return Token(*row) if row else None
 
     @_guard
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:
-        db, connection, statements = self._connection(m.Token)
-        params = (statements.prep_datetime(now, connection), "approved", token_id)
-        return _write(connection, db, statements.close_token, params) == 1
+        return self._writer(m.Token).write(sql.CONSUME_TOKEN, {"b_id": token_id, "b_now": now}) == 1
 
     @_guard
     def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
-        db, connection, statements = self._connection(m.Token)
-        params = [statements.prep_datetime(now, connection), reason, token_id]
-        if project_id is None:
-            return _write(connection, db, statements.close_token, params) == 1
-        return _write(connection, db, statements.close_project_token, [*params, project_id]) == 1
+        params = {"b_id": token_id, "b_now": now, "b_reason": reason, "b_project_id": project_id}
+        statement = sql.CLOSE_TOKEN if project_id is None else sql.CLOSE_PROJECT_TOKEN
+        return self._writer(m.Token).write(statement, params) == 1
 
     @_guard
     def purge_tokens(self, expired_before: dt.datetime) -> int:
-        deleted, _ = m.Token.objects.using(self._write_db(m.Token)).filter(expires_at__lt=expired_before).delete()
-        return int(deleted)
+        return self._writer(m.Token).write(sql.PURGE_TOKENS, {"b_before": expired_before})
 
     # -- idempotency keys --------------------------------------------------------------------
     @_guard
     def claim_idempotency_key(
         self, project_id: str, key: str, fingerprint: str, now: dt.datetime
     ) -> IdempotencyRecord | None:
-        db = self._write_db(m.IdempotencyKey)
-        for _ in range(3):  # a record released between our insert and our read: claim again
-            try:
-                with transaction.atomic(using=db):
-                    m.IdempotencyKey.objects.using(db).create(
-                        project_id=project_id, key=key, fingerprint=fingerprint, claimed_at=now, sent=False
-                    )
-                return None
-            except IntegrityError:
-                pass
-            row = (
-                m.IdempotencyKey.objects.using(db)
-                .filter(project_id=project_id, key=key)
-                .values(*_IDEMPOTENCY_FIELDS)
-                .first()
-            )
-            if row is not None:
-                return IdempotencyRecord(**row)
-        raise Conflict("the Idempotency-Key could not be claimed")
+        run = self._writer(m.IdempotencyKey)
+        params = sql.claim_idempotency_key_params(project_id, key, fingerprint, now)
+        try:
+            with transaction.atomic(using=run.db):  # a savepoint inside a caller's transaction
+                run.write(sql.INSERT_IDEMPOTENCY_KEY, params)
+            return None
+        except IntegrityError:
+            pass
+        row = run.first(sql.GET_IDEMPOTENCY_KEY, params)
+        if row is None:
+            raise IdempotencyClaimRaced
+        return IdempotencyRecord(*row)
 
     @_guard
     def reclaim_idempotency_key(
         self, project_id: str, key: str, expected_token_id: str | None, claimed_before: dt.datetime, now: dt.datetime
     ) -> bool:
-        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey)).filter(project_id=project_id, key=key)
-        if expected_token_id is None:
-            query = query.filter(token_id__isnull=True, claimed_at__lt=claimed_before)
-        else:
-            query = query.filter(token_id=expected_token_id)
-        return int(query.update(token_id=None, response=None, claimed_at=now)) == 1
+        statement, params = sql.reclaim_idempotency_key(project_id, key, expected_token_id, claimed_before, now)
+        return self._writer(m.IdempotencyKey).write(statement, params) == 1
 
     @_guard
     def complete_idempotency_key(self, project_id: str, key: str, token_id: str, response: str, sent: bool) -> None:
-        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey)).filter(project_id=project_id, key=key)
-        query.update(token_id=token_id, response=response, sent=sent)
+        params = sql.idempotency_key_params(project_id, key, v_token_id=token_id, v_response=response, v_sent=sent)
+        self._writer(m.IdempotencyKey).write(sql.COMPLETE_IDEMPOTENCY_KEY, params)
 
     @_guard
     def release_idempotency_key(self, project_id: str, key: str) -> None:
-        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey)).filter(project_id=project_id, key=key)
-        query.delete()
+        self._writer(m.IdempotencyKey).write(sql.RELEASE_IDEMPOTENCY_KEY, sql.idempotency_key_params(project_id, key))
 
     @_guard
     def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
-        query = m.IdempotencyKey.objects.using(self._write_db(m.IdempotencyKey))
-        deleted, _ = query.filter(claimed_at__lt=claimed_before).delete()
-        return int(deleted)
+        return self._writer(m.IdempotencyKey).write(sql.PURGE_IDEMPOTENCY_KEYS, {"b_before": claimed_before})
 
     # -- usage -------------------------------------------------------------------------------
     @_guard
@@ -479,18 +471,17 @@ class DjangoStore:
         failed: int = 0,
         rate_limited: int = 0,
     ) -> None:
-        counts = (created, approved, failed, rate_limited)
-        counted = tuple(name for name, count in zip(_COUNTERS, counts, strict=True) if count)
-        if not counted:
+        counts = sql.usage_counts(project_id, day, created, approved, failed, rate_limited)
+        if counts is None:
             return
-        db, connection, statements = self._connection(m.UsageDay)
-        day_value = _field(m.UsageDay, "day").get_db_prep_value(day, connection)
-        _write(connection, db, statements.add_usage(counted, connection), (project_id, day_value, *counts))
+        run = self._writer(m.UsageDay)
+        counted, params = counts
+        run.write(sql.usage_upsert(run.backend.dialect_name, counted), params)
 
     @_guard
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
-        query = m.UsageDay.objects.using(self._read_db(m.UsageDay)).filter(project_id=project_id, day__gte=since)
-        return [UsageDay(**r) for r in query.order_by("day").values(*_USAGE_FIELDS)]
+        rows = self._reader(m.UsageDay).all(sql.USAGE_SINCE, {"b_project_id": project_id, "b_since": since})
+        return [UsageDay(*r) for r in rows]
 
     # -- dashboard sessions ------------------------------------------------------------------
     # Read from the write database too: a lagging replica must not log out someone who just logged in.

@@ -33,11 +33,13 @@ from typing import Any
 
 from ..clock import Clock
 from ..errors import Conflict, FieldError, InvalidInput, OctotpError
-from ..store import Store
+from ..store import IdempotencyClaimRaced, IdempotencyRecord, Store
 
 WINDOW = dt.timedelta(hours=24)
 STALE_CLAIM = dt.timedelta(seconds=60)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# A claim whose insert loses to a record released before it can be read tries again, this often.
+CLAIM_ATTEMPTS = 3
 
 
 class IdempotencyConflict(Conflict):
@@ -93,6 +95,21 @@ def check_key(key: str) -> str:
     return key
 
 
+def _in_progress() -> IdempotencyConflict:
+    return IdempotencyConflict("request_in_progress", "a request with this Idempotency-Key is in progress")
+
+
+def _claim(store: Store, project_id: str, key: str, digest: str, now: dt.datetime) -> IdempotencyRecord | None:
+    """``store.claim_idempotency_key``, again when a concurrent release raced it; a key that keeps
+    changing hands is in progress."""
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            return store.claim_idempotency_key(project_id, key, digest, now)
+        except IdempotencyClaimRaced:
+            continue
+    raise _in_progress()
+
+
 def run_idempotent(
     store: Store,
     clock: Clock,
@@ -106,12 +123,12 @@ def run_idempotent(
     allows; return the body to answer and whether it is a replay."""
     now = clock.now()
     digest = fingerprints.of(body)
-    existing = store.claim_idempotency_key(project_id, key, digest, now)
+    existing = _claim(store, project_id, key, digest, now)
     if existing is not None and existing.claimed_at < now - WINDOW:  # expired: start afresh
         store.release_idempotency_key(project_id, key)
-        existing = store.claim_idempotency_key(project_id, key, digest, now)
+        existing = _claim(store, project_id, key, digest, now)
         if existing is not None:
-            raise IdempotencyConflict("request_in_progress", "a request with this Idempotency-Key is in progress")
+            raise _in_progress()
     replayed = existing is not None
     if existing is not None:
         if not fingerprints.matches(existing.fingerprint, body):
@@ -121,7 +138,7 @@ def run_idempotent(
         if existing.token_id is not None and existing.sent and existing.response is not None:
             return json.loads(existing.response), True
         if not store.reclaim_idempotency_key(project_id, key, existing.token_id, now - STALE_CLAIM, now):
-            raise IdempotencyConflict("request_in_progress", "a request with this Idempotency-Key is in progress")
+            raise _in_progress()
     try:
         data, token_id, sent = create()
     except OctotpError:

@@ -1,7 +1,7 @@
 """Persistence: the ``Store`` protocol, its records, and the SQLAlchemy implementation."""
 
 from .engine import make_engine
-from .protocol import Store
+from .protocol import IdempotencyClaimRaced, Store
 from .records import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
 from .sql import SqlAlchemyStore
 
@@ -9,6 +9,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "DashboardSession",
+    "IdempotencyClaimRaced",
     "IdempotencyRecord",
     "NewToken",
     "Project",

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from ..errors import Conflict
 from .records import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
+
+
+class IdempotencyClaimRaced(Conflict):
+    """``claim_idempotency_key`` lost its insert to a record that was gone when it read it back
+    (released in between): nobody holds the key now, so the caller may claim it again."""
+
+    def __init__(self) -> None:
+        super().__init__("the Idempotency-Key was released while it was being claimed; claim it again")
 
 
 class Store(Protocol):
@@ -89,7 +98,9 @@ class Store(Protocol):
     def claim_idempotency_key(
         self, project_id: str, key: str, fingerprint: str, now: dt.datetime
     ) -> IdempotencyRecord | None:
-        """Insert an in-progress record; None if this call claimed the key, else the existing record."""
+        """Insert an in-progress record; None if this call claimed the key, else the existing record.
+        One attempt: raise ``IdempotencyClaimRaced`` when the insert lost to a record that was released
+        before it could be read (the caller decides whether to claim again)."""
 
     def reclaim_idempotency_key(
         self, project_id: str, key: str, expected_token_id: str | None, claimed_before: dt.datetime, now: dt.datetime

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import functools
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, Table, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict
+from . import statements as sql
 from .guard import storage_guard
-from .models import AccountRow, ApiKeyRow, DashboardSessionRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
+from .models import AccountRow, DashboardSessionRow, ProjectRow
+from .protocol import IdempotencyClaimRaced
 from .records import (
     PROJECT_SETTABLE,
     Account,
@@ -28,163 +28,21 @@ from .records import (
     UsageDay,
 )
 
+# The shared statements' tables, re-exported under the names tests and benchmarks seed through.
+from .statements import api_keys as api_keys
+from .statements import idempotency_keys as idempotency_keys
+from .statements import tokens as tokens
+from .statements import usage_daily as usage_daily
+
 accounts: Table = AccountRow.__table__  # type: ignore[assignment]
 projects: Table = ProjectRow.__table__  # type: ignore[assignment]
-api_keys: Table = ApiKeyRow.__table__  # type: ignore[assignment]
-tokens: Table = TokenRow.__table__  # type: ignore[assignment]
-usage_daily: Table = UsageRow.__table__  # type: ignore[assignment]
-idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
 dashboard_sessions: Table = DashboardSessionRow.__table__  # type: ignore[assignment]
-
-_TOKEN_COLUMNS = [c for c in tokens.c if c.name != "pk"]
-_COUNTERS = ("created", "approved", "failed", "rate_limited")
-
-
-# The statements on the token hot path are built once, with bound parameters, and executed with a
-# parameter dict: building them per call (``.values(**...)``, ``.where(col == value)``, the upsert's
-# ``excluded`` alias) cost more CPU than the database round trips themselves.
-def _param(name: str, column: str) -> Any:
-    return bindparam(name, type_=tokens.c[column].type)
-
-
-_SUPERSEDE_TOKENS = (
-    update(tokens)
-    .where(
-        tokens.c.project_id == _param("b_project_id", "project_id"),
-        tokens.c.recipient_digest == _param("b_recipient_digest", "recipient_digest"),
-        tokens.c.purpose == _param("b_purpose", "purpose"),
-        tokens.c.closed_at.is_(None),
-    )
-    .values(closed_at=_param("b_now", "closed_at"), closed_reason="superseded")
-)
-_INSERT_TOKEN = insert(tokens)
-_GET_TOKEN = select(*_TOKEN_COLUMNS).where(tokens.c.id == _param("b_id", "id"))
-_RESERVE_ATTEMPT = (
-    update(tokens)
-    .where(
-        tokens.c.id == _param("b_id", "id"),
-        tokens.c.attempts < tokens.c.max_attempts,
-        tokens.c.closed_at.is_(None),
-        tokens.c.expires_at > _param("b_now", "expires_at"),
-    )
-    .values(attempts=tokens.c.attempts + 1)
-)
-# Validation's usual case in one statement: reserve an attempt on the binding's newest token if it
-# is open, unexpired and under its cap, and return it (PostgreSQL and SQLite; MariaDB/MySQL have no
-# UPDATE ... RETURNING and no self-referencing subquery in an UPDATE, so they take the two steps).
-_RESERVE_LATEST = (
-    update(tokens)
-    .where(
-        tokens.c.pk
-        == select(tokens.c.pk)
-        .where(
-            tokens.c.project_id == _param("b_project_id", "project_id"),
-            tokens.c.recipient_digest == _param("b_recipient_digest", "recipient_digest"),
-            tokens.c.purpose == _param("b_purpose", "purpose"),
-        )
-        .order_by(tokens.c.pk.desc())
-        .limit(1)
-        .scalar_subquery(),
-        tokens.c.attempts < tokens.c.max_attempts,
-        tokens.c.closed_at.is_(None),
-        tokens.c.expires_at > _param("b_now", "expires_at"),
-    )
-    .values(attempts=tokens.c.attempts + 1)
-    .returning(*_TOKEN_COLUMNS)
-)
-_CONSUME_TOKEN = (
-    update(tokens)
-    .where(tokens.c.id == _param("b_id", "id"), tokens.c.closed_at.is_(None))
-    .values(closed_at=_param("b_now", "closed_at"), closed_reason="approved")
-)
-
-
-# PostgreSQL runs a create as one statement (one round trip, atomic on its own): a data-modifying
-# CTE supersedes the binding's open tokens and the INSERT adds the new one, both on the statement's
-# snapshot, so the new row is never among those superseded. (SQLAlchemy's own CTE-in-INSERT would
-# turn the execution parameters into SET columns of the inner UPDATE, hence text with typed binds.)
-def _pg_superseding_insert() -> Any:
-    inserted = [c for c in _TOKEN_COLUMNS if c.name in {f.name for f in dataclasses.fields(NewToken)} | {"attempts"}]
-    names = [c.name for c in inserted]
-    sql = (
-        f"WITH superseded AS (UPDATE {tokens.name} SET closed_at = :b_now, closed_reason = 'superseded' "
-        "WHERE project_id = :b_project_id AND recipient_digest = :b_recipient_digest AND purpose = :b_purpose "
-        f"AND closed_at IS NULL) INSERT INTO {tokens.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join(':' + n for n in names)})"
-    )
-    binds = [bindparam(c.name, type_=c.type) for c in inserted]
-    binds += [_param("b_now", "closed_at"), _param("b_project_id", "project_id")]
-    binds += [_param("b_recipient_digest", "recipient_digest"), _param("b_purpose", "purpose")]
-    return text(sql).bindparams(*binds)
-
-
-_PG_SUPERSEDING_INSERT = _pg_superseding_insert()
-_GET_PROJECT = select(projects).where(projects.c.id == bindparam("b_id", type_=projects.c.id.type))
-
-
-def _latest_token_select(project_id: Any, recipient_digest: Any, purpose: Any) -> Select[Any]:
-    """The validate lookup: one seek on ``ix_octotp_tokens_binding``, newest first."""
-    return (
-        select(*_TOKEN_COLUMNS)
-        .where(
-            tokens.c.project_id == project_id,
-            tokens.c.recipient_digest == recipient_digest,
-            tokens.c.purpose == purpose,
-        )
-        .order_by(tokens.c.pk.desc())
-        .limit(1)
-        # MySQL/MariaDB may pick a shorter project index for ORDER BY ... LIMIT 1 and scan a busy
-        # project's rows; name the binding index so the lookup stays one seek at any size.
-        .with_hint(tokens, "FORCE INDEX (ix_octotp_tokens_binding)", "mysql")
-        .with_hint(tokens, "FORCE INDEX (ix_octotp_tokens_binding)", "mariadb")
-    )
-
-
-_LATEST_TOKEN = _latest_token_select(
-    _param("b_project_id", "project_id"),
-    _param("b_recipient_digest", "recipient_digest"),
-    _param("b_purpose", "purpose"),
-)
-
-
-@functools.lru_cache(maxsize=64)
-def _usage_upsert(dialect: str, counted: tuple[str, ...]) -> Any:
-    """The usage-counter upsert adding to the ``counted`` columns, for one dialect (values bound at execution)."""
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        s = sqlite_insert(usage_daily)
-        return s.on_conflict_do_update(
-            index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + s.excluded[k] for k in counted}
-        )
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        p = pg_insert(usage_daily)
-        return p.on_conflict_do_update(
-            index_elements=["project_id", "day"], set_={k: usage_daily.c[k] + p.excluded[k] for k in counted}
-        )
-    if dialect in ("mysql", "mariadb"):
-        from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-        m = mysql_insert(usage_daily)
-        return m.on_duplicate_key_update({k: usage_daily.c[k] + m.inserted[k] for k in counted})
-    raise NotImplementedError(f"usage counters on {dialect}")  # pragma: no cover - not supported
-
 
 _guard = storage_guard((OperationalError, DBAPIError), passthrough=(IntegrityError,))
 
 
-def _token(row: Any) -> Token:
-    return Token(**{c.name: row._mapping[c.name] for c in _TOKEN_COLUMNS})
-
-
 def _project(row: Any) -> Project:
     return Project(**{c.name: row._mapping[c.name] for c in projects.c})
-
-
-def _api_key(row: Any) -> ApiKey:
-    return ApiKey(**{c.name: row._mapping[c.name] for c in api_keys.c if c.name != "digest"})
 
 
 def _account(row: Any) -> Account:
@@ -259,8 +117,8 @@ class SqlAlchemyStore:
     @_guard
     def get_project(self, project_id: str) -> Project | None:
         with self._single.connect() as conn:
-            row = conn.execute(_GET_PROJECT, {"b_id": project_id}).first()
-        return _project(row) if row else None
+            row = conn.execute(sql.GET_PROJECT, {"b_id": project_id}).first()
+        return Project(*row) if row else None
 
     @_guard
     def list_projects(self, owner_id: str | None = None) -> list[Project]:
@@ -285,185 +143,139 @@ class SqlAlchemyStore:
     @_guard
     def create_api_key(self, key: ApiKey, digest: str) -> None:
         with self._begin() as conn:
-            conn.execute(insert(api_keys).values(digest=digest, **key.__dict__))
+            conn.execute(sql.INSERT_API_KEY, sql.insert_api_key_params(key, digest))
 
     @_guard
     def find_api_key(self, digest: str) -> tuple[ApiKey, Project] | None:
-        query = (
-            select(api_keys, *[c.label(f"p_{c.name}") for c in projects.c])
-            .join(projects, projects.c.id == api_keys.c.project_id)
-            .where(api_keys.c.digest == digest)
-        )
         with self._single.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(sql.FIND_API_KEY, {"b_digest": digest}).first()
         if row is None:
             return None
-        m = row._mapping
-        project = Project(**{c.name: m[f"p_{c.name}"] for c in projects.c})
-        return _api_key(row), project
+        return ApiKey(*row[: sql.API_KEY_WIDTH]), Project(*row[sql.API_KEY_WIDTH :])
 
     @_guard
     def list_api_keys(self, project_id: str) -> list[ApiKey]:
-        query = select(api_keys).where(api_keys.c.project_id == project_id).order_by(api_keys.c.created_at)
         with self.engine.connect() as conn:
-            return [_api_key(r) for r in conn.execute(query)]
+            return [ApiKey(*r) for r in conn.execute(sql.LIST_API_KEYS, {"b_project_id": project_id})]
 
     @_guard
     def revoke_api_key(self, key_id: str, now: dt.datetime) -> bool:
-        stmt = update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)).values(revoked_at=now)
         with self._begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+            return conn.execute(sql.REVOKE_API_KEY, {"b_id": key_id, "b_now": now}).rowcount == 1
 
     @_guard
     def touch_api_key(self, key_id: str, now: dt.datetime) -> None:
         with self._begin() as conn:
-            conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
+            conn.execute(sql.TOUCH_API_KEY, {"b_id": key_id, "b_now": now})
 
     # -- tokens ------------------------------------------------------------------------------
     @_guard
     def insert_token(self, token: NewToken) -> None:
-        supersede = {
-            "b_project_id": token.project_id,
-            "b_recipient_digest": token.recipient_digest,
-            "b_purpose": token.purpose,
-            "b_now": token.created_at,
-        }
-        row = {"attempts": 0, **token.__dict__}
+        params = sql.insert_token_params(token)
         if self._postgres:
             with self._single.connect() as conn:
-                conn.execute(_PG_SUPERSEDING_INSERT, {**supersede, **row})
+                conn.execute(sql.PG_SUPERSEDING_INSERT, params)
             return
         with self._begin() as conn:
-            conn.execute(_SUPERSEDE_TOKENS, supersede)
-            conn.execute(_INSERT_TOKEN, row)
+            conn.execute(sql.SUPERSEDE_TOKENS, params)
+            conn.execute(sql.INSERT_TOKEN, params)
 
     @staticmethod
     def latest_token_query(project_id: str, recipient_digest: str, purpose: str) -> Select[Any]:
         """The validate lookup: one seek on ``ix_octotp_tokens_binding``, newest first (the statement
         ``latest_token`` runs, with these values in place of its bound parameters)."""
-        return _latest_token_select(project_id, recipient_digest, purpose)
+        return sql.latest_token_select(project_id, recipient_digest, purpose)  # type: ignore[no-any-return]
 
     @_guard
     def latest_token(self, project_id: str, recipient_digest: str, purpose: str) -> Token | None:
-        params = {"b_project_id": project_id, "b_recipient_digest": recipient_digest, "b_purpose": purpose}
         with self._single.connect() as conn:
-            row = conn.execute(_LATEST_TOKEN, params).first()
-        return _token(row) if row else None
+            row = conn.execute(sql.LATEST_TOKEN, sql.binding_params(project_id, recipient_digest, purpose)).first()
+        return Token(*row) if row else None
 
     @_guard
     def get_token(self, token_id: str) -> Token | None:
         with self._single.connect() as conn:
-            row = conn.execute(_GET_TOKEN, {"b_id": token_id}).first()
-        return _token(row) if row else None
+            row = conn.execute(sql.GET_TOKEN, {"b_id": token_id}).first()
+        return Token(*row) if row else None
 
     @_guard
     def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
-        query = (
-            select(*_TOKEN_COLUMNS)
-            .where(tokens.c.project_id == project_id)
-            .order_by(tokens.c.created_at.desc(), tokens.c.pk.desc())
-            .limit(limit)
-        )
         with self.engine.connect() as conn:
-            return [_token(r) for r in conn.execute(query)]
+            return [Token(*r) for r in conn.execute(sql.LIST_TOKENS, {"b_project_id": project_id, "b_limit": limit})]
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
         with self._begin(self._single) as conn:
-            return conn.execute(_RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
+            return conn.execute(sql.RESERVE_ATTEMPT, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
     def reserve_latest(self, project_id: str, recipient_digest: str, purpose: str, now: dt.datetime) -> Token | None:
         if not self._returning:
-            token = self.latest_token(project_id, recipient_digest, purpose)
-            if token is None or not self.reserve_attempt(token.id, now):
-                return None
-            return dataclasses.replace(token, attempts=token.attempts + 1)
-        params = {
-            "b_project_id": project_id,
-            "b_recipient_digest": recipient_digest,
-            "b_purpose": purpose,
-            "b_now": now,
-        }
+            return sql.reserve_latest_in_two_steps(self, project_id, recipient_digest, purpose, now)
         with self._begin(self._single) as conn:
-            row = conn.execute(_RESERVE_LATEST, params).first()
-        return _token(row) if row else None
+            row = conn.execute(
+                sql.RESERVE_LATEST, sql.binding_params(project_id, recipient_digest, purpose, now)
+            ).first()
+        return Token(*row) if row else None
 
     @_guard
     def consume_token(self, token_id: str, now: dt.datetime) -> bool:
         with self._begin(self._single) as conn:
-            return conn.execute(_CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
+            return conn.execute(sql.CONSUME_TOKEN, {"b_id": token_id, "b_now": now}).rowcount == 1
 
     @_guard
     def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
-        stmt = update(tokens).where(tokens.c.id == token_id, tokens.c.closed_at.is_(None))
-        if project_id is not None:
-            stmt = stmt.where(tokens.c.project_id == project_id)
+        params = {"b_id": token_id, "b_now": now, "b_reason": reason, "b_project_id": project_id}
+        statement = sql.CLOSE_TOKEN if project_id is None else sql.CLOSE_PROJECT_TOKEN
         with self._begin() as conn:
-            return conn.execute(stmt.values(closed_at=now, closed_reason=reason)).rowcount == 1
+            return conn.execute(statement, params).rowcount == 1
 
     @_guard
     def purge_tokens(self, expired_before: dt.datetime) -> int:
         with self._begin() as conn:
-            return int(conn.execute(delete(tokens).where(tokens.c.expires_at < expired_before)).rowcount)
+            return int(conn.execute(sql.PURGE_TOKENS, {"b_before": expired_before}).rowcount)
 
     # -- idempotency keys --------------------------------------------------------------------
     @_guard
     def claim_idempotency_key(
         self, project_id: str, key: str, fingerprint: str, now: dt.datetime
     ) -> IdempotencyRecord | None:
-        values = {"project_id": project_id, "key": key, "fingerprint": fingerprint, "claimed_at": now, "sent": False}
-        query = select(idempotency_keys).where(
-            idempotency_keys.c.project_id == project_id, idempotency_keys.c.key == key
-        )
-        for _ in range(3):  # a record released between our insert and our read: try again, a few times
-            try:
-                with self._begin() as conn:
-                    conn.execute(insert(idempotency_keys).values(**values))
-                return None
-            except IntegrityError:
-                pass
-            with self.engine.connect() as conn:
-                row = conn.execute(query).first()
-            if row is not None:
-                return IdempotencyRecord(**dict(row._mapping))
-        raise Conflict("this Idempotency-Key could not be claimed; retry the request")
+        params = sql.claim_idempotency_key_params(project_id, key, fingerprint, now)
+        try:
+            with self._begin() as conn:
+                conn.execute(sql.INSERT_IDEMPOTENCY_KEY, params)
+            return None
+        except IntegrityError:
+            pass
+        with self.engine.connect() as conn:
+            row = conn.execute(sql.GET_IDEMPOTENCY_KEY, params).first()
+        if row is None:
+            raise IdempotencyClaimRaced
+        return IdempotencyRecord(*row)
 
     @_guard
     def reclaim_idempotency_key(
         self, project_id: str, key: str, expected_token_id: str | None, claimed_before: dt.datetime, now: dt.datetime
     ) -> bool:
-        c = idempotency_keys.c
-        stmt = update(idempotency_keys).where(c.project_id == project_id, c.key == key)
-        if expected_token_id is None:
-            stmt = stmt.where(c.token_id.is_(None), c.claimed_at < claimed_before)
-        else:
-            stmt = stmt.where(c.token_id == expected_token_id)
+        statement, params = sql.reclaim_idempotency_key(project_id, key, expected_token_id, claimed_before, now)
         with self._begin() as conn:
-            return conn.execute(stmt.values(token_id=None, response=None, claimed_at=now)).rowcount == 1
+            return conn.execute(statement, params).rowcount == 1
 
     @_guard
     def complete_idempotency_key(self, project_id: str, key: str, token_id: str, response: str, sent: bool) -> None:
-        c = idempotency_keys.c
-        stmt = (
-            update(idempotency_keys)
-            .where(c.project_id == project_id, c.key == key)
-            .values(token_id=token_id, response=response, sent=sent)
-        )
+        params = sql.idempotency_key_params(project_id, key, v_token_id=token_id, v_response=response, v_sent=sent)
         with self._begin() as conn:
-            conn.execute(stmt)
+            conn.execute(sql.COMPLETE_IDEMPOTENCY_KEY, params)
 
     @_guard
     def release_idempotency_key(self, project_id: str, key: str) -> None:
-        c = idempotency_keys.c
         with self._begin() as conn:
-            conn.execute(delete(idempotency_keys).where(c.project_id == project_id, c.key == key))
+            conn.execute(sql.RELEASE_IDEMPOTENCY_KEY, sql.idempotency_key_params(project_id, key))
 
     @_guard
     def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
         with self._begin() as conn:
-            stmt = delete(idempotency_keys).where(idempotency_keys.c.claimed_at < claimed_before)
-            return int(conn.execute(stmt).rowcount)
+            return int(conn.execute(sql.PURGE_IDEMPOTENCY_KEYS, {"b_before": claimed_before}).rowcount)
 
     # -- usage -------------------------------------------------------------------------------
     @_guard
@@ -477,23 +289,18 @@ class SqlAlchemyStore:
         failed: int = 0,
         rate_limited: int = 0,
     ) -> None:
-        counts = {"created": created, "approved": approved, "failed": failed, "rate_limited": rate_limited}
-        counts = {k: v for k, v in counts.items() if v}
-        if not counts:
+        counts = sql.usage_counts(project_id, day, created, approved, failed, rate_limited)
+        if counts is None:
             return
-        values = {"project_id": project_id, "day": day, **dict.fromkeys(_COUNTERS, 0), **counts}
+        counted, params = counts
         with self._begin() as conn:
-            conn.execute(_usage_upsert(conn.dialect.name, tuple(counts)), values)
+            conn.execute(sql.usage_upsert(conn.dialect.name, counted), params)
 
     @_guard
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
-        query = (
-            select(usage_daily)
-            .where(usage_daily.c.project_id == project_id, usage_daily.c.day >= since)
-            .order_by(usage_daily.c.day)
-        )
         with self.engine.connect() as conn:
-            return [UsageDay(**dict(r._mapping)) for r in conn.execute(query)]
+            rows = conn.execute(sql.USAGE_SINCE, {"b_project_id": project_id, "b_since": since})
+            return [UsageDay(*r) for r in rows]
 
     # -- dashboard sessions ------------------------------------------------------------------
     @_guard

@@ -30,7 +30,7 @@ def test_token_semantics_follow_the_model(database_url: str) -> None:
 @pytest.mark.xfail(
     not BUDGETS_SURVIVE_ROTATION,
     strict=True,
-    reason="issue 11 item 7: a secret rotation resets the per-recipient send and failure budgets",
+    reason="per-recipient budgets are keyed on the current secret's digest: a rotation starts them afresh",
 )
 def test_budgets_survive_a_secret_rotation(tmp_path: Path) -> None:
     """DESIGN: budgets follow the recipient whatever secret found the token. When this passes, set

@@ -253,6 +253,7 @@ class TokenModel(RuleBasedStateMachine):
             secret_key_fallbacks=[SecretStr(f) for f in fallbacks],
             hasher="hmac",
             code_length=6,
+            project_min_code_length=4,  # the operator allows the shortest codes the model draws
             expiry_min=EXPIRY_MIN,
             expiry_default=EXPIRY_DEFAULT,
             expiry_max=EXPIRY_MAX,
@@ -373,7 +374,7 @@ class TokenModel(RuleBasedStateMachine):
         if not in_bounds:  # refused before anything is counted
             with pytest.raises(InvalidInput) as invalid:
                 create()
-            assert invalid.value.errors[0].field == "expiresInSeconds"
+            assert invalid.value.errors[0].field == "expires_in"
             self._step("refused:input")
             return multiple()
         if not admitted:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from octotp_core import FrozenClock, Octotp, Settings
 from octotp_core.testing.databases import temporary_database
+
+MakeOctotp = Callable[..., Octotp]
 
 
 @pytest.fixture
@@ -18,3 +21,19 @@ def empty_database_url(db_backend: str, database_url: str, tmp_path: Path) -> It
     """
     with temporary_database(db_backend, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[MakeOctotp]:
+    """Build ``Octotp`` instances on the session database (settings overridable, the test's clock
+    unless ``octotp_clock`` is given); each is closed after the test."""
+    made: list[Octotp] = []
+
+    def factory(*, octotp_clock: FrozenClock | None = None, **overrides: object) -> Octotp:
+        instance = Octotp(make_settings(database_url=database_url, **overrides), clock=octotp_clock or clock)
+        made.append(instance)
+        return instance
+
+    yield factory
+    for instance in made:
+        instance.close()

@@ -10,12 +10,12 @@ import secrets
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from octotp_core import FrozenClock, Octotp, Plan, Settings
+from octotp_core import Octotp, Plan
 
 GUESSES = 20
 BULK = {"bulk": Plan(creates_per_minute=1_000_000)}
@@ -23,19 +23,13 @@ MakeOctotp = Callable[..., Octotp]
 
 
 @pytest.fixture
-def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[MakeOctotp]:
-    made: list[Octotp] = []
+def make_octotp(make_octotp: MakeOctotp) -> MakeOctotp:
+    """The shared factory, with plans and attempt caps high enough that only the budget decides."""
 
     def factory(**overrides: object) -> Octotp:
-        values: dict[str, object] = {"plans": BULK, "default_plan": "bulk", "max_attempts": 100}
-        values.update(overrides)
-        instance = Octotp(make_settings(database_url=database_url, **values), clock=clock)
-        made.append(instance)
-        return instance
+        return make_octotp(**{"plans": BULK, "default_plan": "bulk", "max_attempts": 100, **overrides})
 
-    yield factory
-    for instance in made:
-        instance.close()
+    return factory
 
 
 def email() -> str:

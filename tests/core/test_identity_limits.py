@@ -6,31 +6,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from octotp_core import FrozenClock, Octotp, Plan, Settings
+from octotp_core import Octotp, Plan
 from octotp_core.dashboard.throttle import login_identity
 from octotp_core.http import ApiHandler, Request
 from octotp_core.testing.dashboard import PASSWORD, DashboardBrowser
 
 from .test_dashboard import BASE, HandlerClient
-
-
-@pytest.fixture
-def make_octotp(
-    database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock
-) -> Iterator[Callable[..., Octotp]]:
-    made: list[Octotp] = []
-
-    def factory(**overrides: object) -> Octotp:
-        made.append(Octotp(make_settings(database_url=database_url, **overrides), clock=clock))
-        return made[-1]
-
-    yield factory
-    for instance in made:
-        instance.close()
 
 
 # -- the login throttle ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
@@ -18,20 +18,6 @@ from octotp_core.http import ApiHandler, Request
 from octotp_core.store import Project
 
 MakeOctotp = Callable[..., Octotp]
-
-
-@pytest.fixture
-def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[MakeOctotp]:
-    made: list[Octotp] = []
-
-    def factory(**overrides: object) -> Octotp:
-        instance = Octotp(make_settings(database_url=database_url, **overrides), clock=clock)
-        made.append(instance)
-        return instance
-
-    yield factory
-    for instance in made:
-        instance.close()
 
 
 def _email() -> str:

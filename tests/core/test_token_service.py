@@ -36,21 +36,6 @@ MakeOctotp = Callable[..., Octotp]
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------
-@pytest.fixture
-def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[MakeOctotp]:
-    """Build ``Octotp`` instances on the session database (settings overridable, shared clock)."""
-    made: list[Octotp] = []
-
-    def factory(*, octotp_clock: FrozenClock | None = None, **overrides: object) -> Octotp:
-        instance = Octotp(make_settings(database_url=database_url, **overrides), clock=octotp_clock or clock)
-        made.append(instance)
-        return instance
-
-    yield factory
-    for instance in made:
-        instance.close()
-
-
 def email() -> str:
     """A recipient no other test uses (budgets are per recipient)."""
     return f"user-{uuid.uuid4().hex[:12]}@example.com"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from octotp_core import Octotp, Settings
 from octotp_core.clock import FrozenClock
@@ -14,20 +12,6 @@ from octotp_core.store import SqlAlchemyStore, UsageDay, make_engine
 from octotp_core.usage import UsageMeter
 
 MakeOctotp = Callable[..., Octotp]
-
-
-@pytest.fixture
-def make_octotp(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[MakeOctotp]:
-    made: list[Octotp] = []
-
-    def factory(**overrides: object) -> Octotp:
-        instance = Octotp(make_settings(database_url=database_url, **overrides), clock=clock)
-        made.append(instance)
-        return instance
-
-    yield factory
-    for instance in made:
-        instance.close()
 
 
 def test_counts_wait_for_the_interval_then_go_in_one_write(make_octotp: MakeOctotp, clock: FrozenClock) -> None:

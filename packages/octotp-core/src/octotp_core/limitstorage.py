@@ -37,6 +37,20 @@ hits: Table = RateLimitHitRow.__table__  # type: ignore[assignment]
 _FIXED_WINDOW = "octotp's limit storages support the moving-window strategy only"
 
 
+class _MovingWindowOnly(Storage, MovingWindowSupport):
+    """A ``limits`` storage that answers the moving-window strategy only: the fixed-window calls
+    ``Storage`` requires are refused, so a misconfigured strategy fails loudly instead of counting wrong."""
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        raise NotImplementedError(_FIXED_WINDOW)
+
+    def get(self, key: str) -> int:
+        raise NotImplementedError(_FIXED_WINDOW)
+
+    def get_expiry(self, key: str) -> float:
+        raise NotImplementedError(_FIXED_WINDOW)
+
+
 @dataclass(frozen=True)
 class Window:
     """One moving window: at most ``limit`` entries under ``key`` in any ``expiry`` seconds."""
@@ -74,7 +88,7 @@ class WindowStorage(Protocol):
         ...
 
 
-class WindowMemoryStorage(Storage, MovingWindowSupport):
+class WindowMemoryStorage(_MovingWindowOnly):
     """Moving windows in this process's memory, expired entries swept at most every ``SWEEP_SECONDS``.
 
     ``limits``' own ``MemoryStorage`` re-arms a 10 ms timer on every hit that walks every key under
@@ -197,15 +211,6 @@ class WindowMemoryStorage(Storage, MovingWindowSupport):
             self._events.pop(key, None)
             self._expiry.pop(key, None)
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        raise NotImplementedError(_FIXED_WINDOW)
-
-    def get(self, key: str) -> int:
-        raise NotImplementedError(_FIXED_WINDOW)
-
-    def get_expiry(self, key: str) -> float:
-        raise NotImplementedError(_FIXED_WINDOW)
-
 
 # SQLite has one writer at a time; this process's writers of one database queue on a lock (which
 # hands over at once) rather than in SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms).
@@ -233,7 +238,7 @@ class LockTimeout(Exception):
     """A per-key lock of the database storage was not granted in time."""
 
 
-class DatabaseStorage(Storage, MovingWindowSupport):
+class DatabaseStorage(_MovingWindowOnly):
     """Moving windows in octotp's database (table ``octotp_rate_limit_hits``), exact across every
     process that uses the database, on SQLite, PostgreSQL and MariaDB/MySQL.
 
@@ -412,12 +417,3 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     def clear(self, key: str) -> None:
         with self._writing() as conn:
             conn.execute(delete(hits).where(hits.c.key == _stored_key(key)))
-
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        raise NotImplementedError(_FIXED_WINDOW)
-
-    def get(self, key: str) -> int:
-        raise NotImplementedError(_FIXED_WINDOW)
-
-    def get_expiry(self, key: str) -> float:
-        raise NotImplementedError(_FIXED_WINDOW)

@@ -22,7 +22,7 @@ from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimi
 from .events import notify
 from .hashing import CodeHasher
 from .ids import is_uuid
-from .projects import token_policy
+from .projects import TokenPolicy, token_policy
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
 from .settings import Settings
@@ -149,17 +149,9 @@ class TokenService:
         # Within the operator's bounds whatever the project row holds, so no stored value can overflow
         # the expiry arithmetic below or ask for an impossible code length.
         policy = token_policy(project, self.settings)
-        low, high = policy.expiry_min, policy.expiry_max
-        if expires_in is None:
-            expires_in = policy.expiry_default
-        elif isinstance(expires_in, bool) or not isinstance(expires_in, int) or not low <= expires_in <= high:
-            raise InvalidInput(FieldError("expires_in", f"must be an integer from {low} to {high} seconds"))
+        expires_in = self._expiry(policy, expires_in)
         purpose_value = self._purpose(purpose)
-        recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
-        if channel is not None and channel != recipient.channel:
-            if channel not in CHANNELS:
-                raise InvalidInput(FieldError("channel", f"must be one of {', '.join(CHANNELS)}"))
-            raise InvalidInput(FieldError("channel", f"{channel} cannot reach a {recipient.kind} recipient"))
+        recipient = self._recipient(project, email, phone, channel)
         send = send or project.deliver_only
         digest = recipient.digest(self._secret)
         now = self.clock.now()
@@ -195,6 +187,25 @@ class TokenService:
         return CreatedToken(
             token.id, None if project.deliver_only else code, token.expires_at, token.channel, send, limit
         )
+
+    @staticmethod
+    def _expiry(policy: TokenPolicy, expires_in: int | None) -> int:
+        """The requested lifetime, or the project's default; ``InvalidInput`` outside the bounds."""
+        low, high = policy.expiry_min, policy.expiry_max
+        if expires_in is None:
+            return policy.expiry_default
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or not low <= expires_in <= high:
+            raise InvalidInput(FieldError("expires_in", f"must be an integer from {low} to {high} seconds"))
+        return expires_in
+
+    def _recipient(self, project: Project, email: str | None, phone: str | None, channel: str | None) -> Recipient:
+        """The normalised recipient, checked against the requested channel."""
+        recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
+        if channel is not None and channel != recipient.channel:
+            if channel not in CHANNELS:
+                raise InvalidInput(FieldError("channel", f"must be one of {', '.join(CHANNELS)}"))
+            raise InvalidInput(FieldError("channel", f"{channel} cannot reach a {recipient.kind} recipient"))
+        return recipient
 
     def _deliver(
         self, token: NewToken, recipient: Recipient, code: str, project: Project, expires_in: int, locale: str | None

@@ -45,6 +45,32 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
+    announce(settings, host, port, workers)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_config": LOG_CONFIG,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        "server_header": False,
+        # uvicorn would otherwise rewrite the peer from X-Forwarded-For sent by anyone on 127.0.0.1
+        # (its default forwarded_allow_ips): core sees the real peer and applies trusted_proxies.
+        "proxy_headers": False,
+    }
+    if workers == 1:
+        uvicorn.run("octotp_fastapi.app:app_from_env", **options)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("octotp_fastapi.app:app_from_env", **options)
+    Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def announce(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Tell the operator, on stderr, where data and secret live, what is served and what to do first
+    (the one-time setup link while no dashboard account exists)."""
     where = settings.data_dir if settings.database_url is None else "the configured database"
     secret_from = "OCTOTP_SECRET_KEY" if settings.secret_key else str(settings.data_dir / "secret_key")
     click.echo(f"octotp: data in {where}; secret from {secret_from}", err=True)
@@ -77,26 +103,6 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     if not probe.store.list_projects():
         click.echo("octotp: no projects yet — create one in the dashboard, or: octotp projects create NAME", err=True)
     probe.close()
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "log_config": LOG_CONFIG,
-        "access_log": False,
-        "timeout_graceful_shutdown": 10,
-        "server_header": False,
-        # uvicorn would otherwise rewrite the peer from X-Forwarded-For sent by anyone on 127.0.0.1
-        # (its default forwarded_allow_ips): core sees the real peer and applies trusted_proxies.
-        "proxy_headers": False,
-    }
-    if workers == 1:
-        uvicorn.run("octotp_fastapi.app:app_from_env", **options)
-        return
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config("octotp_fastapi.app:app_from_env", **options)
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
 
 
 def worker_settings(workers: int) -> Settings:

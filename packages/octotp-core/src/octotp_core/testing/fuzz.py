@@ -32,7 +32,7 @@ import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import requests
@@ -44,7 +44,10 @@ from schemathesis.config import SchemathesisConfig
 
 from ..http import openapi_document
 
-Case = schemathesis.Case[Any]
+if TYPE_CHECKING:
+    Case = schemathesis.Case[Any]
+else:  # Case is generic only from schemathesis 4.x releases after the lowest supported one (4.11)
+    Case = schemathesis.Case
 _MODES = tuple(GenerationMode)  # positive (schema-valid) and negative (schema-invalid) requests
 
 
@@ -117,10 +120,14 @@ def fuzz_document() -> dict[str, Any]:
 _BODY_RULES_BEYOND_SCHEMA = ["2xx", "400", "401", "403", "404", "409", "429"]
 
 
-def fuzz_config() -> SchemathesisConfig:
-    """schemathesis' configuration for the run (no config file is read, nothing is cached)."""
+def fuzz_config(base_url: str | None = None) -> SchemathesisConfig:
+    """schemathesis' configuration for the run (no config file is read, nothing is cached). The base
+    URL is part of it because older schemathesis releases (4.11) need it for the checks that send
+    requests of their own, whatever the call was given."""
+    base = {} if base_url is None else {"base-url": base_url}
     return SchemathesisConfig.from_dict(
         {
+            **base,
             "operations": [
                 {
                     "include-operation-id": operation,
@@ -221,7 +228,7 @@ def run_schemathesis(
     assert served.status_code == 200, f"/openapi.json answered {served.status_code}"
     assert served.json() == json.loads(json.dumps(openapi_document())), "the served document is not the canonical one"
 
-    schema = schemathesis.openapi.from_dict(fuzz_document(), config=fuzz_config())
+    schema = schemathesis.openapi.from_dict(fuzz_document(), config=fuzz_config(target.base_url))
     report = FuzzReport()
     runner = _Runner(target, report)
     for result in schema.get_all_operations():

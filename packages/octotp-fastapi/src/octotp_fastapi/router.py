@@ -11,6 +11,7 @@ declared only so the host's OpenAPI docs show the API.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from enum import Enum
@@ -40,6 +41,8 @@ from octotp_core.http import (
 )
 from octotp_core.http.models import Problem
 from octotp_core.inprocess import InProcessApi
+from octotp_core.ratelimit import worker_storage_warning
+from octotp_core.store import SqlAlchemyStore
 
 
 class _AnyPath(Convertor[str]):
@@ -55,6 +58,8 @@ class _AnyPath(Convertor[str]):
 
 
 register_url_convertor("octotp_any", _AnyPath())
+
+log = logging.getLogger("octotp.fastapi")
 
 Forward = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
 
@@ -247,7 +252,20 @@ def install(app: Any, octotp: Octotp, *, prefix: str = "", dashboard: bool | Non
     bind(app, octotp)
     app.include_router(create_router(octotp, prefix=prefix, dashboard=dashboard))
     _installed.append(octotp)
+    _warn_if_limits_are_per_process(app, octotp)
     return octotp
+
+
+def _warn_if_limits_are_per_process(app: Any, octotp: Octotp) -> None:
+    """A host app cannot see how many worker processes its server runs (``uvicorn --workers``,
+    gunicorn): unless the app is in debug mode, say so when every process would count its own limits."""
+    if getattr(app, "debug", False):
+        return
+    warning = worker_storage_warning(
+        octotp.settings, database_storage_available=isinstance(octotp.store, SqlAlchemyStore)
+    )
+    if warning is not None:
+        log.warning("%s (OCTOTP_RATE_LIMIT_STORAGE)", warning)
 
 
 def bind(app: Any, octotp: Octotp) -> None:

@@ -134,7 +134,7 @@ def fuzz_config(base_url: str | None = None) -> SchemathesisConfig:
                     "checks": {"positive_data_acceptance": {"expected-statuses": _BODY_RULES_BEYOND_SCHEMA}},
                 }
                 for operation in ("createToken", "validateToken")
-            ]
+            ],
         }
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,18 @@ from octotp_core.testing.databases import (
 
 # tests/django needs Django and pytest-django (the octotp-django test deps); without them, skip the directory.
 collect_ignore = [] if all(importlib.util.find_spec(m) for m in ("octotp_django", "pytest_django")) else ["django"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Each test gives back the environment it started with, after all its fixtures are torn down:
+    code under test may set OCTOTP_* variables for the processes it starts (``octotp serve`` hands
+    its workers their settings that way), and a value left behind would silently configure every
+    later Octotp in the same test process (monkeypatch cannot undo a variable it never saw)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def unavailable(exc: Exception | str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -230,6 +232,16 @@ class ExplicitSettings(Settings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+def closest_setting(name: str, known: Iterable[str] | None = None) -> str | None:
+    """The ``Settings`` field (or one of ``known``) that ``name`` most likely misspells, compared
+    case-insensitively (``"CODE_LENGHT"`` gives ``"code_length"``); None when nothing is close.
+    Adapters spell the answer their own way (``OCTOTP_CODE_LENGTH``, ``OCTOTP['CODE_LENGTH']``)."""
+    candidates = list(Settings.model_fields if known is None else known)
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+    return by_lower[close[0]] if close else None
 
 
 def load_or_create_secret(data_dir: Path) -> str:

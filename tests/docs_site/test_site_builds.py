@@ -55,9 +55,8 @@ def _nav_pages(nav: list[object]) -> list[str]:
 
 
 def _built(site: Path, page: str) -> Path:
-    """The HTML file of a nav entry (``guide/index.md`` → ``guide/index.html``, ``a/b.md`` → ``a/b/index.html``)."""
-    stem = page.removesuffix(".md")
-    return site / (f"{stem}.html" if stem == "index" or stem.endswith("/index") else f"{stem}/index.html")
+    """The HTML file of a nav entry (``use_directory_urls: false``: ``guide/resends.md`` → ``guide/resends.html``)."""
+    return site / f"{page.removesuffix('.md')}.html"
 
 
 def _text(html: str) -> str:
@@ -137,7 +136,7 @@ def test_every_page_of_the_nav_is_built(site: Path) -> None:
 
 
 def test_the_settings_page_lists_every_setting(site: Path) -> None:
-    html = (site / "reference/settings/index.html").read_text()
+    html = (site / "reference/settings.html").read_text()
     text = _text(html)
     missing = [
         name for name in Settings.model_fields if f'id="{name}"' not in html or f"OCTOTP_{name.upper()}" not in text
@@ -146,7 +145,7 @@ def test_the_settings_page_lists_every_setting(site: Path) -> None:
 
 
 def test_the_api_page_lists_every_route(site: Path) -> None:
-    text = _text((site / "reference/api/index.html").read_text())
+    text = _text((site / "reference/api.html").read_text())
     missing = []
     for route in ROUTES:
         for operation in route.operations:

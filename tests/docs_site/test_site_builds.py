@@ -8,12 +8,14 @@ page loads a script, stylesheet or font from another host (the site must work of
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -23,6 +25,8 @@ from octotp_core.settings import Settings
 # The `lowest` env is the one without requirements/docs.txt; everywhere else a missing mkdocs fails.
 if os.environ.get("TOX_ENV_NAME") == "lowest":
     pytest.importorskip("mkdocs", reason="the docs site is built in the ci and docs envs (requirements/docs.txt)")
+
+pytestmark = pytest.mark.xdist_group("docs_site")  # one worker, one build
 
 ROOT = Path(__file__).resolve().parents[2]
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
@@ -166,3 +170,29 @@ def test_no_page_loads_anything_from_another_host(site: Path) -> None:
         if imports:
             found[str(stylesheet.relative_to(site))] = imports
     assert not found, f"external scripts, stylesheets or fonts: {found}"
+
+
+def _hook() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_reference_hook", ROOT / "docs/hooks/reference.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_settings_table_has_each_fields_docstring_and_default() -> None:
+    hook = _hook()
+    docs = hook.field_docstrings(Settings)
+    assert docs["database_url"].startswith("SQLAlchemy URL")
+    assert "code_length" not in docs  # a field without a docstring has none, not its neighbour's
+    rows = {line.split("|")[1].strip(): line for line in hook.settings_reference().splitlines()[2:]}
+    assert len(rows) == len(Settings.model_fields)
+    assert "`OCTOTP_CODE_LENGTH` | `int` | `6` | ≥ 4, ≤ 10 |" in rows['<span id="code_length">`code_length`</span>']
+    assert "`~/.local/share/octotp`" in rows['<span id="data_dir">`data_dir`</span>']  # not the builder's home
+
+
+def test_the_api_reference_keeps_the_page_title() -> None:
+    rendered = _hook().api_reference()
+    assert not re.search(r"^# ", rendered, re.MULTILINE)  # the page's own "# API reference" stays the only h1
+    assert '### <span class="http-post">POST</span> /api/tokens' in rendered

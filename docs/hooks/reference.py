@@ -133,20 +133,21 @@ def _constraints(field: FieldInfo) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(text.split())
 
 
 def settings_reference() -> str:
-    """A Markdown table of every ``Settings`` field."""
+    """A Markdown table of every ``Settings`` field: name and environment variable, type, default,
+    and its docstring with the bounds pydantic enforces."""
     docs = field_docstrings(Settings)
     prefix = Settings.model_config.get("env_prefix", "")
-    rows = [
-        "| setting | environment variable | type | default | constraints | meaning |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = ["| setting | type | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
+        bounds = _constraints(field)
+        meaning = " ".join(part for part in (_cell(docs.get(name, "")), f"({bounds})" if bounds else "") if part)
         rows.append(
-            f'| <span id="{name}">`{name}`</span> | `{prefix}{name.upper()}` | `{_cell(_type_name(field.annotation))}` '
-            f"| {_cell(_default(field))} | {_constraints(field)} | {_cell(docs.get(name, ''))} |"
+            f'| <span id="{name}">`{name}`</span><br>`{prefix}{name.upper()}` | `{_type_name(field.annotation)}` '
+            f"| {_cell(_default(field))} | {meaning} |"
         )
-    return "\n".join(rows) + "\n"
+    # md_in_html: the wrapper gives the table a class for docs/assets/reference.css
+    return '<div class="settings-table" markdown>\n\n' + "\n".join(rows) + "\n\n</div>\n"

@@ -75,7 +75,9 @@ def api_reference() -> str:
 def field_docstrings(model: type[BaseModel]) -> dict[str, str]:
     """The attribute docstrings of ``model`` (the string literal right after a field), by field name."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    definition = tree.body[0]
+    assert isinstance(definition, ast.ClassDef)
+    body = definition.body
     found: dict[str, str] = {}
     for statement, following in itertools.pairwise(body):
         if (

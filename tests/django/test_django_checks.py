@@ -31,7 +31,32 @@ def test_unknown_and_lowercase_keys() -> None:
     assert "OCTOTP['CODE_LENGHT']" in errors[0][1]
     assert "OCTOTP['code_length']" in errors[1][1]
     with override_settings(OCTOTP={"code_length": 6}):
-        assert check_settings()[0].hint == "did you mean 'CODE_LENGTH'?"
+        assert check_settings()[0].hint == "did you mean OCTOTP['CODE_LENGTH']?"
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [("CODE_LENGHT", "CODE_LENGTH"), ("MAX_ATTEMPT", "MAX_ATTEMPTS"), ("RATELIMIT_STORAGE", "RATE_LIMIT_STORAGE")],
+)
+def test_unknown_key_gets_one_suggestion(key: str, meant: str) -> None:
+    with override_settings(OCTOTP={key: 1}):
+        (error,) = check_settings()
+    assert error.id == "octotp.E002"
+    assert error.hint == f"did you mean OCTOTP[{meant!r}]?"
+
+
+@pytest.mark.parametrize("key", ["FOO", "DATABASE_URI", "DATABASE_UR", "database_ur"])
+def test_unknown_key_without_a_close_match_points_at_the_docs(key: str) -> None:
+    """Nothing close (and DATABASE_URL, which octotp-django does not use, is never offered): the hint
+    says where the keys are documented instead of listing all of them."""
+    with override_settings(OCTOTP={key: 1}):
+        (error,) = check_settings()
+    assert error.id == "octotp.E002"
+    assert error.hint is not None
+    assert "DATABASE_URL" not in error.hint
+    assert "README" in error.hint
+    assert "Settings" in error.hint
+    assert "CODE_LENGTH" not in error.hint  # not a list of every key
 
 
 @pytest.mark.parametrize(

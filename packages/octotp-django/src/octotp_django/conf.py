@@ -2,9 +2,9 @@
 
 Keys are the core ``Settings`` field names in upper case (``"CODE_LENGTH"``, ``"PLANS"``,
 ``"RATE_LIMIT_STORAGE"``...). Only this dict configures octotp under Django: ``OCTOTP_*``
-environment variables are not read, and there is no ``DATABASE_URL`` (octotp uses Django's
-database). Without ``SECRET_KEY``, octotp derives its secret from Django's ``SECRET_KEY`` (and its
-``SECRET_KEY_FALLBACKS``, so rotating Django's secret rotates octotp's).
+environment variables are not read, and there is no ``DATABASE_URL`` or ``DATA_DIR`` (octotp uses
+Django's database and keeps no files). Without ``SECRET_KEY``, octotp derives its secret from
+Django's ``SECRET_KEY`` (and its ``SECRET_KEY_FALLBACKS``, so rotating Django's secret rotates octotp's).
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ from octotp_core.settings import ExplicitSettings, closest_setting
 SETTING = "OCTOTP"
 DEFAULT_EMAIL_BACKEND = "octotp_django.mail.DjangoEmailBackend"
 # Core fields that make no sense under Django (storage is Django's database).
-NOT_USED = {"DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead"}
+NOT_USED = {
+    "DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead",
+    "DATA_DIR": "octotp-django keeps no files: its secret derives from Django's SECRET_KEY (or is "
+    "OCTOTP['SECRET_KEY']) and its tables are in DATABASES",
+}
 #: Where every ``OCTOTP`` key is documented (named by the ``octotp.E002`` hint).
 SETTINGS_DOCS = "packages/octotp-django/README.md#settings"
 

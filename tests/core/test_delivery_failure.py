@@ -148,3 +148,16 @@ def test_an_arbitrary_exception_is_named_by_its_type_only() -> None:
 )
 def test_origin_keeps_only_scheme_host_and_port(url: str, expected: str) -> None:
     assert origin(url) == expected
+
+
+def test_a_backend_whose_description_fails_is_still_named() -> None:
+    class Broken:
+        name = "broken"
+
+        @property
+        def destination(self) -> str:
+            raise ImportError("no such email backend")
+
+    assert describe_failure(Broken(), ConnectionRefusedError(111, "Connection refused")) == (
+        "backend=broken error=ConnectionRefusedError (Connection refused)"
+    )

@@ -130,3 +130,16 @@ def test_the_suggested_console_backend_works(project: tuple[str, str], capsys: p
     assert token.sent
     assert token.code is not None
     assert token.code in capsys.readouterr().out
+
+
+def test_an_email_backend_that_cannot_be_imported_is_a_delivery_failure(
+    project: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    project_id, _key = project
+    caplog.set_level(logging.WARNING, logger="octotp")
+    octotp = {"DELIVERY_OPTIONS": {"django": {"backend": "nowhere.EmailBackend"}}}
+    with override_settings(OCTOTP=octotp), pytest.raises(DeliveryFailed):
+        octotp_django.create_token(project_id, email="user@example.com", send=True)
+    line = _failure_line(caplog)
+    assert "backend=django error=ModuleNotFoundError;" in line
+    assert "OCTOTP['DELIVERY_OPTIONS']['django']['backend']" in line

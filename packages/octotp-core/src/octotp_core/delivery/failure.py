@@ -46,10 +46,20 @@ def describe_error(exc: BaseException) -> str:
     return name
 
 
+def _described(backend: object, member: str) -> str | None:
+    """A backend's optional self-description; one that fails to answer is left out (it is asked while
+    a delivery has already failed, and must not turn that failure into another one)."""
+    try:
+        value = getattr(backend, member, None)
+    except Exception:
+        return None
+    return str(value) if value else None
+
+
 def describe_failure(backend: object, exc: BaseException) -> str:
     """``backend=<name> (<destination>) error=<what>; <hint>``: the words of a failed delivery's log line."""
     name = getattr(backend, "name", type(backend).__name__)
-    destination = getattr(backend, "destination", None)
+    destination = _described(backend, "destination")
     text = f"backend={name}" + (f" ({destination})" if destination else "") + f" error={describe_error(exc)}"
-    hint = getattr(backend, "development_hint", None)
+    hint = _described(backend, "development_hint")
     return f"{text}; {hint}" if hint else text

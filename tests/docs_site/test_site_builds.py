@@ -197,3 +197,13 @@ def test_the_api_reference_keeps_the_page_title() -> None:
     rendered = _hook().api_reference()
     assert not re.search(r"^# ", rendered, re.MULTILINE)  # the page's own "# API reference" stays the only h1
     assert '### <span class="http-post">POST</span> /api/tokens' in rendered
+
+
+GUIDE_LANGUAGES = {"sh", "python", "js"}  # curl, octotp-client, fetch
+
+
+@pytest.mark.parametrize("page", sorted((ROOT / "docs/guide").glob("*.md")), ids=lambda page: page.name)
+def test_each_guide_page_shows_curl_python_and_javascript(page: Path) -> None:
+    languages = set(re.findall(r"^[ \t]*```(\w+)", page.read_text(), re.MULTILINE))
+    assert GUIDE_LANGUAGES <= languages, f"{page.name} lacks {sorted(GUIDE_LANGUAGES - languages)}"
+    assert "curl " in page.read_text()

@@ -205,5 +205,5 @@ GUIDE_LANGUAGES = {"sh", "python", "js"}  # curl, octotp-client, fetch
 @pytest.mark.parametrize("page", sorted((ROOT / "docs/guide").glob("*.md")), ids=lambda page: page.name)
 def test_each_guide_page_shows_curl_python_and_javascript(page: Path) -> None:
     languages = set(re.findall(r"^[ \t]*```(\w+)", page.read_text(), re.MULTILINE))
-    assert GUIDE_LANGUAGES <= languages, f"{page.name} lacks {sorted(GUIDE_LANGUAGES - languages)}"
+    assert languages >= GUIDE_LANGUAGES, f"{page.name} lacks {sorted(GUIDE_LANGUAGES - languages)}"
     assert "curl " in page.read_text()

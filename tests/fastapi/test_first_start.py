@@ -23,6 +23,8 @@ import pytest
 
 from octotp_core.testing.servers import clean_environment, free_port, wait_until_healthy
 
+from ..conftest import unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
@@ -52,7 +54,8 @@ def tox_command() -> list[str]:
             continue
         if version.returncode == 0 and "tox-uv" in version.stdout:
             return command
-    pytest.skip("no tox with tox-uv on this machine (tox -e ci provisions one in .tox/.tox)")
+    unavailable("no tox with tox-uv on this machine (tox -e ci provisions one in .tox/.tox)")
+    raise AssertionError("unreachable")
 
 
 def user_environment(**extra: str) -> dict[str, str]:

@@ -152,3 +152,26 @@ def test_the_readme_gives_the_same_second_terminal_command() -> None:
     assert "$OCTOTP_API_KEY" in calls
     assert "$OCTOTP_PROJECT_ID" in calls
     assert "tox -e serve -- projects create" not in (REPO / "README.md").read_text()
+
+
+def test_serve_names_its_database_with_the_password_masked(
+    database_url: str, tmp_path: Path, test_secret: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``octotp serve`` says which database it serves from, as every CLI command does; a password in
+    the URL never reaches the console (PostgreSQL here trusts local connections, so it still works)."""
+    from sqlalchemy.engine import make_url
+
+    from octotp_core import Settings
+    from octotp_fastapi.serve import announce
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        url = url.set(password="pw-never-shown")
+    settings = Settings(
+        data_dir=tmp_path, database_url=url.render_as_string(hide_password=False), secret_key=test_secret
+    )
+    announce(settings, "127.0.0.1", 8000, 1)
+    err = capsys.readouterr().err
+    assert f"octotp: database {url.render_as_string(hide_password=True)};" in err
+    assert "pw-never-shown" not in err
+    assert "(the default" not in err

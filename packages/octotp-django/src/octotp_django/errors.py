@@ -21,13 +21,13 @@ from django.utils.deprecation import MiddlewareMixin
 from octotp_core.errors import OctotpError
 from octotp_core.http import host_problem
 
-from .views import to_native_response
-
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def problem_response(request: HttpRequest, error: OctotpError) -> HttpResponse:
     """The problem+json response for an octotp error raised while handling ``request``."""
+    from .views import to_native_response  # views reads settings on import; this module may not
+
     return to_native_response(host_problem(error, request.headers.get("X-Request-Id")))
 
 

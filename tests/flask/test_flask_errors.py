@@ -133,3 +133,11 @@ def test_a_refused_secret_is_never_repeated(make_app: Callable[..., Flask], sqli
     assert "hunter2" not in str(caught.value)
     assert caught.value.__cause__ is None  # pydantic's error, which shows the input, is not chained
     assert caught.value.__suppress_context__
+
+
+def test_a_short_app_secret_key_is_named_as_such(make_app: Callable[..., Flask], sqlite_url: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:  # Flask's classic development SECRET_KEY = "dev"
+        make_app(OCTOTP_DATABASE_URL=sqlite_url, SECRET_KEY="dev")
+    assert str(caught.value).startswith("invalid octotp configuration: SECRET_KEY (octotp's secret while ")
+    with pytest.raises(ConfigurationError, match=r"^invalid octotp configuration: SECRET_KEY_FALLBACKS: "):
+        make_app(OCTOTP_DATABASE_URL=sqlite_url, SECRET_KEY_FALLBACKS=["old"])

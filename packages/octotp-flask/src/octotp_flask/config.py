@@ -87,6 +87,7 @@ def settings_from_config(app: Flask) -> Settings:
     each refused key (``OCTOTP_CODE_LENGTH: ...``)."""
     config = app.config
     values: dict[str, Any] = {}
+    keys: dict[str, str] = {}  # the config key each value came from, where it is not OCTOTP_<NAME>
     for name in Settings.model_fields:
         value = config.get(PREFIX + name.upper())
         if value is not None:
@@ -94,15 +95,17 @@ def settings_from_config(app: Flask) -> Settings:
     if values.get("secret_key") is None and config.get("SECRET_KEY"):
         # The app's own secret, and its rotation list (Flask 3.1+), unless octotp has its own.
         values["secret_key"] = _text(config["SECRET_KEY"])
+        keys["secret_key"] = "SECRET_KEY (octotp's secret while OCTOTP_SECRET_KEY is not set)"  # noqa: S105 - a key's name
         if "secret_key_fallbacks" not in values:
             values["secret_key_fallbacks"] = [_text(v) for v in config.get("SECRET_KEY_FALLBACKS") or []]
+            keys["secret_key_fallbacks"] = "SECRET_KEY_FALLBACKS"  # noqa: S105 - a key's name
     try:
         return FlaskSettings(**values)
     except ValidationError as exc:
-        raise ConfigurationError(_describe(exc)) from None
+        raise ConfigurationError(_describe(exc, keys)) from None
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, keys: dict[str, str]) -> str:
     """pydantic's errors with each field named as its config key, and without the input values."""
     lines = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
@@ -112,7 +115,7 @@ def _describe(exc: ValidationError) -> str:
             lines.append(_keys_named(message))
             continue
         head, *rest = loc
-        key = PREFIX + str(head).upper() + "".join(f"[{part!r}]" for part in rest)
+        key = keys.get(str(head), PREFIX + str(head).upper()) + "".join(f"[{part!r}]" for part in rest)
         lines.append(f"{key}: {message}")
     return "invalid octotp configuration: " + "; ".join(lines)
 

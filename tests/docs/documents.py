@@ -17,6 +17,7 @@ from pathlib import Path
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
+from sybil.typing import Parser
 
 from . import runners
 
@@ -41,7 +42,7 @@ RUNNERS = {
 }
 
 #: A ``<!-- skip: next -->`` without a reason still skips, and says that it has none.
-NO_REASON = "no reason given: write <!-- skip: next \"why\" -->"
+NO_REASON = 'no reason given: write <!-- skip: next "why" -->'
 
 
 def documents(root: Path = ROOT) -> list[Path]:
@@ -84,7 +85,8 @@ class FenceParser(CodeBlockParser):
 
 def make_sybil() -> Sybil:
     """One Sybil for every document: the skip parser, then one code-block parser per language."""
-    parsers = [ReasonedSkipParser(), *(FenceParser(language, runner) for language, runner in RUNNERS.items())]
+    parsers: list[Parser] = [ReasonedSkipParser()]
+    parsers += [FenceParser(language, runner) for language, runner in RUNNERS.items()]
     return Sybil(parsers=parsers)
 
 

@@ -95,7 +95,7 @@ class DocumentRun:
         """``argv`` in the document's directory and environment (no stdin, a time limit), in a process
         group of its own: whatever it left running (a ``&`` job, a server) is stopped when it returns."""
         env = {**self.env, **(extra_env or {})}
-        process = subprocess.Popen(  # noqa: S603 - the documentation's own commands
+        process = subprocess.Popen(
             argv,
             cwd=self.cwd,
             env=env,
@@ -129,7 +129,7 @@ class DocumentRun:
             argv = [executable, *arguments, "--host", "127.0.0.1", "--port", str(port)]
             log = self.scratch / "serve.log"
             with log.open("wb") as out:
-                self.server = subprocess.Popen(  # noqa: S603 - our own environment's executable
+                self.server = subprocess.Popen(
                     argv,
                     cwd=self.cwd,
                     env=self.env,
@@ -224,7 +224,10 @@ def check_fastapi(app: Any, run: DocumentRun) -> str | None:
     return None
 
 
-APP_CHECKS: dict[str | None, Callable[[Any, DocumentRun], str | None]] = {"flask": check_flask, "fastapi": check_fastapi}
+APP_CHECKS: dict[str | None, Callable[[Any, DocumentRun], str | None]] = {
+    "flask": check_flask,
+    "fastapi": check_fastapi,
+}
 
 
 class Runtime:

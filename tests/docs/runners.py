@@ -74,7 +74,8 @@ def redact(output: str) -> str:
 def failed(what: str, result: subprocess.CompletedProcess[str]) -> str | None:
     if result.returncode == 0:
         return None
-    return f"{what} exited with {result.returncode}\n--- stdout\n{redact(result.stdout)}\n--- stderr\n{redact(result.stderr)}"
+    output = f"--- stdout\n{redact(result.stdout)}\n--- stderr\n{redact(result.stderr)}"
+    return f"{what} exited with {result.returncode}\n{output}"
 
 
 # -- python ---------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def parse_config(language: str, source: str) -> Any:
         if sys.version_info >= (3, 11):
             import tomllib
         else:
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
         return tomllib.loads(source)
     if language == "ini":
         parser = configparser.ConfigParser(interpolation=None)

@@ -13,22 +13,20 @@ from . import documents
 from .run import Runtime
 from .sequence import Sequence, finish, run_example
 
-pytestmark = pytest.mark.xdist_group("docs")
-
 SEQUENCES = [Sequence.parse(path) for path in documents.documents()]
 END = -1
 
 
 def cases(sequences: list[Sequence]) -> list[object]:
-    """Each document's examples in order, then its closing test, so its server stops before the next."""
-    return [
-        param
-        for sequence in sequences
-        for param in (
-            *(pytest.param(sequence, i, id=documents.example_id(e)) for i, e in enumerate(sequence.examples)),
-            pytest.param(sequence, END, id=f"{sequence.id}:end"),
-        )
-    ]
+    """Each document's examples in order, then its closing test (which stops its server). One xdist
+    group per document: its tests run in order on one worker, documents spread over the workers."""
+    params = []
+    for sequence in sequences:
+        group = pytest.mark.xdist_group(f"docs:{sequence.id}")
+        for index, example in enumerate(sequence.examples):
+            params.append(pytest.param(sequence, index, id=documents.example_id(example), marks=group))
+        params.append(pytest.param(sequence, END, id=f"{sequence.id}:end", marks=group))
+    return params
 
 
 @pytest.mark.parametrize(("sequence", "index"), cases(SEQUENCES))

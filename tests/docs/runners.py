@@ -43,7 +43,7 @@ STANDARD_URL = "http://127.0.0.1:8000"
 BLOCK_TIMEOUT = 120.0
 FILE_TAG = re.compile(r"\A\s*#\s*(?P<name>[\w.-]+(?:/[\w.-]+)*\.\w+)\s*\n")
 TITLE_TAG = re.compile(r"""title=["']?(?P<name>[\w./-]+\.\w+)""")
-DJANGO_LINE = re.compile(r"#\s*(?P<file>settings|urls)\.py\b")
+DJANGO_LINE = re.compile(r"#\s*(?P<file>settings|urls)\.py\b[^#\n]*$")
 
 
 def source_of(example: Example, run: DocumentRun) -> str:
@@ -98,9 +98,9 @@ def run_python(example: Example) -> str | None:
     run = run_for(example)
     source = source_of(example, run)
     name = file_tag(example)
-    django_lines = [line for line in source.splitlines() if DJANGO_LINE.search(line)]
-    if django_lines or name in ("settings.py", "urls.py"):
-        return run_django_config(run, source if name else "\n".join(django_lines), name)
+    if name in ("settings.py", "urls.py") or any(DJANGO_LINE.search(line) for line in source.splitlines()):
+        lines = [line for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        return run_django_config(run, source if name else "\n".join(lines), name)
     if name:
         run.save(name, source)
     if run.django_project:
@@ -128,7 +128,8 @@ def run_django_config(run: DocumentRun, source: str, name: str | None) -> str | 
     else:
         for line in source.splitlines():
             target = DJANGO_LINE.search(line)
-            assert target is not None
+            if target is None:
+                return f"no `# settings.py` or `# urls.py` at the end of this line of a Django block: {line!r}"
             run.append(f"mysite/{target.group('file')}.py", line)
     return failed("manage.py check", run.command([sys.executable, "manage.py", "check"]))
 

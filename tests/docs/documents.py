@@ -83,10 +83,28 @@ class FenceParser(CodeBlockParser):
                 yield region
 
 
+class UnknownFenceParser:
+    """Every other fence (an unknown language, or none) is an example too, one that fails unless
+    it is skipped: so ``<!-- skip: next -->`` before it skips that block and not the next one."""
+
+    def __init__(self) -> None:
+        self.lexer = RawFencedCodeBlockLexer(info_pattern=re.compile(r"(?P<arguments>[^\n]*)$\n", re.MULTILINE))
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        for region in self.lexer(document):
+            words = str(region.lexemes["arguments"]).split()
+            if not words or words[0] not in RUNNERS:
+                region.parsed = region.lexemes["source"]
+                region.evaluator = runners.no_runner
+                yield region
+
+
 def make_sybil() -> Sybil:
-    """One Sybil for every document: the skip parser, then one code-block parser per language."""
+    """One Sybil for every document: the skip parser, one code-block parser per language, and one
+    for every other fence."""
     parsers: list[Parser] = [ReasonedSkipParser()]
     parsers += [FenceParser(language, runner) for language, runner in RUNNERS.items()]
+    parsers.append(UnknownFenceParser())
     return Sybil(parsers=parsers)
 
 
@@ -105,6 +123,20 @@ def example_id(example: Example) -> str:
 
 def is_skip(example: Example) -> bool:
     return isinstance(example.region.parsed, tuple)
+
+
+def skipped(examples: list[Example]) -> set[int]:
+    """Start offsets of the code examples a skip directive covers (``next``, or ``start``..``end``)."""
+    covered: set[int] = set()
+    mode = None
+    for example in examples:
+        if is_skip(example):
+            mode = {"next": "next", "start": "block"}.get(example.region.parsed[0])
+        elif mode:
+            covered.add(example.start)
+            if mode == "next":
+                mode = None
+    return covered
 
 
 @dataclass(frozen=True)

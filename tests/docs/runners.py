@@ -215,5 +215,10 @@ def check_config(example: Example) -> str | None:
     return None
 
 
+def no_runner(example: Example) -> str | None:
+    info = str(example.region.lexemes.get("arguments", "")).strip()
+    return f'no runner for ```{info}``` blocks: use a known language, or mark it <!-- skip: next "why" -->'
+
+
 def show_only(example: Example) -> str | None:
     raise unittest.SkipTest("```text: shown, not run (a synopsis or output)")

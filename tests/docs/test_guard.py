@@ -21,12 +21,14 @@ SERVE_COMMAND = 'python -m pip install -q "tox>=4.20" && python -m tox -e serve'
 
 
 def unrun_blocks(document: Document) -> list[str]:
-    """``path:line: ```info``` `` for each fence that no parser made an example of."""
-    picked = {example.start for example in document.examples() if not documents.is_skip(example)}
+    """``path:line: ```info``` `` for each fence that neither a runner nor a skip directive covers."""
+    examples = list(document.examples())
+    run = {example.start for example in examples if example.region.evaluator in documents.RUNNERS.values()}
+    covered = run | documents.skipped(examples)
     return [
         f"{documents.document_id(Path(document.path))}:{fence.line}: ```{fence.info}```"
         for fence in documents.fence_census(document)
-        if fence.start not in picked
+        if fence.start not in covered
     ]
 
 
@@ -82,3 +84,12 @@ def test_the_docs_server_is_what_the_readme_serve_command_runs() -> None:
     assert section is not None
     assert "-e packages/octotp-fastapi" in section.group("body"), "the serve env must install the standalone service"
     assert shlex.split(SERVE_COMMAND)[-2:] == ["-e", "serve"]
+
+
+def test_a_skip_covers_the_unknown_block_it_precedes() -> None:
+    sequence = list(documents.parse(documents.SAMPLES / "unguarded.md").examples())
+    covered = documents.skipped(sequence)
+    nginx = next(e for e in sequence if str(e.region.lexemes.get("arguments", "")).startswith("nginx"))
+    after = sequence[sequence.index(nginx) + 1]
+    assert nginx.start in covered
+    assert after.start not in covered

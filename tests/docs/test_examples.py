@@ -20,7 +20,7 @@ END = -1
 def cases(sequences: list[Sequence]) -> list[object]:
     """Each document's examples in order, then its closing test (which stops its server). One xdist
     group per document: its tests run in order on one worker, documents spread over the workers."""
-    params = []
+    params: list[object] = []
     for sequence in sequences:
         group = pytest.mark.xdist_group(f"docs:{sequence.id}")
         for index, example in enumerate(sequence.examples):

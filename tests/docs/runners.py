@@ -206,12 +206,29 @@ def check_config(example: Example) -> str | None:
     language = str(example.region.lexemes["arguments"]).split()[0]
     source = source_of(example, run)
     try:
-        parse_config(language, source)
+        parsed = parse_config(language, source)
     except Exception as exc:
         return f"invalid {language}: {exc}"
+    problem = check_octotp_settings(parsed, run)
+    if problem:
+        return problem
     name = file_tag(example)
     if name:
         run.save(name, source)
+    return None
+
+
+def check_octotp_settings(parsed: Any, run: DocumentRun) -> str | None:
+    """A mapping of octotp settings (every key a ``Settings`` field) must be valid ``Settings``."""
+    from octotp_core import Settings
+
+    if not isinstance(parsed, dict) or not parsed or not set(parsed) <= set(Settings.model_fields):
+        return None
+    try:
+        with inside(run):
+            Settings(**{"data_dir": run.scratch / "settings", **parsed})
+    except Exception as exc:
+        return f"invalid octotp settings: {exc}"
     return None
 
 

@@ -69,8 +69,8 @@ def test_every_broken_block_fails(runtime: Runtime) -> None:
     finally:
         runtime.close()
     messages = list(seen.values())
-    assert len(messages) == 8
-    assert messages.pop(6) == "passed"  # it builds the app; the closing check requests it
+    assert len(messages) == 9
+    assert messages.pop(7) == "passed"  # it builds the app; the closing check requests it
     not_failed = [outcome for outcome in messages if not outcome.startswith("failed")]
     assert not not_failed, f"these examples should have failed: {not_failed}"
     assert "arithmetic" in messages[0]
@@ -80,8 +80,10 @@ def test_every_broken_block_fails(runtime: Runtime) -> None:
     assert "broken on purpose" in messages[3]
     assert "invalid json" in messages[4]
     assert "invalid yaml" in messages[5]
-    assert "manage.py check exited" in messages[6]
-    assert "include" in messages[6]
+    assert "invalid octotp settings" in messages[6]
+    assert "code_length" in messages[6]
+    assert "manage.py check exited" in messages[7]
+    assert "include" in messages[7]
     assert problems == ["Flask app 'docs_example': GET /healthz answered 503"]
 
 

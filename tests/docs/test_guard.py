@@ -93,3 +93,12 @@ def test_a_skip_covers_the_unknown_block_it_precedes() -> None:
     after = sequence[sequence.index(nginx) + 1]
     assert nginx.start in covered
     assert after.start not in covered
+
+
+@pytest.mark.xdist_group("docs:grouping")
+def test_xdist_keeps_a_group_on_one_worker(request: pytest.FixtureRequest) -> None:
+    """A document's blocks run in order on one worker only if xdist honours ``xdist_group``
+    (pytest 9.2 with pytest-xdist 3.8 silently does not: requirements/test.txt pins pytest below it)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not running under pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith("@docs:grouping"), "xdist ignored the test's xdist_group mark"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 
 from octotp_core import FrozenClock, Octotp, Settings, __version__
 from octotp_core.apikeys import is_well_formed
@@ -141,12 +142,61 @@ def test_projects_create_prints_id_and_working_key(cli_env: dict[str, str]) -> N
     assert project["apiKey"] not in json.dumps(listed)
 
 
-def test_projects_create_text_output(cli_env: dict[str, str]) -> None:
+def exported_by(shell_output: str) -> dict[str, str]:
+    """What ``eval "$(...)"`` of a command's text output sets in bash: its ``OCTOTP_*`` variables."""
+    script = 'eval "$1" && env -0'
+    done = subprocess.run(
+        ["bash", "-c", script, "bash", shell_output], env={"PATH": os.environ["PATH"]}, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    pairs = (item.split("=", 1) for item in done.stdout.decode().split("\0") if item.startswith("OCTOTP_"))
+    return dict(pairs)
+
+
+def test_projects_create_text_output_is_shell_to_paste(cli_env: dict[str, str]) -> None:
+    """The new key appears once, in an ``export`` line with the names octotp-client reads; every
+    other line is a comment, so pasting the line or ``eval``-ing the output sets both variables."""
     result = run(cli_env, "projects", "create", "Plain")
     assert result.exit_code == 0, result.stderr
-    [key] = [word for word in result.stdout.split() if word.startswith("octotp_")]
-    assert is_well_formed(key)
-    assert "projectId:" in result.stdout
+    lines = result.stdout.splitlines()
+    [export] = [line for line in lines if not line.startswith("#")]
+    assert export.startswith("export OCTOTP_PROJECT_ID=")
+    assert "# projectId:" in result.stdout
+    assert "shown only this once" in result.stdout
+    exported = exported_by(result.stdout)
+    assert set(exported) == {"OCTOTP_PROJECT_ID", "OCTOTP_API_KEY"}
+    assert is_well_formed(exported["OCTOTP_API_KEY"])
+    assert result.stdout.count(exported["OCTOTP_API_KEY"]) == 1
+    assert exported["OCTOTP_API_KEY"] not in result.stderr
+    octotp = in_process(cli_env)
+    try:
+        _, project = octotp.accounts.authenticate(exported["OCTOTP_API_KEY"])
+        assert project.id == exported["OCTOTP_PROJECT_ID"]
+    finally:
+        octotp.close()
+
+
+def test_keys_create_text_output_is_shell_to_paste(cli_env: dict[str, str]) -> None:
+    project_id = ok_json(cli_env, "projects", "create", "Keys")["projectId"]
+    result = run(cli_env, "keys", "create", project_id, "--name", "second")
+    assert result.exit_code == 0, result.stderr
+    exported = exported_by(result.stdout)
+    assert exported["OCTOTP_PROJECT_ID"] == project_id
+    assert is_well_formed(exported["OCTOTP_API_KEY"])
+    assert result.stdout.count(exported["OCTOTP_API_KEY"]) == 1
+    assert [line for line in result.stdout.splitlines() if not line.startswith("#")] == [
+        f"export OCTOTP_PROJECT_ID={project_id} OCTOTP_API_KEY={exported['OCTOTP_API_KEY']}"
+    ]
+
+
+def test_exported_names_are_the_ones_octotp_client_reads(cli_env: dict[str, str]) -> None:
+    client_base = pytest.importorskip("octotp_client._base")
+    from octotp_core.cli.commands import API_KEY_VARIABLE, PROJECT_ID_VARIABLE
+
+    assert (PROJECT_ID_VARIABLE, API_KEY_VARIABLE) == (client_base.ENV_PROJECT_ID, client_base.ENV_API_KEY)
+    # With them exported in the same shell, octotp's own settings still load (they are not settings).
+    env = {**cli_env, "OCTOTP_PROJECT_ID": str(uuid.uuid4()), "OCTOTP_API_KEY": "octotp_x", "OCTOTP_BASE_URL": "x"}
+    assert ok_json(env, "projects", "list") == []
 
 
 def test_projects_create_defaults_the_owner_to_the_only_account(cli_env: dict[str, str]) -> None:
@@ -383,7 +433,7 @@ def test_projects_set_changes_what_the_api_does(tmp_path: Path) -> None:
 
     env = {"OCTOTP_DATA_DIR": str(tmp_path), "OCTOTP_SECRET_KEY": "s" * 32}
     runner = CliRunner()
-    created = json.loads(runner.invoke(main, ["projects", "create", "cfg", "--json"], env=env).output)
+    created = json.loads(runner.invoke(main, ["projects", "create", "cfg", "--json"], env=env).stdout)
     pid = created["projectId"]
     result = runner.invoke(
         main,
@@ -391,7 +441,7 @@ def test_projects_set_changes_what_the_api_does(tmp_path: Path) -> None:
         env=env,
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["defaultPhoneRegion"] == "GB"
+    assert json.loads(result.stdout)["defaultPhoneRegion"] == "GB"
     octotp = Octotp(Settings(data_dir=tmp_path, secret_key="s" * 32))
     token = octotp.create_token(pid, phone="020 7946 0958", expires_in=900)  # national number: region GB
     assert token.code is not None
@@ -439,3 +489,91 @@ def test_tokens_list_shows_core_token_states(cli_env: dict[str, str]) -> None:
     text = run(cli_env, "tokens", "list", project_id).stdout
     assert "pending" in text
     assert "approved" in text
+
+
+# -- which database a command used -----------------------------------------------------------------
+DATA_COMMANDS: list[tuple[str, ...]] = [
+    ("db", "upgrade"),
+    ("db", "current"),
+    ("accounts", "list"),
+    ("projects", "create", "Said"),
+    ("projects", "list"),
+    ("keys", "list", "{project}"),
+    ("keys", "create", "{project}"),
+    ("tokens", "list", "{project}"),
+    ("plans", "list"),
+    ("plans", "set", "{project}", "pro"),
+    ("purge",),
+]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_every_data_command_names_its_database_on_stderr(cli_env: dict[str, str], as_json: bool) -> None:
+    """A command run without the intended OCTOTP_DATABASE_URL says so at once: each one names the
+    database it used on stderr (stdout, ``--json`` too, stays the command's own output)."""
+    project = ok_json(cli_env, "projects", "create", "Target")["projectId"]
+    database = cli_env["OCTOTP_DATABASE_URL"]
+    for command in DATA_COMMANDS:
+        args = [arg.format(project=project) for arg in command] + (["--json"] if as_json else [])
+        result = run(cli_env, *args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert result.stderr.splitlines()[0] == f"octotp: database {database}", args
+        assert "octotp: database" not in result.stdout
+        if as_json:
+            json.loads(result.stdout)
+
+
+def test_the_default_database_is_called_the_default(tmp_path: Path) -> None:
+    """The FastAPI README's trap: `octotp projects create` without OCTOTP_DATABASE_URL writes to the
+    default SQLite file, and says that it did and how to choose another."""
+    env = {"OCTOTP_DATA_DIR": str(tmp_path / "data")}
+    result = run(env, "projects", "create", "Somewhere")
+    assert result.exit_code == 0, result.stderr
+    default = f"sqlite:///{tmp_path / 'data' / 'octotp.db'}"
+    assert result.stderr.splitlines()[0] == (
+        f"octotp: database {default} (the default; set OCTOTP_DATABASE_URL to use another)"
+    )
+    configured = run({**env, "OCTOTP_DATABASE_URL": f"sqlite:///{tmp_path / 'chosen.db'}"}, "projects", "list")
+    assert "the default" not in configured.stderr
+
+
+def with_password(url: str, password: str) -> str:
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+def test_a_password_in_the_url_never_appears(empty_database_url: str, tmp_path: Path) -> None:
+    """The database line masks the password, also when the command then fails (a password the
+    server refuses): neither stream ever holds it."""
+    password = "pw-" + uuid.uuid4().hex
+    if empty_database_url.startswith("sqlite"):
+        pytest.skip("SQLite URLs carry no password")
+    url = with_password(empty_database_url, password)
+    env = {"OCTOTP_DATA_DIR": str(tmp_path / "data"), "OCTOTP_DATABASE_URL": url, "OCTOTP_SECRET_KEY": "s" * 32}
+    for args in (("db", "upgrade"), ("projects", "create", "Masked"), ("projects", "list", "--json")):
+        result = run(env, *args)
+        assert password not in result.stdout + result.stderr, args
+        masked = make_url(url).render_as_string(hide_password=True)
+        assert result.stderr.splitlines()[0] == f"octotp: database {masked}"
+        assert ":***@" in masked
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://octotp:hunter2@db:5432/octotp", "postgresql+psycopg://octotp:***@db:5432/octotp"),
+        ("mysql+pymysql://root:p%40ss%3Aword@db/octotp", "mysql+pymysql://root:***@db/octotp"),
+        (
+            "postgresql://db/octotp?user=o&password=hunter2&sslmode=require",
+            "postgresql://db/octotp?password=***&sslmode=require&user=o",
+        ),
+        ("postgresql://u@db/octotp?sslpassword=hunter2", "postgresql://u@db/octotp?sslpassword=***"),
+        ("sqlite:////var/lib/octotp/octotp.db", "sqlite:////var/lib/octotp/octotp.db"),
+        ("not a url hunter2", "an unreadable URL"),
+        ("postgresql://u:hunter2@db:notaport/x", "postgresql://***"),
+    ],
+)
+def test_masked_url(url: str, shown: str) -> None:
+    from octotp_core.cli import masked_url
+
+    assert masked_url(url) == shown
+    assert "hunter2" not in masked_url(url)

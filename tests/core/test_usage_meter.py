@@ -97,3 +97,11 @@ def test_concurrent_counting_loses_nothing(octotp: Octotp, clock: FrozenClock) -
         thread.join()
     meter.flush()
     assert octotp.store.usage(project.id, day) == [UsageDay(project.id, day, approved=1600)]
+
+
+def test_freshness_says_how_current_a_usage_page_is() -> None:
+    from octotp_core.usage import freshness
+
+    assert freshness(0) == "Usage counters are written as they happen."
+    assert "at least 2.5 s after its last write" in freshness(2.5)
+    assert "this server process's counts up to now" in freshness(1.0)

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 import octotp_django
@@ -165,3 +165,27 @@ def test_change_form_saves_what_core_normalises(admin_client: Client, project: m
     assert (stored.default_phone_region, stored.validate_requires_key) == ("GB", True)
     _change(admin_client, stored)  # the checkbox left unticked: anonymous validates allowed again
     assert models.Project.objects.get(id=project.id).validate_requires_key is False
+
+
+def test_usage_days_flush_first_and_say_how_fresh(admin_client: Client, octotp_db: str) -> None:
+    """Usage is added up in memory: the admin's "Usage days" writes this process's counts before it
+    reads them (as the dashboard does), so it never shows Approved 0 for a code approved just now."""
+    from django.conf import settings
+
+    with override_settings(OCTOTP={**settings.OCTOTP, "USAGE_FLUSH_SECONDS": 3600}):
+        octotp = octotp_django.get_octotp()
+        project = octotp.accounts.create_project("Fresh usage").project
+        token = octotp_django.create_token(project.id, email="jane.doe@example.com")
+        assert token.code is not None
+        assert octotp_django.validate_token(project.id, email="jane.doe@example.com", code=token.code).is_valid
+        assert not models.UsageDay.objects.filter(project_id=project.id).exists()  # still in memory
+        response = admin_client.get(reverse("admin:octotp_usageday_changelist"))
+        assert response.status_code == 200
+        row = models.UsageDay.objects.get(project_id=project.id)
+        assert (row.created, row.approved) == (1, 1)
+        body = response.content.decode()
+        assert re.search(r'<td class="field-approved">1</td>', body), body
+        assert 'id="usage-freshness"' in body
+        assert "3600 s" in body
+        detail = admin_client.get(reverse("admin:octotp_usageday_change", args=[row.pk]))
+        assert 'id="usage-freshness"' in detail.content.decode()

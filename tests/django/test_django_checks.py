@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -31,7 +32,33 @@ def test_unknown_and_lowercase_keys() -> None:
     assert "OCTOTP['CODE_LENGHT']" in errors[0][1]
     assert "OCTOTP['code_length']" in errors[1][1]
     with override_settings(OCTOTP={"code_length": 6}):
-        assert check_settings()[0].hint == "did you mean 'CODE_LENGTH'?"
+        assert check_settings()[0].hint == "did you mean OCTOTP['CODE_LENGTH']?"
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [("CODE_LENGHT", "CODE_LENGTH"), ("MAX_ATTEMPT", "MAX_ATTEMPTS"), ("RATELIMIT_STORAGE", "RATE_LIMIT_STORAGE")],
+)
+def test_unknown_key_gets_one_suggestion(key: str, meant: str) -> None:
+    with override_settings(OCTOTP={key: 1}):
+        (error,) = check_settings()
+    assert error.id == "octotp.E002"
+    assert error.hint == f"did you mean OCTOTP[{meant!r}]?"
+
+
+@pytest.mark.parametrize("key", ["FOO", "DATABASE_URI", "DATABASE_UR", "database_ur", "DATA_DIRS"])
+def test_unknown_key_without_a_close_match_points_at_the_docs(key: str) -> None:
+    """Nothing close (and DATABASE_URL, which octotp-django does not use, is never offered): the hint
+    says where the keys are documented instead of listing all of them."""
+    with override_settings(OCTOTP={key: 1}):
+        (error,) = check_settings()
+    assert error.id == "octotp.E002"
+    assert error.hint is not None
+    assert "DATABASE_URL" not in error.hint
+    assert "DATA_DIR" not in error.hint
+    assert "README" in error.hint
+    assert "Settings" in error.hint
+    assert "CODE_LENGTH" not in error.hint  # not a list of every key
 
 
 @pytest.mark.parametrize(
@@ -51,8 +78,9 @@ def test_invalid_values_name_the_setting(octotp: dict[str, Any], setting: str) -
     assert errors[0][1].startswith(setting + ":"), errors
 
 
-def test_database_url_is_refused() -> None:
-    assert [e[0] for e in _errors({"DATABASE_URL": "sqlite://"})] == ["octotp.E004"]
+@pytest.mark.parametrize("key", ["DATABASE_URL", "DATA_DIR"])
+def test_keys_octotp_django_does_not_use_are_refused(key: str) -> None:
+    assert [e[0] for e in _errors({key: "somewhere"})] == ["octotp.E004"]
 
 
 def test_a_secret_is_required() -> None:
@@ -122,3 +150,16 @@ def test_no_worker_warning_in_debug_or_with_a_shared_storage() -> None:
 
 def test_database_rate_limit_storage_is_an_error_under_django() -> None:
     assert [e[0] for e in _worker_checks({"RATE_LIMIT_STORAGE": "database://"})] == ["octotp.E008"]
+
+
+def test_the_readme_documents_every_key_octotp_django_uses() -> None:
+    """The E002 hint sends people to the README's Settings table: it must list every key."""
+    from pathlib import Path
+
+    from octotp_django.conf import NOT_USED, DjangoSettings
+
+    readme = (Path(__file__).resolve().parents[2] / "packages" / "octotp-django" / "README.md").read_text()
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+    used = {name.upper() for name in DjangoSettings.model_fields} - set(NOT_USED)
+    assert used <= documented, sorted(used - documented)

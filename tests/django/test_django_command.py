@@ -61,3 +61,11 @@ def test_run_from_argv_hands_over_to_click(capsys: pytest.CaptureFixture[str]) -
     assert "manage.py octotp" in out
     for command in ("accounts", "db", "keys", "plans", "projects", "purge"):
         assert command in out
+
+
+def test_call_command_passes_verbosity_to_migrate(octotp_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    call_command("octotp", "db", "upgrade", verbosity=0)
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"Database {octotp_db!r} is at migration")
+    call_command("octotp", "db", "upgrade", verbosity=2)
+    assert "Running post-migrate handlers" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from octotp_flask import get_octotp
 def run(app: Flask, *args: str, input: str | None = None) -> str:
     result = app.test_cli_runner().invoke(args=["octotp", *args], input=input)
     assert result.exit_code == 0, (args, result.output, result.exception)
-    return result.output
+    return result.stdout
 
 
 def test_same_commands_as_the_octotp_cli(make_app: Callable[..., Flask], sqlite_url: str) -> None:

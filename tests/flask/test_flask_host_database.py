@@ -109,7 +109,7 @@ def test_host_alembic_history_is_untouched(fresh_database_url: str, tmp_path: Pa
     def flask(*args: str) -> str:
         result = runner.invoke(args=list(args))
         assert result.exit_code == 0, (args, result.output, result.exception)
-        return result.output
+        return result.stdout
 
     flask("db", "init")
     # The generated env.py calls logging.config.fileConfig, which disables every logger already

@@ -182,15 +182,18 @@ class ClientBase:
             )
         return delay
 
-    @staticmethod
-    def _finish(call: RequestPlan[T], outcome: Outcome) -> T:
+    def _finish(self, call: RequestPlan[T], outcome: Outcome) -> T:
         """The call's result, or the error that ends it."""
         if isinstance(outcome, TransportFailure):
             raise outcome.error
         if not 200 <= outcome.status < 300:
             body = outcome.json()
             raise error_for_response(
-                outcome.status, body if isinstance(body, dict) else None, outcome.headers, outcome.text
+                outcome.status,
+                body if isinstance(body, dict) else None,
+                outcome.headers,
+                outcome.text,
+                request=f"{call.request.method} {self._url(call.request)}",
             )
         return call.parse(outcome)
 

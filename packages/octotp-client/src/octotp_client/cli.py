@@ -120,7 +120,7 @@ def _run(client: OctotpClient, args: argparse.Namespace) -> tuple[dict[str, Any]
 
 
 def _problem(error: OctotpError) -> dict[str, Any]:
-    if isinstance(error, APIError) and error.body:
+    if isinstance(error, APIError) and error.body and error.code is not None:  # octotp's own problem
         return error.body
     problem: dict[str, Any] = {"error": type(error).__name__, "detail": error.message}
     if error.status is not None:

@@ -202,11 +202,16 @@ def error_for_response(
     body: dict[str, Any] | None,
     headers: Mapping[str, str],
     text: str = "",
+    *,
+    request: str | None = None,
 ) -> APIError:
     """The exception for an error response: the only place a status is mapped to a class.
 
     ``headers`` must have lower-case names. A 502 is a ``DeliveryError`` only when octotp itself
-    says so (``code: delivery_failed``); a gateway's own 502 page is a plain ``APIError``.
+    says so (``code: delivery_failed``); a gateway's own 502 page is a plain ``APIError``. A 404
+    that is not octotp's problem JSON (no ``code``) came from something else at that URL, most
+    often a host app whose octotp is mounted under a prefix that ``base_url`` lacks: the message
+    says so, naming ``request`` (``"POST http://host/api/tokens"``) when given.
     """
     code = body.get("code") if body else None
     cls = _CLASS_BY_STATUS.get(status, APIError)
@@ -222,12 +227,23 @@ def error_for_response(
         message += f" [{code}]"
     if request_id:
         message += f" (request id {request_id})"
+    if status == 404 and not isinstance(code, str):
+        message += _not_octotp_hint(request)
     return cls(
         message,
         status=status,
         body=body,
         request_id=str(request_id) if request_id else None,
         headers=headers,
+    )
+
+
+def _not_octotp_hint(request: str | None) -> str:
+    tried = f"{request} was" if request else "the URL was"
+    return (
+        f". {tried} answered by something other than octotp (the 404 is not octotp's problem JSON): "
+        "base_url may lack the mount prefix; when the app mounts octotp under /octotp, base_url is "
+        "'https://example.com/octotp', not 'https://example.com'"
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .clock import Clock
 from .codes import generate_code, looks_like_code
 from .delivery import DeliveryBackend, render
+from .delivery.failure import describe_failure
 from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimited
 from .events import notify
 from .hashing import CodeHasher
@@ -211,11 +212,14 @@ class TokenService:
         self, token: NewToken, recipient: Recipient, code: str, project: Project, expires_in: int, locale: str | None
     ) -> None:
         message = render(recipient.channel, recipient.value, code, project.name, expires_in, locale)
+        backend = self.backends[recipient.channel]
         try:
-            self.backends[recipient.channel].send(message)
+            backend.send(message)
         except Exception as exc:
             self.store.close_token(token.id, self.clock.now(), "delivery_failed")
-            log.warning("delivery failed id=%s channel=%s error=%s", token.id, recipient.channel, type(exc).__name__)
+            log.warning(
+                "delivery failed id=%s channel=%s %s", token.id, recipient.channel, describe_failure(backend, exc)
+            )
             raise DeliveryFailed(f"the {recipient.channel} could not be delivered; no code was issued") from None
 
     # -- validate ----------------------------------------------------------------------------

@@ -75,6 +75,18 @@ class UsageMeter:
             self._flush_lock.release()
 
 
+def freshness(flush_seconds: float) -> str:
+    """How current the usage counters on a page are, once the page's own process has flushed: the one
+    sentence every place that shows usage (dashboard, Django admin) prints next to them."""
+    if flush_seconds <= 0:
+        return "Usage counters are written as they happen."
+    return (
+        "Includes this server process's counts up to now. Any other server process writes its counts "
+        f"with its next token request at least {flush_seconds:g} s after its last write (usage_flush_seconds), "
+        "and when it stops."
+    )
+
+
 def _flush_at_exit(ref: weakref.ReferenceType[UsageMeter]) -> None:
     meter = ref()
     if meter is not None:

@@ -19,6 +19,7 @@ from octotp_core.errors import InvalidInput, NotFound
 from octotp_core.projects import validate_project
 from octotp_core.states import token_state
 from octotp_core.store import Project as ProjectRecord
+from octotp_core.usage import freshness
 
 from .api import get_octotp
 from .models import ApiKey, Project, Token, UsageDay
@@ -183,10 +184,28 @@ class TokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(UsageDay)
 class UsageDayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only daily counters. Each page first writes this process's pending counts (core's
+    ``UsageMeter`` adds them up in memory) and says how current the numbers are."""
+
     list_display = ("day", "project", "created", "approved", "failed", "rate_limited")
     list_select_related = ("project",)
     list_filter = ("day",)
     search_fields = ("project__name", "project__id")
+    change_list_template = "octotp/admin/usage_change_list.html"
+    change_form_template = "octotp/admin/usage_change_form.html"
+
+    def _fresh_context(self, extra_context: dict[str, Any] | None) -> dict[str, Any]:
+        octotp = get_octotp()
+        octotp.tokens.meter.flush()  # what the dashboard shows (TokenService.usage flushes too)
+        return {**(extra_context or {}), "usage_freshness": freshness(octotp.settings.usage_flush_seconds)}
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, self._fresh_context(extra_context))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, self._fresh_context(extra_context))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

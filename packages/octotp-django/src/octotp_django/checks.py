@@ -3,7 +3,7 @@
 - ``octotp.E001`` ``OCTOTP`` is not a dict
 - ``octotp.E002`` unknown key in ``OCTOTP``
 - ``octotp.E003`` invalid value (the message says which key and why)
-- ``octotp.E004`` a key that octotp-django does not use (``DATABASE_URL``)
+- ``octotp.E004`` a key that octotp-django does not use (``DATABASE_URL``, ``DATA_DIR``)
 - ``octotp.E005`` no secret (neither ``OCTOTP['SECRET_KEY']`` nor Django's ``SECRET_KEY``)
 - ``octotp.E006`` ``USE_TZ`` is off (octotp stores aware UTC timestamps)
 - ``octotp.E007`` a delivery backend cannot be imported

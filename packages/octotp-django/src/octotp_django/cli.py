@@ -16,6 +16,12 @@ from octotp_core.cli import CliContext, add_core_commands, emit, json_option
 from .api import get_octotp
 
 APP_LABEL = "octotp"
+VERBOSITY = "octotp_django.verbosity"
+"""The ``click.Context.meta`` key holding Django's ``--verbosity``."""
+STANDARD_OPTIONS_EPILOG = (
+    "Django's standard options (--settings, --pythonpath, --traceback, --no-color, --force-color, "
+    "-v/--verbosity, --skip-checks) work anywhere on the line, as with every manage.py command."
+)
 
 
 def _default_database() -> str:
@@ -46,7 +52,8 @@ def db() -> None:
 def db_upgrade(database: str | None, as_json: bool) -> None:
     """Apply octotp's Django migrations (``manage.py migrate octotp``)."""
     database = database or _default_database()
-    call_command("migrate", APP_LABEL, database=database, verbosity=0 if as_json else 1)
+    verbosity = 0 if as_json else int(click.get_current_context().meta.get(VERBOSITY, 1))
+    call_command("migrate", APP_LABEL, database=database, verbosity=verbosity)
     current, _ = _state(database)
     emit(as_json, {"revision": current, "database": database}, f"Database {database!r} is at migration {current}.")
 
@@ -61,14 +68,17 @@ def db_current(database: str | None, as_json: bool) -> None:
     emit(as_json, {"revision": current, "head": head}, f"current: {current or 'none'}  head: {head}")
 
 
-def build_cli() -> click.Group:
-    """The ``octotp`` click group with the core commands, using ``get_octotp()`` and Django migrations."""
+def build_cli(*, verbosity: int = 1) -> click.Group:
+    """The ``octotp`` click group with the core commands, using ``get_octotp()`` and Django migrations.
 
-    @click.group("octotp")
+    ``verbosity`` is Django's ``-v``/``--verbosity`` (``db upgrade`` hands it to ``migrate``)."""
+
+    @click.group("octotp", epilog=STANDARD_OPTIONS_EPILOG)
     @click.pass_context
     def octotp(ctx: click.Context) -> None:
         """octotp: projects, API keys, plans, purge and migrations for this Django project."""
         ctx.obj = CliContext(get_octotp, auto_migrate=False)
+        ctx.meta[VERBOSITY] = verbosity
 
     add_core_commands(octotp)
     octotp.add_command(db)  # replaces core's Alembic ``db`` group

@@ -2,9 +2,9 @@
 
 Keys are the core ``Settings`` field names in upper case (``"CODE_LENGTH"``, ``"PLANS"``,
 ``"RATE_LIMIT_STORAGE"``...). Only this dict configures octotp under Django: ``OCTOTP_*``
-environment variables are not read, and there is no ``DATABASE_URL`` (octotp uses Django's
-database). Without ``SECRET_KEY``, octotp derives its secret from Django's ``SECRET_KEY`` (and its
-``SECRET_KEY_FALLBACKS``, so rotating Django's secret rotates octotp's).
+environment variables are not read, and there is no ``DATABASE_URL`` or ``DATA_DIR`` (octotp uses
+Django's database and keeps no files). Without ``SECRET_KEY``, octotp derives its secret from
+Django's ``SECRET_KEY`` (and its ``SECRET_KEY_FALLBACKS``, so rotating Django's secret rotates octotp's).
 """
 
 from __future__ import annotations
@@ -20,12 +20,18 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import ValidationError
 
 from octotp_core import Settings
-from octotp_core.settings import ExplicitSettings
+from octotp_core.settings import ExplicitSettings, closest_setting
 
 SETTING = "OCTOTP"
 DEFAULT_EMAIL_BACKEND = "octotp_django.mail.DjangoEmailBackend"
 # Core fields that make no sense under Django (storage is Django's database).
-NOT_USED = {"DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead"}
+NOT_USED = {
+    "DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead",
+    "DATA_DIR": "octotp-django keeps no files: its secret derives from Django's SECRET_KEY (or is "
+    "OCTOTP['SECRET_KEY']) and its tables are in DATABASES",
+}
+#: Where every ``OCTOTP`` key is documented (named by the ``octotp.E002`` hint).
+SETTINGS_DOCS = "packages/octotp-django/README.md#settings"
 
 
 DjangoSettings = ExplicitSettings
@@ -54,6 +60,16 @@ def _label(loc: tuple[Any, ...]) -> str:
     return f"{SETTING}[{str(head).upper()!r}]" + "".join(f"[{part!r}]" for part in rest)
 
 
+def _unknown_hint(key: object) -> str:
+    """One "did you mean" from core's ``closest_setting`` (never a key octotp-django does not use),
+    else where the keys are documented: a list of every key buries the one that was meant."""
+    used = [name for name in DjangoSettings.model_fields if name.upper() not in NOT_USED]
+    close = closest_setting(key, used) if isinstance(key, str) else None
+    if close is not None:
+        return f"did you mean {SETTING}[{close.upper()!r}]?"
+    return f"the keys are listed in octotp-django's README, section Settings ({SETTINGS_DOCS})"
+
+
 def _user_dict() -> tuple[dict[str, Any], list[SettingProblem]]:
     raw = getattr(django_settings, SETTING, {})
     if not isinstance(raw, Mapping):
@@ -73,13 +89,7 @@ def _values() -> tuple[dict[str, Any], list[SettingProblem]]:
             continue
         name = key.lower() if isinstance(key, str) else ""
         if not isinstance(key, str) or key != key.upper() or name not in fields:
-            close = [k.upper() for k in fields if isinstance(key, str) and k == key.lower()]
-            hint = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"known keys: {', '.join(sorted(k.upper() for k in fields))}"
-            )
-            problems.append(SettingProblem(label, f"unknown octotp setting {key!r}", "octotp.E002", hint))
+            problems.append(SettingProblem(label, f"unknown octotp setting {key!r}", "octotp.E002", _unknown_hint(key)))
             continue
         if name == "plans" and isinstance(value, Mapping):  # plan dicts may use upper-case keys too
             value = {

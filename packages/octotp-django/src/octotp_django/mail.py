@@ -3,6 +3,10 @@
 The default email backend under Django. Options go in ``OCTOTP["DELIVERY_OPTIONS"]["django"]``:
 ``from_email`` (default ``DEFAULT_FROM_EMAIL``) and ``backend`` (a Django email backend path,
 default ``EMAIL_BACKEND``).
+
+Django's own default ``EMAIL_BACKEND`` is SMTP to ``localhost:25``, which a development machine
+rarely runs: a failed delivery's log line (core's ``delivery.failure``) names the Django backend and
+its host and port, and suggests the console backend.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from django.core.mail import EmailMessage, get_connection
 
 from octotp_core.delivery import Message
+
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 
 class DjangoEmailBackend:
@@ -27,3 +33,17 @@ class DjangoEmailBackend:
         email = EmailMessage(message.subject, message.body, self.from_email, [message.to], connection=connection)
         if email.send(fail_silently=False) != 1:
             raise RuntimeError("Django's email backend sent nothing")
+
+    @property
+    def destination(self) -> str:
+        """Django's email backend class and, for SMTP, the host and port it connects to."""
+        connection = get_connection(self.backend)
+        path = f"{type(connection).__module__}.{type(connection).__qualname__}"
+        host, port = getattr(connection, "host", None), getattr(connection, "port", None)
+        return f"{path} to {host}:{port}" if host else path
+
+    @property
+    def development_hint(self) -> str:
+        """Which setting to change so that development needs no mail server."""
+        setting = "OCTOTP['DELIVERY_OPTIONS']['django']['backend']" if self.backend else "EMAIL_BACKEND"
+        return f"for development without a mail server set {setting} = {CONSOLE_EMAIL_BACKEND!r}"

@@ -13,6 +13,7 @@ Standalone: ``octotp serve``.
 """
 
 from .app import create_app
+from .errors import handle_octotp_errors, problem_response
 from .router import OctotpDep, cancel_token, create_router, create_token, get_octotp, install, validate_token
 from .version import __version__
 
@@ -24,6 +25,8 @@ __all__ = [
     "create_router",
     "create_token",
     "get_octotp",
+    "handle_octotp_errors",
     "install",
+    "problem_response",
     "validate_token",
 ]

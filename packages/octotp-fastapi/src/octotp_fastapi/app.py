@@ -1,5 +1,6 @@
 """``create_app``: the standalone hosted service — the token API at the root of its own FastAPI app,
-the dashboard at ``/dashboard/`` (``/`` redirects there)."""
+the dashboard at ``/dashboard/`` (``/`` redirects there), the API docs at ``/docs`` (Swagger UI from
+files the package ships, see ``apidocs``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from octotp_core import Octotp, Settings
 from octotp_core.version import __version__
 
+from .apidocs import add_api_docs
 from .router import bind, create_router, route_named
 
 
@@ -40,10 +41,6 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
     router = create_router(core)
     app.include_router(router)
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="octotp API")
-
     if core.settings.dashboard:
 
         @app.get("/", include_in_schema=False)
@@ -52,6 +49,9 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
 
     # Any of the router's endpoints hands the request to core, which answers its 404 for this path.
     forward = route_named(router, "octotp_health").endpoint
+
+    # Swagger UI from the files this package ships (no CDN: the page works offline).
+    add_api_docs(app, forward)
 
     # Anything else still answers with core's problem+json 404, never a framework default.
     @app.api_route(

@@ -246,11 +246,18 @@ def _add_dashboard(router: APIRouter, octotp: Octotp, prefix: str) -> None:
         router.add_api_route(path, dashboard, methods=_ALL_METHODS, include_in_schema=False)
 
 
-def install(app: Any, octotp: Octotp, *, prefix: str = "", dashboard: bool | None = None) -> Octotp:
+def install(
+    app: Any, octotp: Octotp, *, prefix: str = "", dashboard: bool | None = None, handle_errors: bool = False
+) -> Octotp:
     """Mount the router (API and dashboard) on ``app`` and make ``octotp`` what ``get_octotp()`` and
-    ``Depends(get_octotp)`` return in its requests."""
+    ``Depends(get_octotp)`` return in its requests. ``handle_errors=True``: octotp errors raised in
+    the app's own endpoints answer problem JSON (``octotp_fastapi.errors.handle_octotp_errors``)."""
     bind(app, octotp)
     app.include_router(create_router(octotp, prefix=prefix, dashboard=dashboard))
+    if handle_errors:
+        from .errors import handle_octotp_errors  # errors imports this module
+
+        handle_octotp_errors(app)
     _installed.append(octotp)
     _warn_if_limits_are_per_process(app, octotp)
     return octotp

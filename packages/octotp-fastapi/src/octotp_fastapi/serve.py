@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from octotp_core import Octotp, Settings
+from octotp_core.cli import describe_database, octotp_command
 from octotp_core.dashboard import new_setup_token, setup_url
 from octotp_core.migrate import upgrade
 from octotp_core.ratelimit import DATABASE_SCHEME, is_per_process, storage_scheme
@@ -71,9 +72,9 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
 def announce(settings: Settings, host: str, port: int, workers: int) -> None:
     """Tell the operator, on stderr, where data and secret live, what is served and what to do first
     (the one-time setup link while no dashboard account exists)."""
-    where = settings.data_dir if settings.database_url is None else "the configured database"
     secret_from = "OCTOTP_SECRET_KEY" if settings.secret_key else str(settings.data_dir / "secret_key")
-    click.echo(f"octotp: data in {where}; secret from {secret_from}", err=True)
+    probe = Octotp(settings)
+    click.echo(f"octotp: database {describe_database(probe)}; secret from {secret_from}", err=True)
     click.echo(f"octotp: serving on http://{host}:{port} with {workers} worker(s); API docs at /docs", err=True)
     if workers > 1 and storage_scheme(settings.rate_limit_storage) == DATABASE_SCHEME:
         click.echo(
@@ -81,7 +82,9 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
             " set OCTOTP_RATE_LIMIT_STORAGE=redis://... for scale)",
             err=True,
         )
-    probe = Octotp(settings)
+    # The same octotp, runnable from a second terminal while this one serves (plain ``octotp`` is not
+    # on a tox user's PATH, and ``tox -e serve -- ...`` would wait for this tox's lock).
+    command = octotp_command()
     if settings.dashboard and not probe.store.list_accounts():
         # The one-time bootstrap link (like Jupyter's): printed to this console only, never to a log,
         # and dead as soon as an account exists. Workers read it from the environment.
@@ -92,7 +95,7 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
         shown = f"[{shown}]" if ":" in shown else shown
         link = setup_url(f"http://{shown}:{port}/dashboard", token)
         click.echo(f"octotp: no dashboard account yet — create the first one at {link}", err=True)
-        click.echo("octotp: (or run: octotp accounts create EMAIL)", err=True)
+        click.echo(f"octotp: (or, in another terminal: {command} accounts create EMAIL)", err=True)
     elif settings.dashboard:
         click.echo(f"octotp: dashboard at http://{host}:{port}/dashboard/", err=True)
     if settings.trusted_proxies:
@@ -101,7 +104,11 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
     else:
         click.echo("octotp: client addresses are socket peers (set OCTOTP_TRUSTED_PROXIES behind a proxy)", err=True)
     if not probe.store.list_projects():
-        click.echo("octotp: no projects yet — create one in the dashboard, or: octotp projects create NAME", err=True)
+        click.echo(
+            "octotp: no projects yet — create one in the dashboard, or in another terminal:"
+            f" {command} projects create NAME",
+            err=True,
+        )
     probe.close()
 
 

@@ -14,16 +14,21 @@ except ImportError as exc:  # pragma: no cover - only without Flask installed
     raise ImportError("octotp_flask needs Flask: pip install octotp-flask (or pip install 'flask>=2.3')") from exc
 
 from . import signals
+from .config import ConfigurationError
+from .errors import handle_octotp_errors, problem_response
 from .extension import Octotp, cancel_token, create_token, get_octotp, validate_token
 from .signals import token_approved, token_created, token_failed, token_locked
 from .version import __version__
 
 __all__ = [
+    "ConfigurationError",
     "Octotp",
     "__version__",
     "cancel_token",
     "create_token",
     "get_octotp",
+    "handle_octotp_errors",
+    "problem_response",
     "signals",
     "token_approved",
     "token_created",

@@ -1,20 +1,26 @@
 """``OCTOTP_*`` keys in ``app.config``: their defaults, and the core ``Settings`` built from them.
 
 Every core ``Settings`` field ``name`` is read from ``OCTOTP_<NAME>``; a few keys are Flask-only
-(``OCTOTP_URL_PREFIX``, ``OCTOTP_ENGINE``, ``OCTOTP_AUTO_MIGRATE``). ``app.config`` is the only
+(``OCTOTP_URL_PREFIX``, ``OCTOTP_ENGINE``, ``OCTOTP_AUTO_MIGRATE``, ...). ``app.config`` is the only
 source: the process environment is not read, as with every Flask extension (use
 ``app.config.from_prefixed_env()`` if you configure through the environment).
+
+Mistakes fail at ``init_app`` with ``ConfigurationError`` naming the config key: an ``OCTOTP_*``
+key octotp does not know (with a did-you-mean), or a value the setting refuses. Values are never
+repeated in the message (a refused one may be a secret).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from flask import Flask
+from pydantic import ValidationError
 
 from octotp_core import Settings
-from octotp_core.settings import ExplicitSettings
+from octotp_core.settings import ExplicitSettings, closest_setting
 
 PREFIX = "OCTOTP_"
 
@@ -24,6 +30,7 @@ FLASK_DEFAULTS: dict[str, Any] = {
     "ENGINE": None,
     "AUTO_MIGRATE": False,
     "REGISTER_BLUEPRINT": True,
+    "HANDLE_ERRORS": False,
 }
 
 #: Core settings whose default is worked out per app rather than taken from ``Settings``.
@@ -32,6 +39,10 @@ _PER_APP = {"data_dir", "secret_key", "secret_key_fallbacks"}
 
 FlaskSettings = ExplicitSettings
 """``Settings`` read only from the values given (``app.config``), never from the environment."""
+
+
+class ConfigurationError(ValueError):
+    """An ``OCTOTP_*`` key in ``app.config`` is unknown, or its value is refused; raised by ``init_app``."""
 
 
 def option_keys() -> set[str]:
@@ -55,10 +66,28 @@ def set_defaults(app: Flask, options: dict[str, Any]) -> None:
         app.config.setdefault(PREFIX + name.upper(), default)
 
 
+def check_keys(app: Flask) -> None:
+    """Refuse ``OCTOTP_*`` keys that octotp does not know: a misspelt one would otherwise be ignored
+    in silence, and the setting meant would keep its default."""
+    known = option_keys()
+    problems = []
+    for key in sorted(k for k in app.config if isinstance(k, str) and k.startswith(PREFIX)):
+        name = key[len(PREFIX) :].lower()
+        if name in known:
+            continue
+        meant = closest_setting(name, known)
+        hint = f"did you mean {PREFIX}{meant.upper()}?" if meant else "see octotp-flask's README, Configuration"
+        problems.append(f"{key} is not an octotp setting ({hint})")
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+
+
 def settings_from_config(app: Flask) -> Settings:
-    """The core ``Settings`` for ``app``, from its ``OCTOTP_*`` keys."""
+    """The core ``Settings`` for ``app``, from its ``OCTOTP_*`` keys; ``ConfigurationError`` names
+    each refused key (``OCTOTP_CODE_LENGTH: ...``)."""
     config = app.config
     values: dict[str, Any] = {}
+    keys: dict[str, str] = {}  # the config key each value came from, where it is not OCTOTP_<NAME>
     for name in Settings.model_fields:
         value = config.get(PREFIX + name.upper())
         if value is not None:
@@ -66,9 +95,35 @@ def settings_from_config(app: Flask) -> Settings:
     if values.get("secret_key") is None and config.get("SECRET_KEY"):
         # The app's own secret, and its rotation list (Flask 3.1+), unless octotp has its own.
         values["secret_key"] = _text(config["SECRET_KEY"])
+        keys["secret_key"] = "SECRET_KEY (octotp's secret while OCTOTP_SECRET_KEY is not set)"  # noqa: S105 - a key's name
         if "secret_key_fallbacks" not in values:
             values["secret_key_fallbacks"] = [_text(v) for v in config.get("SECRET_KEY_FALLBACKS") or []]
-    return FlaskSettings(**values)
+            keys["secret_key_fallbacks"] = "SECRET_KEY_FALLBACKS"  # noqa: S105 - a key's name
+    try:
+        return FlaskSettings(**values)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, keys)) from None
+
+
+def _describe(exc: ValidationError, keys: dict[str, str]) -> str:
+    """pydantic's errors with each field named as its config key, and without the input values."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = error["loc"]
+        message = error["msg"].removeprefix("Value error, ")
+        if not loc:  # a rule across settings ("code_length (4) is below ..."): name them as keys
+            lines.append(_keys_named(message))
+            continue
+        head, *rest = loc
+        key = keys.get(str(head), PREFIX + str(head).upper()) + "".join(f"[{part!r}]" for part in rest)
+        lines.append(f"{key}: {message}")
+    return "invalid octotp configuration: " + "; ".join(lines)
+
+
+def _keys_named(message: str) -> str:
+    for name in sorted(Settings.model_fields, key=len, reverse=True):
+        message = re.sub(rf"\b{name}\b", PREFIX + name.upper(), message)
+    return message
 
 
 def _text(value: str | bytes) -> str:

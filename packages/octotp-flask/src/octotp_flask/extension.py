@@ -23,11 +23,13 @@ from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler, normalise_prefix
 from octotp_core.inprocess import CreateOptions, InProcessApi, ValidateOptions
 from octotp_core.ratelimit import worker_storage_warning
+from octotp_core.settings import closest_setting
 from octotp_core.store import SqlAlchemyStore, Store
 
 from .blueprint import make_blueprint
 from .cli import octotp_cli
-from .config import PREFIX, option_keys, set_defaults, settings_from_config
+from .config import PREFIX, check_keys, option_keys, set_defaults, settings_from_config
+from .errors import handle_octotp_errors
 from .signals import send_token_signal
 
 EXTENSION_KEY = "octotp"
@@ -68,7 +70,7 @@ class Octotp:
     ) -> None:
         unknown = set(options) - option_keys()
         if unknown:
-            raise TypeError(f"unknown octotp option(s): {', '.join(sorted(unknown))}")
+            raise TypeError(f"unknown octotp option(s): {', '.join(_with_guess(name) for name in sorted(unknown))}")
         self._options = options
         self._store = store
         self._clock = clock
@@ -77,9 +79,13 @@ class Octotp:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Configure octotp for ``app``: defaults for ``OCTOTP_*``, the core ``Octotp``, blueprint, CLI."""
+        """Configure octotp for ``app``: defaults for ``OCTOTP_*``, the core ``Octotp``, blueprint, CLI.
+
+        Raises ``octotp_flask.config.ConfigurationError`` naming the key for an unknown ``OCTOTP_*``
+        key or a refused value."""
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("octotp is already initialised on this app")
+        check_keys(app)
         set_defaults(app, self._options)
         settings = settings_from_config(app)
         with app.app_context():
@@ -99,6 +105,8 @@ class Octotp:
             prefix = normalise_prefix(app.config[PREFIX + "URL_PREFIX"])
             blueprint = make_blueprint(prefix, lambda: handler, (lambda: dashboard) if dashboard else None)
             app.register_blueprint(blueprint, url_prefix=prefix or None)
+        if app.config[PREFIX + "HANDLE_ERRORS"]:
+            handle_octotp_errors(app)
         app.cli.add_command(octotp_cli)
 
     # -- the in-process API, for the current app ---------------------------------------------
@@ -118,6 +126,11 @@ class Octotp:
     def cancel_token(self, project_id: str, token_id: str) -> None:
         """Cancel a token in the current app; see ``octotp_flask.cancel_token``."""
         _api.cancel_token(project_id, token_id)
+
+
+def _with_guess(name: str) -> str:
+    meant = closest_setting(name, option_keys())
+    return f"{name} (did you mean {meant}?)" if meant else name
 
 
 def resolve_engine(source: EngineSource | None) -> Engine | None:

@@ -3,5 +3,18 @@
 
 from .app import OCTOTP_ENTRY_POINT_GROUP, add_core_commands, main
 from .context import CliContext, emit, json_option, pass_octotp
+from .database import describe_database, masked_url
+from .invocation import octotp_command
 
-__all__ = ["OCTOTP_ENTRY_POINT_GROUP", "CliContext", "add_core_commands", "emit", "json_option", "main", "pass_octotp"]
+__all__ = [
+    "OCTOTP_ENTRY_POINT_GROUP",
+    "CliContext",
+    "add_core_commands",
+    "describe_database",
+    "emit",
+    "json_option",
+    "main",
+    "masked_url",
+    "octotp_command",
+    "pass_octotp",
+]

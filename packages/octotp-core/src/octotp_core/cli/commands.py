@@ -5,6 +5,7 @@ Written once and mounted by every front end (``octotp``, ``flask octotp``, ``man
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
@@ -14,6 +15,21 @@ from ..migrate import current_revision, head_revision, upgrade
 from ..states import token_state
 from ..store import Account
 from .context import emit, json_option, pass_octotp
+
+PROJECT_ID_VARIABLE = "OCTOTP_PROJECT_ID"
+API_KEY_VARIABLE = "OCTOTP_API_KEY"
+"""The environment variables a new API key is printed for: the names octotp-client reads."""
+
+KEEP_THE_KEY = "# The API key is shown only this once: keep it. For the shell you call the API from:"
+
+
+def export_line(project_id: str, api_key: str) -> str:
+    """The ready-to-paste ``export OCTOTP_PROJECT_ID=… OCTOTP_API_KEY=…`` line.
+
+    Every other line of the text output that shows a new key is a ``#`` comment, so the whole output
+    is shell: paste the line, or ``eval "$(octotp projects create NAME)"``.
+    """
+    return f"export {PROJECT_ID_VARIABLE}={shlex.quote(project_id)} {API_KEY_VARIABLE}={shlex.quote(api_key)}"
 
 
 @click.group("db")
@@ -123,6 +139,9 @@ def projects_create(
 ) -> None:
     """Create a project and print its id and first API key (shown only this once).
 
+    The text output is shell: ``#`` comments and one ``export OCTOTP_PROJECT_ID=… OCTOTP_API_KEY=…``
+    line (the names octotp-client reads) to paste, or ``eval "$(octotp projects create NAME)"``.
+
     Its owner's dashboard lists it. Without --owner the only dashboard account owns it when there
     is exactly one; otherwise it has no owner and appears in no dashboard until
     `projects set PROJECT_ID --owner EMAIL`.
@@ -142,8 +161,8 @@ def projects_create(
     emit(
         as_json,
         data,
-        f"projectId: {data['projectId']}\n{owner_line}\napiKey:    {data['apiKey']}\n"
-        "Keep the API key now: it is shown only once.",
+        f"# projectId: {data['projectId']}\n# {owner_line}\n{KEEP_THE_KEY}\n"
+        + export_line(created.project.id, created.api_key.secret),
     )
 
 
@@ -260,7 +279,8 @@ def keys_create(octotp: Octotp, project_id: str, name: str, as_json: bool) -> No
     emit(
         as_json,
         {"apiKeyId": issued.key.id, "apiKey": issued.secret, "projectId": project.id},
-        f"apiKeyId: {issued.key.id}\napiKey:   {issued.secret}\nKeep the API key now: it is shown only once.",
+        f"# apiKeyId:  {issued.key.id}\n# projectId: {project.id}\n{KEEP_THE_KEY}\n"
+        + export_line(project.id, issued.secret),
     )
 
 

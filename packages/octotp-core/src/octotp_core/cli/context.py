@@ -11,21 +11,36 @@ import click
 
 from ..core import Octotp
 from ..errors import OctotpError, StorageUnavailable
+from .database import describe_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CliContext:
-    """Holds the factory that builds the ``Octotp`` (from env settings, a Flask app, Django settings)."""
+    """Holds the factory that builds the ``Octotp`` (from env settings, a Flask app, Django settings).
 
-    def __init__(self, factory: Callable[[], Octotp], *, auto_migrate: bool | None = None) -> None:
+    ``describe_database`` names the database a command uses (default: the engine's URL with its
+    password masked); every command that reaches the data prints it on stderr, so a command run
+    against a database other than the intended one says so.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], Octotp],
+        *,
+        auto_migrate: bool | None = None,
+        describe_database: Callable[[Octotp], str] = describe_database,
+    ) -> None:
         self._factory = factory
         self._auto_migrate = auto_migrate
+        self._describe_database = describe_database
 
     @cached_property
     def octotp(self) -> Octotp:
-        """The configured ``Octotp``, migrated first when it is the embedded SQLite default."""
+        """The configured ``Octotp``, migrated first when it is the embedded SQLite default; says
+        which database it uses on stderr (stdout stays the command's own output, ``--json`` too)."""
         octotp = self._factory()
+        click.echo(f"octotp: database {self._describe_database(octotp)}", err=True)
         auto = self._auto_migrate
         if auto is None:
             auto = octotp.engine is not None and octotp.engine.dialect.name == "sqlite"

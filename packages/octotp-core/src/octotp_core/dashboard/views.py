@@ -18,6 +18,7 @@ from ..http.models import wire_name
 from ..ids import is_uuid
 from ..states import token_state
 from ..store import Account, Project
+from ..usage import freshness
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
@@ -281,6 +282,7 @@ class DashboardViews:
             keys=store.list_api_keys(project.id),
             tokens=tokens,
             usage=list(reversed(usage)),
+            usage_freshness=freshness(settings.usage_flush_seconds),
             new_key=new_key,
             errors=errors or [],
         )

@@ -1,7 +1,8 @@
 """Delivering codes: pluggable backends chosen by dotted path in settings.
 
 A backend is any class with a ``name`` (its key in ``delivery_options``) and
-``send(message: Message) -> None`` that raises on failure. Built in: ``console``, ``smtp``,
+``send(message: Message) -> None`` that raises on failure, and optionally a ``destination`` and a
+``development_hint`` that the failure's log line names (``delivery.failure``). Built in: ``console``, ``smtp``,
 ``webhook`` and ``twilio``; the Django package adds one on Django's mail framework.
 """
 

@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
+from .failure import CONSOLE_BACKEND
 from .message import Message
 
 
@@ -28,6 +29,16 @@ class SmtpBackend:
         self.host, self.port, self.from_addr = host, port, from_addr
         self.username, self.password = username, password
         self.starttls, self.use_tls, self.timeout = starttls, use_tls, timeout
+
+    @property
+    def destination(self) -> str:
+        """The SMTP server it connects to (named when a delivery fails)."""
+        return f"{self.host}:{self.port}"
+
+    development_hint = (
+        f"for development without a mail server set delivery_email_backend (OCTOTP_DELIVERY_EMAIL_BACKEND) "
+        f"to {CONSOLE_BACKEND}"
+    )
 
     def send(self, message: Message) -> None:
         mail = EmailMessage()

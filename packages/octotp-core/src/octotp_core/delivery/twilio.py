@@ -6,6 +6,7 @@ import base64
 import urllib.parse
 import urllib.request
 
+from .failure import CONSOLE_BACKEND, origin
 from .message import Message
 
 API_BASE = "https://api.twilio.com"
@@ -32,6 +33,15 @@ class TwilioSmsBackend:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.from_number, self.messaging_service_sid = from_number, messaging_service_sid
         self.api_base, self.timeout = api_base.rstrip("/"), timeout
+
+    @property
+    def destination(self) -> str:
+        """The API it posts to (named when a delivery fails)."""
+        return origin(self.api_base)
+
+    development_hint = (
+        f"for development without Twilio set delivery_sms_backend (OCTOTP_DELIVERY_SMS_BACKEND) to {CONSOLE_BACKEND}"
+    )
 
     def send(self, message: Message) -> None:
         form = {"To": message.to, "Body": message.body}

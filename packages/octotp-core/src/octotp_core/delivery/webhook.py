@@ -11,6 +11,7 @@ import json
 import time
 import urllib.request
 
+from .failure import origin
 from .message import Message
 
 
@@ -29,6 +30,11 @@ class WebhookBackend:
         if not url.startswith(("https://", "http://")):
             raise ValueError("webhook url must be http(s)")
         self.url, self.secret, self.timeout = url, secret, timeout
+
+    @property
+    def destination(self) -> str:
+        """The endpoint's origin (named when a delivery fails; its path and query may carry a token)."""
+        return origin(self.url)
 
     def send(self, message: Message) -> None:
         body = json.dumps(

@@ -5,7 +5,7 @@
 from .api import MAX_BODY_BYTES, ApiHandler, format_timestamp
 from .messages import Request, Response
 from .openapi import openapi_document
-from .problems import PROBLEM_JSON, problem, problem_for, status_for
+from .problems import PROBLEM_JSON, host_problem, problem, problem_for, status_for
 from .proxies import client_address, resolve_client
 from .routes import DASHBOARD_PATH, ROUTES, Claim, Mount, Operation, Route, find_route, normalise_prefix, root_claims
 
@@ -24,6 +24,7 @@ __all__ = [
     "client_address",
     "find_route",
     "format_timestamp",
+    "host_problem",
     "normalise_prefix",
     "openapi_document",
     "problem",

@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,20 +24,18 @@ from .idempotency import RequestFingerprints, check_key, run_idempotent
 from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
 from .openapi import openapi_document
-from .problems import problem, problem_for
+from .problems import problem, problem_for, request_id_from
 from .proxies import resolve_client
 from .routes import find_route
 
 log = logging.getLogger("octotp.http")
 
 MAX_BODY_BYTES = 64 * 1024
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_for(request: Request) -> str:
     """The caller's ``X-Request-Id`` when it is a safe token (so it can be traced end to end), else a new one."""
-    incoming = request.header("x-request-id")
-    return incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    return request_id_from(request.header("x-request-id"))
 
 
 _KEY_QUERY_NAMES = {"api_key", "apikey", "x-api-key", "x_api_key", "key", "token"}

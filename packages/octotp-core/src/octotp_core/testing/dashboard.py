@@ -359,6 +359,29 @@ class DashboardSuite:
         again = dashboard.create_token(key, pid, "jane.doe@example.com")
         assert again.status == 401
 
+    def test_usage_includes_counts_not_yet_written_and_says_how_fresh_it_is(
+        self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
+    ) -> None:
+        """Usage counters are added up in memory (``UsageMeter``): the page writes this process's
+        first, so a code created and approved just now is counted, and it says how current it is."""
+        _, browser = owner
+        created = browser.follow(browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Usage"}))
+        key, pid = new_key(created), project_id(created)
+        assert key is not None
+        token = dashboard.create_token(key, pid, "jane.doe@example.com")
+        assert token.status == 201, token.body
+        code = json.loads(token.body)["code"]
+        body = json.dumps({"projectId": pid, "recipientEmail": "jane.doe@example.com", "code": code})
+        headers = {"Host": HOST, "Content-Type": "application/json", "X-Api-Key": key}
+        validated = dashboard.client.request(
+            "POST", dashboard.api_prefix + "/api/tokens/validate", headers=headers, body=body.encode()
+        )
+        assert json.loads(validated.body)["status"] == "approved"
+        page = browser.get(f"/projects/{pid}").text
+        assert re.search(r"<tr><td>\d{4}-\d\d-\d\d</td><td>1</td><td>1</td><td>0</td><td>0</td></tr>", page), page
+        assert 'id="usage-freshness"' in page
+        assert "this server process" in page
+
     def test_new_keys_post_redirect_get_and_show_once(
         self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
     ) -> None:

@@ -69,3 +69,22 @@ def test_call_command_passes_verbosity_to_migrate(octotp_db: str, capsys: pytest
     assert capsys.readouterr().out.splitlines()[-1].startswith(f"Database {octotp_db!r} is at migration")
     call_command("octotp", "db", "upgrade", verbosity=2)
     assert "Running post-migrate handlers" in capsys.readouterr().out
+
+
+def test_data_commands_name_the_django_database(
+    django_octotp: Octotp, octotp_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like every octotp CLI (issue 13, trap 5): stderr says which database was used, here the Django
+    alias octotp's models are routed to, never its password."""
+    from django.db import connections
+
+    capsys.readouterr()
+    call_command("octotp", "projects", "list")
+    err = capsys.readouterr().err
+    assert f"(Django alias {octotp_db!r})" in err
+    params = connections[octotp_db].settings_dict
+    assert str(params["NAME"]) in err
+    if params.get("PASSWORD"):
+        assert str(params["PASSWORD"]) not in err
+    if connections[octotp_db].vendor != "sqlite":
+        assert err.startswith(f"octotp: database {connections[octotp_db].vendor}://")

@@ -4,14 +4,14 @@ octotp-core on the same command line."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from ..fresh_venv import fresh_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "packages" / "octotp-django" / "README.md"
@@ -39,23 +39,12 @@ def test_the_install_line_names_core_at_the_pinned_version() -> None:
     assert pin.group(1) == _version("octotp-core", "octotp_core") == _version("octotp-django", "octotp_django")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("OCTOTP_TEST_FRESH_VENV") != "1",
-    reason="a fresh venv and a full pip install take minutes: set OCTOTP_TEST_FRESH_VENV=1",
-)
+@pytest.mark.timeout(300)
 def test_the_install_line_works_in_a_fresh_venv(tmp_path: Path) -> None:
-    """Run the README's line as written, from the repository root, in a new venv; then import."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = str(venv / "bin" / "python")
-    _pip, *arguments = _readme_install_line()
-    installed = subprocess.run(
-        [python, "-m", "pip", "--quiet", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert installed.returncode == 0, installed.stderr[-4000:]
+    """Run the README's line, from the repository root, in a new venv; then import."""
+    python = fresh_venv(tmp_path, _readme_install_line()[2:])  # after `pip install`
     imported = subprocess.run(
-        [python, "-c", "import django, octotp_core, octotp_django; print(octotp_django.__version__)"],
+        [str(python), "-c", "import django, octotp_core, octotp_django; print(octotp_django.__version__)"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import unavailable
+from ..fresh_venv import fresh_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "packages" / "octotp-flask" / "README.md"
@@ -32,22 +32,7 @@ def test_the_readme_names_every_package_it_needs() -> None:
 
 @pytest.mark.timeout(300)
 def test_the_readme_install_line_works_in_a_fresh_venv(tmp_path: Path) -> None:
-    try:
-        import uv  # requirements/test-flask.txt installs it
-    except ImportError as exc:
-        unavailable(exc)
-    uv_bin = uv.find_uv_bin()
-    venv = tmp_path / "venv"
-    subprocess.run([uv_bin, "venv", "--quiet", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    installed = subprocess.run(
-        [uv_bin, "pip", "install", "--quiet", "--python", str(python), *install_line()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert installed.returncode == 0, installed.stderr
+    python = fresh_venv(tmp_path, install_line())
     # The README's five lines, in the new environment: only what the install brought is there.
     app = (
         "from flask import Flask\n"

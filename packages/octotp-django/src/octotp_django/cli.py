@@ -10,8 +10,10 @@ import click
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.migrations.loader import MigrationLoader
+from sqlalchemy.engine import URL
 
-from octotp_core.cli import CliContext, add_core_commands, emit, json_option
+from octotp_core import Octotp
+from octotp_core.cli import CliContext, add_core_commands, emit, json_option, masked_url
 
 from .api import get_octotp
 
@@ -77,9 +79,28 @@ def build_cli(*, verbosity: int = 1) -> click.Group:
     @click.pass_context
     def octotp(ctx: click.Context) -> None:
         """octotp: projects, API keys, plans, purge and migrations for this Django project."""
-        ctx.obj = CliContext(get_octotp, auto_migrate=False)
+        ctx.obj = CliContext(get_octotp, auto_migrate=False, describe_database=describe_django_database)
         ctx.meta[VERBOSITY] = verbosity
 
     add_core_commands(octotp)
     octotp.add_command(db)  # replaces core's Alembic ``db`` group
     return octotp
+
+
+def describe_django_database(octotp: Octotp) -> str:
+    """The Django database octotp's tables live in: its alias, vendor and name, with host and user
+    (never the password). Every data command says it on stderr, so the ``--settings`` in use shows."""
+    alias = _default_database()
+    connection = connections[alias]
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite file {params.get('NAME')} (Django alias {alias!r})"
+    url = URL.create(
+        connection.vendor,
+        username=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        host=params.get("HOST") or None,
+        port=int(params["PORT"]) if params.get("PORT") else None,
+        database=str(params.get("NAME") or ""),
+    )
+    return f"{masked_url(url)} (Django alias {alias!r})"

@@ -8,9 +8,22 @@ from pathlib import Path
 import pytest
 
 from octotp_core import FrozenClock, Octotp, Settings
-from octotp_core.testing.databases import temporary_database
+from octotp_core.testing.databases import ServiceUnavailable, selected_backends, temporary_database
+
+from ..conftest import unavailable
 
 MakeOctotp = Callable[..., Octotp]
+
+
+@pytest.fixture(params=[b for b in selected_backends() if b != "sqlite"])
+def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A brand-new, empty database on each selected database server (PostgreSQL, MariaDB), for what
+    SQLite has not: a server to lose, a password in the URL."""
+    try:
+        with temporary_database(request.param, tmp_path) as url:
+            yield url
+    except ServiceUnavailable as exc:
+        unavailable(exc)
 
 
 @pytest.fixture

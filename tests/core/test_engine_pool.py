@@ -12,8 +12,6 @@ from sqlalchemy import Engine, text
 
 from octotp_core.store import SqlAlchemyStore, make_engine
 from octotp_core.store import engine as engine_module
-from octotp_core.testing.databases import ServiceUnavailable, selected_backends, temporary_database
-from tests.conftest import unavailable
 
 
 def _kill_server_side(engine: Engine, backend_pid: int) -> None:
@@ -47,15 +45,11 @@ def _count_pings(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return pings
 
 
-@pytest.fixture(params=[b for b in selected_backends() if b != "sqlite"])  # SQLite has no server to lose
-def server_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    try:
-        with temporary_database(request.param, tmp_path) as url:
-            engine = make_engine(url, pool_size=1, max_overflow=0)
-            yield engine
-            engine.dispose()
-    except ServiceUnavailable as exc:
-        unavailable(exc)
+@pytest.fixture
+def server_engine(server_database_url: str) -> Iterator[Engine]:  # SQLite has no server to lose
+    engine = make_engine(server_database_url, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
 
 
 def test_an_idle_connection_the_server_dropped_is_replaced(

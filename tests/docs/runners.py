@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from typing import Any
 
 from sybil import Example
 
+from ..conftest import unavailable
 from .run import DocumentRun, run_for
 
 STANDARD_URL = "http://127.0.0.1:8000"
@@ -135,8 +137,20 @@ def run_django_config(run: DocumentRun, source: str, name: str | None) -> str | 
 
 
 # -- shells ---------------------------------------------------------------------------------------
+TOOLS = ("curl", "jq")
+"""Commands the shell examples may use beside bash and the packages' own (``.ci/run`` installs them)."""
+
+
+def require_tools(script: str, tools: tuple[str, ...] = TOOLS) -> None:
+    """Fail in CI, skip on a developer machine, when ``script`` uses a tool this machine lacks."""
+    for tool in tools:
+        if re.search(rf"(?<![\w.-]){tool}(?![\w.-])", script) and shutil.which(tool) is None:
+            unavailable(f"`{tool}` is not installed (apt-get install -y {tool}); a docs example uses it")
+
+
 def run_script(run: DocumentRun, script: str, what: str) -> str | None:
     """``script`` in bash (``set -euo pipefail``); what it exported becomes the document's environment."""
+    require_tools(script)
     with tempfile.NamedTemporaryFile(dir=run.scratch, suffix=".env", delete=False) as handle:
         env_file = Path(handle.name)
     wrapped = f"set -euo pipefail\ntrap 'env -0 > \"$OCTOTP_DOCS_ENV_OUT\"' EXIT\n{script}\n"
@@ -178,6 +192,8 @@ def run_console(example: Example) -> str | None:
 # -- node -----------------------------------------------------------------------------------------
 def run_node(example: Example) -> str | None:
     run = run_for(example)
+    if shutil.which("node") is None:
+        unavailable("`node` is not installed (apt-get install -y nodejs); a docs example is JavaScript")
     script = run.save(f".docs/example-{example.line}.mjs", source_of(example, run))
     return failed("node", run.command(["node", str(script)]))
 

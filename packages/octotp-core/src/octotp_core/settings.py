@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    """Where the standalone service keeps its SQLite file and generated secret (``~/.local/share/octotp``,
+    or ``$XDG_DATA_HOME/octotp``); created with mode 0700."""
     database_url: str | None = None
     """SQLAlchemy URL; defaults to ``sqlite:///<data_dir>/octotp.db``."""
     secret_key: SecretStr | None = None
@@ -85,24 +87,40 @@ class Settings(BaseSettings):
     """Older secrets still accepted when verifying, for rotation."""
 
     hasher: Literal["argon2", "hmac"] = "argon2"
+    """How codes are hashed: ``argon2`` (argon2id over the peppered code, the default) or ``hmac``
+    (keyed SHA-256 only: for very high volume, relying on the attempt caps and budgets)."""
     argon2_profile: Literal["otp", "owasp"] = "otp"
+    """argon2id cost: ``otp`` (t=1, m=8 MiB, p=1: short-lived codes under attempt caps) or ``owasp``
+    (t=2, m=19 MiB, p=1)."""
 
     code_length: int = Field(default=6, ge=MIN_CODE_LENGTH, le=MAX_CODE_LENGTH)
+    """Digits in a code when a project sets none."""
     expiry_default: int = Field(default=300, gt=0)
+    """Seconds a code stays valid when the request names no ``expiresIn``."""
     expiry_min: int = Field(default=30, gt=0)
+    """The shortest ``expiresIn`` a request may ask for (seconds)."""
     expiry_max: int = Field(default=600, gt=0)
+    """The longest ``expiresIn`` a request may ask for (seconds)."""
     project_expiry_max_ceiling: int = Field(default=3600, gt=0, le=MAX_EXPIRY_SECONDS)
     """Operator policy: the highest ``expiry_min``/``expiry_default``/``expiry_max`` a project may set
     (seconds). Owners choose within it; a stored value above it is clamped to it."""
     project_min_code_length: int = Field(default=6, ge=MIN_CODE_LENGTH, le=MAX_CODE_LENGTH)
     """Operator policy: the shortest code length a project may set. A stored shorter one is raised to it."""
     max_attempts: int = Field(default=5, gt=0)
+    """Wrong codes allowed per token; the next wrong one locks it (status ``locked``)."""
     recipient_send_budget: str = "5/10 minutes"
+    """Codes that may be created per recipient (a ``limits`` string), delivered or not; more answer 429."""
     recipient_failure_budget: str = "10/hour"
+    """Wrong codes allowed per recipient across all its tokens and resends (a ``limits`` string)."""
     default_phone_region: str | None = None
+    """Region (``"US"``, ``"GB"``...) for phone numbers given without ``+`` and a country code; unset:
+    every number must be in international form."""
 
     plans: dict[str, Plan] = Field(default_factory=lambda: dict(DEFAULT_PLANS))
+    """Named plans and their limits (``creates_per_minute``); the default is ``free`` (60) and ``pro``
+    (600). Setting it replaces the whole mapping."""
     default_plan: str = "free"
+    """The plan a new project gets; must be one of ``plans``."""
     rate_limit_storage: str = "memory://"
     """Where rate limits and budgets are counted: ``memory://`` (this process only: the embedded
     default), ``database://`` (octotp's own database, shared by every process that uses it) or a
@@ -118,8 +136,12 @@ class Settings(BaseSettings):
     From the environment as a JSON list: ``OCTOTP_TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]'``."""
 
     delivery_email_backend: str = "octotp_core.delivery.console.ConsoleBackend"
+    """Dotted path of the class that sends codes by email when a create asks ``send``; the console
+    backend prints them (development)."""
     delivery_sms_backend: str = "octotp_core.delivery.console.ConsoleBackend"
+    """Dotted path of the class that sends codes by SMS (e.g. ``octotp_core.delivery.twilio.TwilioSmsBackend``)."""
     delivery_options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options for the delivery backends (SMTP host, Twilio account...), as each backend documents."""
 
     usage_flush_seconds: float = Field(default=1.0, ge=0)
     """How often a process writes its added-up usage counters to the database (0: at every count)."""

@@ -4,6 +4,7 @@
   minute), no API-key cache (revocation is immediate) and an SMTP delivery backend pointing at a dead
   port (so ``send=True`` answers 502);
 - ``hosted``: a host FastAPI app with octotp ``install``-ed under ``/octotp``, run by uvicorn in a thread;
+- ``clocked``: ``create_app`` on an ``Octotp`` whose ``FrozenClock`` the test moves (expiry without sleeping);
 - ``redis_down``: ``create_app`` whose rate-limit storage is a Redis URL with nothing listening (503s);
 - ``postgres_hosted``: a host app on a temporary PostgreSQL database the test can drop (503s);
 - ``scripted``: a small HTTP server answering a script of responses, then proxying to ``standalone``
@@ -16,6 +17,7 @@ Every test module here marks itself ``xdist_group("client")`` so one worker star
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import socket
@@ -32,7 +34,7 @@ import pytest
 import requests
 
 from octotp_client import OctotpClient
-from octotp_core import Octotp, Settings
+from octotp_core import FrozenClock, Octotp, Settings
 from octotp_core.testing.databases import ServiceUnavailable, service_url, temporary_database
 from octotp_core.testing.servers import ServeProcess, ThreadedUvicorn
 from octotp_core.testing.servers import free_port as dead_port
@@ -114,6 +116,28 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     core.migrate()
     with ThreadedUvicorn(host_app(core, "/octotp")) as server:
         yield LiveServer(f"http://127.0.0.1:{server.port}/octotp", core)
+    core.close()
+
+
+@dataclass
+class ClockedServer(LiveServer):
+    """A live server whose time is ``clock``: ``clock.advance(seconds)`` moves it for the server too."""
+
+    clock: FrozenClock = field(default_factory=FrozenClock)
+
+
+@pytest.fixture(scope="session")
+def clocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClockedServer]:
+    """``create_app`` (SQLite) on a ``FrozenClock`` starting now, to the second (the API's precision).
+
+    Shared by the session: tests only move the clock forward, and each uses its own tokens."""
+    from octotp_fastapi import create_app
+
+    clock = FrozenClock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    core = Octotp(settings_for(tmp_path_factory.mktemp("clocked"), secrets.token_urlsafe(32)), clock=clock)
+    core.migrate()
+    with ThreadedUvicorn(create_app(octotp=core)) as server:
+        yield ClockedServer(server.url, core, clock)
     core.close()
 
 

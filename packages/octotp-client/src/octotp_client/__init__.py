@@ -33,7 +33,7 @@ from .errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
-from .models import CreatedToken, Health, Validation
+from .models import CreatedToken, Health, Token, Validation
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServiceUnavailableError",
+    "Token",
     "Validation",
     "__version__",
 ]

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 from ._http import HttpRequest, HttpResponse, Outcome, TransportFailure, encode_json
 from ._retry import RetryPolicy
 from .errors import APIError, ConfigurationError, error_for_response
-from .models import CreatedToken, Health, Validation
+from .models import CreatedToken, Health, Token, Validation
 from .version import __version__
 
 log = logging.getLogger("octotp.client")
@@ -145,10 +145,12 @@ class ClientBase:
         # Not repeatable once sent: the server may already have counted (or approved) the attempt.
         return RequestPlan(_post("/api/tokens/validate", body), _validation, repeatable_after_send=False)
 
+    def _get_token_call(self, token_id: str) -> RequestPlan[Token]:
+        # A read: repeating it cannot change anything, so it is retried like health/ready.
+        return RequestPlan(HttpRequest("GET", _token_path(token_id)), _token, repeatable_after_send=True)
+
     def _cancel_token_call(self, token_id: str) -> RequestPlan[None]:
-        if not token_id:
-            raise ValueError("token_id must not be empty")
-        request = HttpRequest("DELETE", f"/api/tokens/{quote(token_id, safe='')}")
+        request = HttpRequest("DELETE", _token_path(token_id))
         # Not repeatable once sent: a repeat of a cancel that worked would answer 404.
         return RequestPlan(request, _nothing, repeatable_after_send=False)
 
@@ -207,6 +209,12 @@ def _post(path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None 
     return HttpRequest("POST", path, encode_json(body), headers or {})
 
 
+def _token_path(token_id: str) -> str:
+    if not token_id:
+        raise ValueError("token_id must not be empty")
+    return f"/api/tokens/{quote(token_id, safe='')}"
+
+
 def _unexpected(response: HttpResponse, what: str) -> APIError:
     return APIError(
         f"{response.status} response with an unexpected body: {what}",
@@ -236,15 +244,19 @@ def parse_timestamp(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+def _timestamp(response: HttpResponse, data: Mapping[str, Any], name: str) -> dt.datetime:
+    try:
+        return parse_timestamp(_field(response, data, name, str))
+    except ValueError:
+        raise _unexpected(response, f"{name!r} is not an ISO-8601 timestamp") from None
+
+
 def _created_token(response: HttpResponse) -> CreatedToken:
     data = _object(response)
     code = data.get("code")
     if code is not None and not isinstance(code, str):
         raise _unexpected(response, "'code' is not a string")
-    try:
-        expires_at = parse_timestamp(_field(response, data, "expiresAt", str))
-    except ValueError:
-        raise _unexpected(response, "'expiresAt' is not an ISO-8601 timestamp") from None
+    expires_at = _timestamp(response, data, "expiresAt")
     return CreatedToken(
         id=_field(response, data, "id", str),
         code=code,
@@ -258,6 +270,29 @@ def _created_token(response: HttpResponse) -> CreatedToken:
 def _validation(response: HttpResponse) -> Validation:
     data = _object(response)
     return Validation(is_valid=_field(response, data, "isValid", bool), status=_field(response, data, "status", str))
+
+
+def _token(response: HttpResponse) -> Token:
+    data = _object(response)
+    return Token(
+        id=_field(response, data, "id", str),
+        status=_field(response, data, "status", str),
+        channel=_field(response, data, "channel", str),
+        recipient_hint=_field(response, data, "recipientHint", str),
+        purpose=_field(response, data, "purpose", str),
+        created_at=_timestamp(response, data, "createdAt"),
+        expires_at=_timestamp(response, data, "expiresAt"),
+        closed_at=None if data.get("closedAt") is None else _timestamp(response, data, "closedAt"),
+        attempts=_count(response, data, "attempts"),
+        max_attempts=_count(response, data, "maxAttempts"),
+    )
+
+
+def _count(response: HttpResponse, data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):  # JSON true is not a count
+        raise _unexpected(response, f"{name!r} is missing or not an integer")
+    return value
 
 
 def _health(response: HttpResponse) -> Health:

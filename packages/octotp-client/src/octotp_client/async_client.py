@@ -14,7 +14,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientBase, RequestPlan, T
 from ._http import HttpRequest, HttpResponse, Outcome, TransportFailure, transport_failure
 from .errors import APIConnectionError, APITimeoutError
-from .models import CreatedToken, Health, Validation
+from .models import CreatedToken, Health, Token, Validation
 
 __all__ = ["AsyncOctotpClient"]
 
@@ -87,6 +87,10 @@ class AsyncOctotpClient(ClientBase):
         return await self._request(
             self._validate_token_call(code=code, email=email, phone=phone, purpose=purpose, project_id=project_id)
         )
+
+    async def get_token(self, token_id: str) -> Token:
+        """Read a token's state by id (never its code); see ``OctotpClient.get_token``."""
+        return await self._request(self._get_token_call(token_id))
 
     async def cancel_token(self, token_id: str) -> None:
         """Close an open token; ``NotFoundError`` if there is none."""

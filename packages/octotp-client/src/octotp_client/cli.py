@@ -5,6 +5,7 @@
     export OCTOTP_BASE_URL=http://127.0.0.1:8000 OCTOTP_API_KEY=octotp_... OCTOTP_PROJECT_ID=...
     octotp-client create --email user@example.com          # {"id": ..., "code": "123456", ...}
     octotp-client validate --email user@example.com --code 123456
+    octotp-client get TOKEN_ID                               # {"id": ..., "status": "pending", ...}
     octotp-client cancel TOKEN_ID
     octotp-client health [--ready]
 
@@ -15,6 +16,7 @@ not valid (``"isValid": false``); 2 an error, with the problem as JSON on stderr
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -51,6 +53,12 @@ def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     )
 
 
+def _token_id(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty (the id printed by create)")
+    return value
+
+
 def _recipient(parser: argparse.ArgumentParser) -> None:
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--email", help="the recipient's email address")
@@ -81,8 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--code", required=True, help="the code the recipient typed")
     _connection_options(validate, suppress=True)
 
+    get = commands.add_parser("get", help="show a token's state (never its code)")
+    get.add_argument("token_id", metavar="ID", type=_token_id, help="the token id printed by create")
+    _connection_options(get, suppress=True)
+
     cancel = commands.add_parser("cancel", help="cancel an open token")
-    cancel.add_argument("token_id", metavar="ID", help="the token id printed by create")
+    cancel.add_argument("token_id", metavar="ID", type=_token_id, help="the token id printed by create")
     _connection_options(cancel, suppress=True)
 
     health = commands.add_parser("health", help="check that the service is up (--ready: and its storage)")
@@ -102,21 +114,36 @@ def _run(client: OctotpClient, args: argparse.Namespace) -> tuple[dict[str, Any]
             channel=args.channel,
             locale=args.locale,
         )
-        created: dict[str, Any] = {
-            "id": token.id,
-            "code": token.code,
-            "expiresAt": token.expires_at.isoformat().replace("+00:00", "Z"),
-        }
+        created: dict[str, Any] = {"id": token.id, "code": token.code, "expiresAt": _timestamp(token.expires_at)}
         created.update(channel=token.channel, sent=token.sent)
         return created, EXIT_OK
     if args.command == "validate":
         result = client.validate_token(email=args.email, phone=args.phone, code=args.code, purpose=args.purpose)
         return {"isValid": result.is_valid, "status": result.status}, EXIT_OK if result.is_valid else EXIT_INVALID
+    if args.command == "get":
+        state = client.get_token(args.token_id)
+        return {
+            "id": state.id,
+            "status": state.status,
+            "channel": state.channel,
+            "recipientHint": state.recipient_hint,
+            "purpose": state.purpose,
+            "createdAt": _timestamp(state.created_at),
+            "expiresAt": _timestamp(state.expires_at),
+            "closedAt": _timestamp(state.closed_at) if state.closed_at else None,
+            "attempts": state.attempts,
+            "maxAttempts": state.max_attempts,
+        }, EXIT_OK
     if args.command == "cancel":
         client.cancel_token(args.token_id)
         return {"id": args.token_id, "cancelled": True}, EXIT_OK
     health = client.ready() if args.ready else client.health()
     return {"status": health.status}, EXIT_OK
+
+
+def _timestamp(value: dt.datetime) -> str:
+    """ISO-8601 UTC with ``Z``, as the API writes it."""
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _problem(error: OctotpError) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientBase, RequestPlan, T
 from ._http import HttpRequest, HttpResponse, Outcome, TransportFailure, transport_failure
 from .errors import APIConnectionError, APITimeoutError
-from .models import CreatedToken, Health, Validation
+from .models import CreatedToken, Health, Token, Validation
 
 __all__ = ["OctotpClient"]
 
@@ -99,6 +99,13 @@ class OctotpClient(ClientBase):
         return self._request(
             self._validate_token_call(code=code, email=email, phone=phone, purpose=purpose, project_id=project_id)
         )
+
+    def get_token(self, token_id: str) -> Token:
+        """Read a token of the client's API key's project by id: its ``status`` (``pending``,
+        ``expired``, ``locked``, or why it closed), attempts and timestamps, never its code.
+        ``NotFoundError`` when the project has no such token (or it was purged). A read, so it is
+        retried after any connection failure."""
+        return self._request(self._get_token_call(token_id))
 
     def cancel_token(self, token_id: str) -> None:
         """Close an open token so its code can no longer be approved; ``NotFoundError`` if there is none."""

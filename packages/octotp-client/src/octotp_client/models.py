@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-__all__ = ["CreatedToken", "Health", "Validation"]
+__all__ = ["CreatedToken", "Health", "Token", "Validation"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,38 @@ class Validation:
 
     is_valid: bool
     status: str
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token as ``get_token`` reads it: its state, never its code.
+
+    ``status`` is the token's life, not a validation verdict: ``pending`` while its code can still
+    be approved; ``expired`` or ``locked`` (too many wrong attempts) once it cannot, though it was
+    never closed; otherwise why it closed: ``approved``, ``superseded`` (a newer code was created for
+    the same recipient and purpose), ``cancelled`` or ``delivery_failed``.
+    """
+
+    id: str
+    """The token's id (a UUID string)."""
+    status: str
+    """``pending``, ``expired``, ``locked``, ``approved``, ``superseded``, ``cancelled`` or ``delivery_failed``."""
+    channel: str
+    """``email`` or ``sms``."""
+    recipient_hint: str
+    """The masked recipient, e.g. ``j***@example.com`` (the full address is never returned)."""
+    purpose: str
+    """The purpose the code is bound to (``""`` when it was created without one)."""
+    created_at: dt.datetime
+    """When the token was created (timezone-aware, UTC)."""
+    expires_at: dt.datetime
+    """When its code stops (or stopped) working (timezone-aware, UTC)."""
+    closed_at: dt.datetime | None
+    """When it closed (approved, superseded, cancelled, delivery failed); ``None`` while open."""
+    attempts: int
+    """Wrong (or reserved) validation attempts so far."""
+    max_attempts: int
+    """The attempts allowed before the token is ``locked``."""
 
 
 @dataclass(frozen=True)

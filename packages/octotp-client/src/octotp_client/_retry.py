@@ -7,8 +7,8 @@ The rule (also in the README):
   ``request_in_progress`` (a create with the same ``Idempotency-Key`` is still running).
 - A connection failure is retried only if repeating the call is safe:
   ``create_token`` sends an ``Idempotency-Key`` (one per call, the same on every attempt), and
-  ``health``/``ready`` are reads, so they are retried after any connection failure, timeouts
-  included. ``validate_token`` (a wrong code counts as an attempt) and ``cancel_token`` (a repeat
+  ``get_token``, ``health`` and ``ready`` are reads, so they are retried after any connection
+  failure, timeouts included. ``validate_token`` (a wrong code counts as an attempt) and ``cancel_token`` (a repeat
   would answer 404) are retried only when the connection failed before the request was sent.
 - The wait is ``Retry-After`` when the server sends one, otherwise a capped, jittered exponential
   backoff (0.5 s, 1 s, 2 s ... at most 8 s, each shortened by up to 25%). A ``Retry-After`` longer

@@ -28,9 +28,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium browser (Playwright ``Browser``) for the session."""
+    """A headless Chromium browser (Playwright ``Browser``) for the browser tests.
+
+    Package-scoped, not session-scoped: while Playwright's sync API is open, its event loop counts as
+    running in this thread, so every later test of the same worker would be "in an async context"
+    (Django's ORM refuses with SynchronousOnlyOperation, ``asyncio.run`` refuses to start)."""
     executable = os.environ.get("OCTOTP_TEST_CHROMIUM", "/usr/bin/chromium")
     try:
         from playwright.sync_api import sync_playwright

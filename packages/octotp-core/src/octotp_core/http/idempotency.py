@@ -38,7 +38,7 @@ from ..store import IdempotencyClaimRaced, IdempotencyRecord, Store
 WINDOW = dt.timedelta(hours=24)
 STALE_CLAIM = dt.timedelta(seconds=60)
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-"""An ``Idempotency-Key``: 1-255 visible ASCII characters (the OpenAPI document states the same)."""
+"""An ``Idempotency-Key``: 1-255 visible ASCII characters."""
 _KEY = re.compile(KEY_PATTERN)
 # A claim whose insert loses to a record released before it can be read tries again, this often.
 CLAIM_ATTEMPTS = 3

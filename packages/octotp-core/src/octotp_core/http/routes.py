@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .idempotency import KEY_PATTERN
 from .models import (
     CreatedTokenResponse,
     CreateTokenRequest,
@@ -40,15 +39,12 @@ class Parameter:
     location: Literal["path", "header"]
     required: bool = True
     max_length: int | None = None
-    pattern: str | None = None
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI parameter object."""
         schema: dict[str, Any] = {"type": "string"}
         if self.max_length is not None:
             schema["maxLength"] = self.max_length
-        if self.pattern is not None:
-            schema["pattern"] = self.pattern
         return {"name": self.name, "in": self.location, "required": self.required, "schema": schema}
 
 
@@ -132,9 +128,7 @@ ROUTES: tuple[Route, ...] = (
                 CreateTokenRequest,
                 api_key="required",
                 headers="rate",
-                parameters=(
-                    Parameter("Idempotency-Key", "header", required=False, max_length=255, pattern=KEY_PATTERN),
-                ),
+                parameters=(Parameter("Idempotency-Key", "header", required=False, max_length=255),),
                 errors=(
                     _INVALID,
                     _TOO_LARGE,

@@ -1,59 +1,14 @@
 """The API's request and response bodies as pydantic models: the single source of both input
-validation (in ``octotp_core.http.api``) and the OpenAPI document (``octotp_core.http.openapi``).
-
-The models check a body's shape (types, lengths, the project id's form). The rules core decides
-(``TokenService``: exactly one recipient, the purpose's characters, a code's digits, the expiry's
-outer bounds) stay core's to enforce, so their answers and their order stay core's; the models only
-state them in the schema, from core's own constants, so clients and schemathesis see the real
-contract. ``tests/core/test_openapi_rules.py`` and the contract suite hold the two together.
-"""
+validation (in ``octotp_core.http.api``) and the OpenAPI document (``octotp_core.http.openapi``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ..codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
-from ..settings import MAX_EXPIRY_SECONDS
-from ..tokens import PURPOSE_PATTERN
-
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-CODE_PATTERN = rf"^[0-9]{{{MIN_CODE_LENGTH},{MAX_CODE_LENGTH}}}$"
-"""A code as core accepts one to check (``codes.looks_like_code``): 4-10 ASCII digits."""
-
-
-def _stated(**rules: Any) -> Any:
-    """Schema keywords for a rule core enforces (not pydantic): shown in the document only."""
-    return Field(json_schema_extra=rules)
-
-
-# Each recipient member is a string when given; null counts as absent (DESIGN §4). The empty
-# string is never a valid address or number.
-_Email = Annotated[str, Field(max_length=320), _stated(minLength=1)]
-_Phone = Annotated[str, Field(max_length=40), _stated(minLength=1)]
-_Purpose = Annotated[str, Field(max_length=64), _stated(pattern=PURPOSE_PATTERN)]
-_Expiry = Annotated[int, _stated(minimum=1, maximum=MAX_EXPIRY_SECONDS)]
-
-
-def _one_recipient(*, channels: bool) -> dict[str, Any]:
-    """``oneOf``: exactly one of ``recipientEmail`` / ``recipientPhone`` is a string (the other absent
-    or null); with ``channels``, a ``channel`` that can reach it (``email`` for an address, ``sms``
-    for a phone number) or none."""
-
-    def branch(title: str, member: str, channel: str) -> dict[str, Any]:
-        properties: dict[str, Any] = {member: {"type": "string"}}
-        if channels:
-            properties["channel"] = {"enum": [channel, None]}
-        return {"title": title, "type": "object", "required": [member], "properties": properties}
-
-    return {
-        "oneOf": [
-            branch("An email recipient", "recipientEmail", "email"),
-            branch("A phone recipient", "recipientPhone", "sms"),
-        ]
-    }
 
 
 class _Body(BaseModel):
@@ -63,23 +18,13 @@ class _Body(BaseModel):
 class CreateTokenRequest(_Body):
     """Body of ``POST /api/tokens``. Exactly one of ``recipientEmail`` / ``recipientPhone`` (null counts as absent)."""
 
-    model_config = ConfigDict(json_schema_extra=_one_recipient(channels=True))
-
     project_id: str = Field(pattern=UUID_PATTERN, description="The project's UUID (must match the API key's).")
-    recipient_email: _Email | None = Field(default=None, description="An email address (or give recipientPhone).")
-    recipient_phone: _Phone | None = Field(
-        default=None, description="E.164, or national with the project's region (or give recipientEmail)."
-    )
-    expires_in_seconds: _Expiry | None = Field(
-        default=None, description="Default 300; within the project's bounds (default 30-600)."
-    )
-    purpose: _Purpose | None = Field(
-        default=None, description="Binds the code to an action: letters, digits and _ . : - (empty: none)."
-    )
+    recipient_email: str | None = Field(default=None, max_length=320)
+    recipient_phone: str | None = Field(default=None, max_length=40, description="E.164, or national with a region.")
+    expires_in_seconds: int | None = Field(default=None, description="Default 300; within the project's bounds.")
+    purpose: str | None = Field(default=None, max_length=64, description="Binds the code to an action.")
     send: bool | None = Field(default=None, description="Deliver the code by email/SMS (default false).")
-    channel: Literal["email", "sms"] | None = Field(
-        default=None, description="email for an email recipient, sms for a phone (default: the recipient's)."
-    )
+    channel: Literal["email", "sms"] | None = None
     locale: str | None = Field(default=None, max_length=35)
 
 
@@ -94,21 +39,13 @@ class CreatedTokenResponse(_Body):
 
 
 class ValidateTokenRequest(_Body):
-    """Body of ``POST /api/tokens/validate``. The recipient and purpose the code was created for."""
+    """Body of ``POST /api/tokens/validate``."""
 
-    model_config = ConfigDict(json_schema_extra=_one_recipient(channels=False))
-
-    project_id: str = Field(pattern=UUID_PATTERN, description="The project's UUID.")
-    recipient_email: _Email | None = Field(
-        default=None, description="The address the code was issued to (or give recipientPhone)."
-    )
-    recipient_phone: _Phone | None = Field(
-        default=None, description="The phone number the code was issued to (or give recipientEmail)."
-    )
-    code: str = Field(
-        max_length=MAX_CODE_LENGTH, json_schema_extra={"pattern": CODE_PATTERN}, description="4-10 digits."
-    )
-    purpose: _Purpose | None = Field(default=None, description="The purpose the code was issued for, if any.")
+    project_id: str = Field(pattern=UUID_PATTERN)
+    recipient_email: str | None = Field(default=None, max_length=320)
+    recipient_phone: str | None = Field(default=None, max_length=40)
+    code: str = Field(max_length=10)
+    purpose: str | None = Field(default=None, max_length=64)
 
 
 class ValidationResponse(_Body):

@@ -184,88 +184,6 @@ def _wrong(code: str) -> str:
     return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
 
 
-EMAIL = "<a fresh email>"
-"""Stands for a fresh address in ``BODY_RULES`` bodies (the suite puts one in, so creates never meet
-the recipient's send budget)."""
-
-
-@dataclass(frozen=True)
-class BodyRule:
-    """One request-body rule the OpenAPI document states, and a body that breaks it or one at its edge.
-
-    ``members`` is the body without ``projectId`` (the suite adds the project's). ``field`` is the
-    member a 400 must name; None means the body keeps the rule, so the schema accepts it and no
-    adapter refuses it (201 for a create, 200 for a validate). ``tests/core/test_openapi_rules.py``
-    checks each body against the document; ``ContractSuite`` sends it to every adapter."""
-
-    operation: str
-    rule: str
-    members: dict[str, Any]
-    field: str | None
-
-
-def _rules(operation: str, base: dict[str, Any], cases: list[tuple[str, dict[str, Any], str | None]]) -> list[BodyRule]:
-    return [BodyRule(operation, rule, {**base, **members}, field) for rule, members, field in cases]
-
-
-_VALIDATE_BASE = {"recipientEmail": EMAIL, "code": "123456"}
-BODY_RULES: tuple[BodyRule, ...] = (
-    *_rules(
-        "createToken",
-        {"recipientEmail": EMAIL},
-        [
-            ("exactly one recipient: both", {"recipientPhone": "+442079460958"}, "recipientEmail"),
-            ("exactly one recipient: both null", {"recipientEmail": None, "recipientPhone": None}, "recipientEmail"),
-            (
-                "exactly one recipient: only the phone, email null",
-                {"recipientEmail": None, "recipientPhone": "+442079460958"},
-                None,
-            ),
-            ("exactly one recipient: email, phone null", {"recipientPhone": None}, None),
-            ("recipientEmail not empty", {"recipientEmail": ""}, "recipientEmail"),
-            ("recipientPhone not empty", {"recipientEmail": None, "recipientPhone": ""}, "recipientPhone"),
-            ("purpose characters", {"purpose": "has spaces"}, "purpose"),
-            ("purpose characters: no final newline", {"purpose": "login\n"}, "purpose"),
-            ("purpose length", {"purpose": "p" * 65}, "purpose"),
-            ("purpose at its longest", {"purpose": "a-Z_0.9:" * 8}, None),
-            ("purpose empty: none", {"purpose": ""}, None),
-            ("expiresInSeconds at least 1", {"expiresInSeconds": 0}, "expiresInSeconds"),
-            ("expiresInSeconds at most 2**31-1", {"expiresInSeconds": 2**31}, "expiresInSeconds"),
-            ("channel reaches the recipient: sms to an email", {"channel": "sms"}, "channel"),
-            (
-                "channel reaches the recipient: email to a phone",
-                {"recipientEmail": None, "recipientPhone": "+442079460958", "channel": "email"},
-                "channel",
-            ),
-            ("channel reaches the recipient: email", {"channel": "email"}, None),
-            (
-                "channel reaches the recipient: sms",
-                {"recipientEmail": None, "recipientPhone": "+442079460958", "channel": "sms"},
-                None,
-            ),
-        ],
-    ),
-    *_rules(
-        "validateToken",
-        _VALIDATE_BASE,
-        [
-            ("exactly one recipient: both", {"recipientPhone": "+442079460958"}, "recipientEmail"),
-            ("exactly one recipient: neither", {"recipientEmail": None}, "recipientEmail"),
-            ("code digits", {"code": "12ab56"}, "code"),
-            ("code digits: ASCII only", {"code": "\u0661\u0662\u0663\u0664"}, "code"),
-            ("code digits: no final newline", {"code": "1234\n"}, "code"),
-            ("code length: at least 4", {"code": "123"}, "code"),
-            ("code length: at most 10", {"code": "01234567890"}, "code"),
-            ("code length: 4", {"code": "0000"}, None),
-            ("code length: 10", {"code": "0123456789"}, None),
-            ("purpose characters", {"purpose": "has spaces"}, "purpose"),
-            ("purpose empty: none", {"purpose": ""}, None),
-        ],
-    ),
-)
-"""Every body rule the document states beyond types, broken and kept (DESIGN §4-5)."""
-
-
 class ContractSuite:
     """Every status, field error, header, problem body and token semantic of the API."""
 
@@ -370,22 +288,6 @@ class ContractSuite:
         body = assert_problem(r, 400, "invalid_field")
         assert field_name in [e["field"] for e in body["errors"]], body
         assert all(e["reason"] for e in body["errors"])
-
-    @pytest.mark.parametrize("rule", BODY_RULES, ids=lambda r: f"{r.operation}: {r.rule}")
-    def test_body_rules_are_enforced_as_the_document_states(
-        self, api: _Calls, project: ProjectKey, rule: BodyRule
-    ) -> None:
-        """A body that breaks a rule of the OpenAPI document is a 400 naming the member; a body at a
-        rule's edge is answered (``tests/core/test_openapi_rules.py`` holds the document to the same cases)."""
-        email = _email()
-        members = {k: email if v == EMAIL else v for k, v in rule.members.items()}
-        path = "/api/tokens" if rule.operation == "createToken" else "/api/tokens/validate"
-        r = api.post(path, {"projectId": project.project_id, **members}, project.api_key)
-        if rule.field is None:
-            assert r.status == (201 if rule.operation == "createToken" else 200), (r.status, r.body[:500])
-            return
-        body = assert_problem(r, 400, "invalid_field")
-        assert rule.field in [e["field"] for e in body["errors"]], body
 
     def test_missing_and_malformed_project_id(self, api: _Calls, project: ProjectKey) -> None:
         body = assert_problem(api.post("/api/tokens", {"recipientEmail": _email()}, project.api_key), 400)
@@ -715,9 +617,8 @@ class ContractSuite:
         api = _Calls(mounted)
         project = mounted.new_project(None)
         body = {"projectId": project.project_id, "recipientEmail": _email()}
-        for bad in ("x" * 300, "two words"):  # the document's pattern: 1-255 visible ASCII characters
-            r = api.post("/api/tokens", body, project.api_key, {"Idempotency-Key": bad})
-            assert assert_problem(r, 400)["errors"][0]["field"] == "Idempotency-Key"
+        r = api.post("/api/tokens", body, project.api_key, {"Idempotency-Key": "x" * 300})
+        assert assert_problem(r, 400)["errors"][0]["field"] == "Idempotency-Key"
 
     # -- client addresses --------------------------------------------------------------------
     def test_forged_x_forwarded_for_is_ignored_for_per_address_limits(self, mounted: MountedOctotp) -> None:

@@ -111,10 +111,10 @@ def fuzz_document() -> dict[str, Any]:
     return document
 
 
-# The document states the body rules JSON Schema can (exactly one recipient, the channel, the purpose's
-# characters, a code's digits, the expiry's outer bounds: see ``http.models``); a few it cannot (a
-# deliverable-looking address, a phone number valid in its numbering plan, the project's own expiry
-# bounds, an integer sent as 300.0). A schema-valid body that breaks them is rightly refused, so for these two
+# JSON Schema cannot state some of the body rules the API enforces with a 400 (exactly one of
+# recipientEmail/recipientPhone, a deliverable-looking address, a phone number valid in its numbering
+# plan, the project's own expiry bounds, a purpose of letters, digits and ``_ . : -``, a code of
+# 4-10 digits); a schema-valid body that breaks them is rightly refused, so for these two
 # operations a 400 counts as an accepted outcome of ``positive_data_acceptance``. Every other check,
 # and that one everywhere else, keeps schemathesis' defaults.
 _BODY_RULES_BEYOND_SCHEMA = ["2xx", "400", "401", "403", "404", "409", "429"]

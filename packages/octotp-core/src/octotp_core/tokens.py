@@ -35,7 +35,10 @@ log = logging.getLogger("octotp.tokens")
 
 Status = Literal["approved", "incorrect", "expired", "locked", "not_found"]
 EventKind = Literal["created", "approved", "failed", "locked"]
-_PURPOSE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+PURPOSE_PATTERN = r"^[A-Za-z0-9_.:-]{0,64}$"
+"""What a purpose may be: up to 64 letters, digits and ``_ . : -`` (``""``, like None, is no purpose).
+The OpenAPI document states the same pattern."""
+_PURPOSE = re.compile(PURPOSE_PATTERN)
 CHANNELS = ("email", "sms")
 
 
@@ -124,7 +127,7 @@ class TokenService:
     def _purpose(purpose: str | None) -> str:
         if purpose is None or purpose == "":
             return ""
-        if not _PURPOSE.match(purpose):
+        if not _PURPOSE.fullmatch(purpose):  # not match(): "$" also matches before a final newline
             raise InvalidInput(FieldError("purpose", "must be 1-64 characters of letters, digits and _ . : -"))
         return purpose
 

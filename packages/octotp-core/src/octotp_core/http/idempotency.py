@@ -37,7 +37,9 @@ from ..store import IdempotencyClaimRaced, IdempotencyRecord, Store
 
 WINDOW = dt.timedelta(hours=24)
 STALE_CLAIM = dt.timedelta(seconds=60)
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+"""An ``Idempotency-Key``: 1-255 visible ASCII characters (the OpenAPI document states the same)."""
+_KEY = re.compile(KEY_PATTERN)
 # A claim whose insert loses to a record released before it can be read tries again, this often.
 CLAIM_ATTEMPTS = 3
 
@@ -90,7 +92,7 @@ class RequestFingerprints:
 
 def check_key(key: str) -> str:
     """The header value, or a 400 naming the header."""
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidInput(FieldError("Idempotency-Key", "must be 1-255 visible ASCII characters"))
     return key
 

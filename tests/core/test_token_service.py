@@ -765,3 +765,14 @@ def test_invalid_purpose(octotp: Octotp, purpose: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         octotp.create_token(project.id, email=email(), purpose=purpose)
     assert [e.field for e in caught.value.errors] == ["purpose"]
+
+
+@pytest.mark.parametrize("purpose", ["login\n", "login\r\n", "a" * 65, "log in"])
+def test_a_purpose_outside_its_pattern_is_refused(make_octotp: MakeOctotp, purpose: str) -> None:
+    """Including a final newline: ``$`` alone also matched before one, and ``"login\\n"`` was stored
+    as a purpose of its own beside ``"login"``."""
+    octotp = make_octotp()
+    project = octotp.accounts.create_project("purpose pattern").project
+    with pytest.raises(InvalidInput) as refused:
+        octotp.create_token(project.id, email=email(), purpose=purpose)
+    assert [error.field for error in refused.value.errors] == ["purpose"]

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from octotp_core import RateLimited, StorageUnavailable
 from octotp_core.limitstorage import WindowMemoryStorage
 from octotp_core.migrate import upgrade
-from octotp_core.ratelimit import RateLimits
+from octotp_core.ratelimit import RateLimits, describe_limit
 from octotp_core.store import make_engine
 from octotp_core.testing.databases import ServiceUnavailable, selected_backends, temporary_database
 
@@ -354,3 +354,17 @@ def test_unreachable_database_is_storage_unavailable() -> None:
 def test_database_storage_needs_a_sqlalchemy_engine() -> None:
     with pytest.raises(ValueError, match="redis://"):
         RateLimits("database://", SEND_BUDGET, FAILURE_BUDGET)
+
+
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [
+        ("5/10 minutes", "5 per 10 minutes"),
+        ("60/minute", "60 per minute"),
+        ("10/hour", "10 per hour"),
+        ("2/3 seconds", "2 per 3 seconds"),
+    ],
+)
+def test_limits_are_described_in_words(limit: str, words: str) -> None:
+    """What a 429's detail says ("at most 5 per 10 minutes", not limits' own "5 per 10 minute")."""
+    assert describe_limit(parse(limit)) == words

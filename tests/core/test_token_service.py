@@ -378,6 +378,7 @@ def test_send_budget_per_recipient(octotp: Octotp, clock: FrozenClock) -> None:
     assert caught.value.scope == "recipient"
     assert caught.value.limit == 5
     assert 0 < caught.value.retry_after <= 600
+    assert str(caught.value) == "too many codes for this recipient (at most 5 per 10 minutes)"
     # The refused resend superseded nothing: the last code still works.
     last = created[-1]
     assert last.code is not None

@@ -177,6 +177,12 @@ class _LimiterWindows:
         return None
 
 
+def describe_limit(item: RateLimitItem) -> str:
+    """A limit in words: ``5 per 10 minutes``, ``60 per minute`` (``limits`` says "10 minute")."""
+    unit = item.GRANULARITY.name
+    return f"{item.amount} per {unit if item.multiples == 1 else f'{item.multiples} {unit}s'}"
+
+
 def _reset_after(reset_at: float) -> int:
     return max(1, math.ceil(reset_at - time.time()))
 
@@ -271,7 +277,7 @@ class RateLimits:
         outcome = self._acquire(windows, stats=1)
         if outcome.refused == 0:
             raise RateLimited(
-                f"too many codes for this recipient (at most {send})",
+                f"too many codes for this recipient (at most {describe_limit(send)})",
                 limit=send.amount,
                 retry_after=_reset_after(outcome.reset_at),
                 scope="recipient",
@@ -299,7 +305,7 @@ class RateLimits:
         outcome = self._acquire([self._window(item, "anonymous-validate", address or "unknown")])
         if outcome.refused is not None:
             raise RateLimited(
-                f"too many validations without an API key from this address (at most {item})",
+                f"too many validations without an API key from this address (at most {describe_limit(item)})",
                 limit=item.amount,
                 retry_after=_reset_after(outcome.reset_at),
                 scope="address",

@@ -100,5 +100,5 @@ def test_xdist_keeps_a_group_on_one_worker(request: pytest.FixtureRequest) -> No
     """A document's blocks run in order on one worker only if xdist honours ``xdist_group``
     (pytest 9.2 with pytest-xdist 3.8 silently does not: requirements/test.txt pins pytest below it)."""
     if not getattr(request.config.option, "loadgroup", False):
-        pytest.skip("not running under pytest-xdist --dist loadgroup")
+        pytest.skip("run without xdist's --dist loadgroup (ci and lowest use it): one process, no group to split")
     assert request.node.nodeid.endswith("@docs:grouping"), "xdist ignored the test's xdist_group mark"

@@ -177,6 +177,7 @@ class DashboardViews:
             setup_token=token,
             errors=errors or [],
             email=email,
+            password_min_length=self.octotp.settings.dashboard_password_min_length,
         )
 
     def setup(self, call: DashboardRequest) -> Response:

@@ -1,0 +1,1 @@
+"""The console: what a hosted octotp needs beyond one project's dashboard (issue 14)."""

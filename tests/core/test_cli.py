@@ -385,16 +385,19 @@ def test_purge(cli_env: dict[str, str]) -> None:
     finally:
         octotp.close()
     # --grace keeps recently expired tokens only; a session that ended is never resumed, so it goes.
-    assert ok_json(cli_env, "purge", "--grace", "5400") == {"deleted": 1, "sessionsDeleted": 2}
-    assert ok_json(cli_env, "purge") == {"deleted": 1, "sessionsDeleted": 0}
-    assert ok_json(cli_env, "purge") == {"deleted": 0, "sessionsDeleted": 0}
+    assert ok_json(cli_env, "purge", "--grace", "5400") == {"deleted": 1, "sessionsDeleted": 2, "auditEventsDeleted": 0}
+    assert ok_json(cli_env, "purge") == {"deleted": 1, "sessionsDeleted": 0, "auditEventsDeleted": 0}
+    assert ok_json(cli_env, "purge") == {"deleted": 0, "sessionsDeleted": 0, "auditEventsDeleted": 0}
     octotp = in_process(cli_env)
     try:
         assert [octotp.store.get_token(t.id) is None for t in (long_ago, recently, alive)] == [True, True, False]
         assert [octotp.store.get_session(s.id_digest) is None for s in sessions] == [True, True, False]
     finally:
         octotp.close()
-    assert "Deleted 0 expired tokens and 0 expired dashboard sessions." in run(cli_env, "purge").stdout
+    assert (
+        "Deleted 0 expired tokens, 0 expired dashboard sessions and 0 audit events older than 90 days."
+        in run(cli_env, "purge").stdout
+    )
     fails(cli_env, "purge", "--grace", "soon", code=2)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import apikeys
 from .clock import Clock
-from .errors import AuthenticationFailed, InvalidInput, NotFound
+from .errors import AuthenticationFailed, InvalidInput, NotFound, ProjectSuspended
 from .ids import is_uuid
 from .passwords import hash_password, password_errors, verify_password
 from .projects import validate_project
@@ -48,15 +48,33 @@ class AccountService:
         self._lock = threading.Lock()
 
     # -- accounts ----------------------------------------------------------------------------
-    def create_account(self, email: str, password: str, *, account_id: str | None = None) -> Account:
+    def create_account(
+        self,
+        email: str,
+        password: str,
+        *,
+        account_id: str | None = None,
+        verified: bool = True,
+        operator: bool = False,
+    ) -> Account:
         """A dashboard account; the email is normalised, the password stored as argon2id.
 
         ``Conflict`` when the email, or the ``account_id`` given instead of a fresh one, is taken: the
         first-run setup passes the one id its link may create, so concurrent submissions make one account.
+        Accounts an operator makes (CLI, setup link) are ``verified``; a self-service sign-up is not,
+        until its owner enters the emailed code. ``operator`` makes an operator account.
         """
         normalised = normalise_email(email, field="email").value
         self.check_password(password, normalised)
-        account = Account(account_id or str(uuid.uuid4()), normalised, hash_password(password), self.clock.now())
+        now = self.clock.now()
+        account = Account(
+            account_id or str(uuid.uuid4()),
+            normalised,
+            hash_password(password),
+            now,
+            is_operator=operator,
+            verified_at=now if verified else None,
+        )
         self.store.create_account(account)
         return account
 
@@ -175,6 +193,21 @@ class AccountService:
         self._forget_project(project.id)
         return project
 
+    def delete_project(self, project_id: str) -> None:
+        """Delete the project with everything it owns; its keys stop working in this process at once
+        (and in every other within ``api_key_cache_seconds``, as a revocation). ``NotFound`` if none."""
+        self._forget_project(project_id)
+        if not self.store.delete_project(project_id):
+            raise NotFound(f"no project {project_id}")
+        self._forget_project(project_id)
+
+    def suspend_project(self, project_id: str, suspended: bool = True) -> Project:
+        """Suspend (or resume) a project: an operator's decision. Its keys are refused with problem code
+        ``project_suspended`` (in other processes within ``api_key_cache_seconds``)."""
+        project = self.get_project(project_id)
+        when = (project.suspended_at or self.clock.now()) if suspended else None
+        return self.save_project(dataclasses.replace(project, suspended_at=when))
+
     # -- API keys ----------------------------------------------------------------------------
     def create_api_key(self, project_id: str, name: str = "") -> IssuedKey:
         """A new key for the project; the returned ``secret`` is the only copy there will ever be."""
@@ -212,6 +245,8 @@ class AccountService:
                 self._cache[digest] = (now, key, project)
         if key.revoked_at is not None:
             raise AuthenticationFailed("this API key has been revoked")
+        if project.suspended_at is not None:
+            raise ProjectSuspended("this API key's project is suspended by the operator of this service")
         if now - self._touched.get(key.id, -self.TOUCH_INTERVAL) >= self.TOUCH_INTERVAL:
             self._touched[key.id] = now
             self.store.touch_api_key(key.id, self.clock.now())

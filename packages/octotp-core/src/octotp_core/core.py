@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from .accounts import AccountService
 from .clock import Clock, SystemClock
+from .console.audit import AuditLog
 from .delivery import DeliveryBackend, load_backend
 from .hashing import make_code_hasher
 from .inprocess import InProcessApi
@@ -20,7 +21,7 @@ from .tokens import TokenService
 
 
 class Octotp(InProcessApi):
-    """One configured octotp: ``tokens`` and ``accounts`` services over one store, and the in-process
+    """One configured octotp: ``tokens``, ``accounts`` and ``audit`` services over one store, and the in-process
     API (``create_token``, ``validate_token``, ``cancel_token``) on them."""
 
     def __init__(
@@ -51,6 +52,7 @@ class Octotp(InProcessApi):
                 "sms": load_backend(settings.delivery_sms_backend, settings.delivery_options),
             }
         self.accounts = AccountService(store, settings, self.clock)
+        self.audit = AuditLog(store, settings, self.clock)
         self.tokens = TokenService(
             store, settings, self.hasher, self.limits, self.clock, secrets[0], backends, fallback_secrets=secrets[1:]
         )

@@ -57,6 +57,20 @@ class PermissionDenied(OctotpError):
     code = "project_mismatch"
 
 
+class ProjectSuspended(PermissionDenied):
+    """The API key's project is suspended by an operator (HTTP 403): its keys are refused until it is
+    resumed."""
+
+    code = "project_suspended"
+
+
+class Forbidden(OctotpError):
+    """The signed-in account's role does not allow this action (HTTP 403). Decided in
+    ``octotp_core.console.permissions``, whatever a page shows."""
+
+    code = "forbidden"
+
+
 class NotFound(OctotpError):
     """The thing asked for does not exist, or not for this caller (HTTP 404)."""
 

@@ -25,14 +25,22 @@ MAX_EXPIRY_SECONDS = 2**31 - 1
 
 
 class Plan(BaseModel):
-    """A named set of per-project limits."""
+    """A named set of per-project limits, and how the console presents it."""
 
     creates_per_minute: int = Field(gt=0)
+    """Token creations per minute per project, across all its keys and all processes (enforced)."""
+    creates_per_month: int | None = Field(default=None, gt=0)
+    """Creations a project on this plan is meant for per calendar month: the plans page shows this
+    month's use against it (shown, not enforced: no billing integration)."""
+    description: str = ""
+    """A short sentence for the plans page and the landing page."""
+    price: str | None = None
+    """An optional price label ("Free", "$29 / month"), shown as written."""
 
 
 DEFAULT_PLANS: dict[str, Plan] = {
-    "free": Plan(creates_per_minute=60),
-    "pro": Plan(creates_per_minute=600),
+    "free": Plan(creates_per_minute=60, creates_per_month=10_000, description="For trying octotp out.", price="Free"),
+    "pro": Plan(creates_per_minute=600, creates_per_month=1_000_000, description="For production traffic."),
 }
 
 
@@ -167,6 +175,19 @@ class Settings(BaseSettings):
     dashboard_setup_token: SecretStr | None = None
     """One-time token of the first-run page ``/dashboard/setup``, which works only while no account exists.
     ``octotp serve`` generates one and prints the link when the database has no accounts."""
+    dashboard_signup: Literal["closed", "invite", "open"] = "closed"
+    """Who may create a dashboard account: ``closed`` (the default: accounts come from the setup link,
+    the CLI, an operator, or a project invitation, whose link signs its invitee up; there is no
+    sign-up page), ``invite`` (as closed, and the sign-up page says that an invitation is needed), or
+    ``open`` (anyone may sign up and verify the email by a code: a hosted service; the standalone
+    ``/`` becomes a public landing page)."""
+    dashboard_invitation_hours: int = Field(default=72, gt=0)
+    """How long a project invitation's link works (hours)."""
+    audit_retention_days: int = Field(default=90, gt=0)
+    """Days the audit log keeps an event (``octotp purge`` deletes older ones)."""
+    public_url: str | None = None
+    """The service's address as users reach it (``https://verify.example.com``), for links in the
+    console's emails (invitations). Unset: the address the inviting request came to."""
 
     @field_validator(
         "recipient_send_budget",

@@ -27,6 +27,10 @@ class Account(models.Model):
     password_hash = models.CharField(max_length=255)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    is_operator = models.BooleanField(default=False, help_text="Sees every account and project, sets plans.")
+    verified_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now, help_text="Blank: the email is not verified (no API keys)."
+    )
 
     class Meta:
         db_table = "octotp_accounts"
@@ -56,6 +60,9 @@ class Project(models.Model):
         help_text="Refuse validates without an X-Api-Key. Projects from before this setting have it off.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    suspended_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set: the project's API keys are refused (problem code project_suspended)."
+    )
 
     class Meta:
         db_table = "octotp_projects"
@@ -179,3 +186,82 @@ class DashboardSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} until {self.expires_at}"
+
+
+class ProjectMember(models.Model):
+    """A team member's role in a project (the owner is ``Project.owner``, not a member row)."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "octotp_project_members"
+        verbose_name = "project member"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "account"], name="uq_octotp_project_members_project_account")
+        ]
+        indexes = [models.Index(fields=["account"], name="ix_octotp_project_members_acct")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.role} of {self.project_id}"
+
+
+class Invitation(models.Model):
+    """An emailed invitation to a project; its link's token is stored as a SHA-256 digest only."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations", db_index=False)
+    email = models.CharField(max_length=320)
+    role = models.CharField(max_length=20)
+    invited_by = models.ForeignKey(
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_column="invited_by",
+        db_index=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        db_table = "octotp_invitations"
+        indexes = [
+            models.Index(fields=["project"], name="ix_octotp_invitations_project"),
+            models.Index(fields=["invited_by"], name="ix_octotp_invitations_inviter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} of {self.project_id}"
+
+
+class AuditEvent(models.Model):
+    """One line of the audit log (no foreign keys: a deleted project's events stay in its owner's log)."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    at = models.DateTimeField()
+    action = models.CharField(max_length=50)
+    actor_id = models.CharField(max_length=36, null=True, blank=True)
+    actor = models.CharField(max_length=320)
+    project_id = models.CharField(max_length=36, null=True, blank=True)
+    account_id = models.CharField(max_length=36, null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    address = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        db_table = "octotp_audit_events"
+        verbose_name = "audit event"
+        indexes = [
+            models.Index(fields=["at"], name="ix_octotp_audit_events_at"),
+            models.Index(fields=["project_id", "at"], name="ix_octotp_audit_project_at"),
+            models.Index(fields=["account_id", "at"], name="ix_octotp_audit_account_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at} {self.action}"

@@ -43,6 +43,7 @@ from sqlalchemy.sql.elements import Label
 from octotp_core.errors import Conflict
 from octotp_core.store import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
 from octotp_core.store import statements as sql
+from octotp_core.store.console_store import ConsoleStoreMixin, Step
 from octotp_core.store.guard import storage_guard
 from octotp_core.store.models import UTCDateTime
 from octotp_core.store.protocol import IdempotencyClaimRaced
@@ -260,11 +261,55 @@ class _Run:
             return [stmt.convert(row, self.connection) for row in cursor.fetchall()]
 
 
-class DjangoStore:
+class _NoChange(Exception):
+    """A transaction's first step changed nothing: roll it back."""
+
+
+def _statement_model(statement: Any) -> type[Model]:
+    """The model whose table a core statement writes (or, for a select, reads first)."""
+    table = getattr(statement, "table", None)
+    if table is None:
+        table = statement.get_final_froms()[0]
+    return _model(table.name)
+
+
+class DjangoStore(ConsoleStoreMixin):
     """The store on Django's database connections (routed like any model of the ``octotp`` app)."""
 
     def __init__(self, using: str | None = None) -> None:
         self.using = using
+
+    # -- the console's primitives (``ConsoleStoreMixin``) ------------------------------------
+    @_guard
+    def _run_write(self, statement: Any, params: Mapping[str, Any]) -> int:
+        return self._writer(_statement_model(statement)).write(statement, params)
+
+    @_guard
+    def _run_rows(self, statement: Any, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        return list(self._reader(_statement_model(statement)).all(statement, params))
+
+    @_guard
+    def _run_insert(self, statement: Any, params: Mapping[str, Any], conflict: str) -> None:
+        run = self._writer(_statement_model(statement))
+        try:
+            with transaction.atomic(using=run.db):  # a savepoint inside a caller's transaction
+                run.write(statement, params)
+        except IntegrityError:
+            raise Conflict(conflict) from None
+
+    @_guard
+    def _run_transaction(self, steps: Sequence[Step], *, first_must_change: bool = False) -> list[int] | None:
+        run = self._writer(_statement_model(steps[0][0]))
+        counts: list[int] = []
+        try:
+            with transaction.atomic(using=run.db), run.connection.cursor() as cursor:
+                for statement, params in steps:
+                    counts.append(run.execute(cursor, statement, params))
+                    if first_must_change and counts == [0]:
+                        raise _NoChange
+        except _NoChange:
+            return None
+        return counts
 
     # -- helpers -----------------------------------------------------------------------------
     def _write_db(self, model: type[Model]) -> str:
@@ -392,11 +437,6 @@ class DjangoStore:
     def get_token(self, token_id: str) -> Token | None:
         row = self._writer(m.Token).first(sql.GET_TOKEN, {"b_id": token_id})
         return Token(*row) if row else None
-
-    @_guard
-    def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
-        rows = self._reader(m.Token).all(sql.LIST_TOKENS, {"b_project_id": project_id, "b_limit": limit})
-        return [Token(*r) for r in rows]
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:

@@ -387,14 +387,16 @@ def plans_set(octotp: Octotp, project_id: str, plan: str, as_json: bool) -> None
 @json_option
 @pass_octotp
 def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
-    """Delete expired tokens and dashboard sessions so tables stay bounded."""
+    """Delete expired tokens, dashboard sessions and audit events past their retention, so tables stay bounded."""
     deleted = octotp.tokens.purge(grace)
     # Expired sessions are useless at once (no grace): they can never be resumed.
     sessions = octotp.store.purge_sessions(octotp.clock.now())
+    audit = octotp.audit.purge()
     emit(
         as_json,
-        {"deleted": deleted, "sessionsDeleted": sessions},
-        f"Deleted {deleted} expired tokens and {sessions} expired dashboard sessions.",
+        {"deleted": deleted, "sessionsDeleted": sessions, "auditEventsDeleted": audit},
+        f"Deleted {deleted} expired tokens, {sessions} expired dashboard sessions and {audit} audit events "
+        f"older than {octotp.settings.audit_retention_days} days.",
     )
 
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..core import Octotp
-from ..errors import NotFound, OctotpError, StorageUnavailable
+from ..errors import Forbidden, NotFound, OctotpError, StorageUnavailable
 from ..http.api import MAX_BODY_BYTES, request_id_for
 from ..http.messages import Request, Response
 from ..http.proxies import resolve_client
+from .account_views import AccountViews
 from .cookies import SESSION_COOKIE
 from .csrf import same_origin, tokens_match
+from .operator_views import OperatorViews
+from .project_views import ProjectViews
 from .rendering import render, stylesheet
+from .routing import PROJECT, Route, route
 from .sessions import SessionManager
+from .team_views import TeamViews
 from .throttle import LoginThrottle
 from .views import DashboardRequest, DashboardViews
 
@@ -37,17 +40,6 @@ SECURITY_HEADERS: list[tuple[str, str]] = [
 ]
 """Sent on every dashboard response (pages also get ``Cache-Control: no-store``)."""
 
-View = Callable[..., Response]
-
-
-@dataclass(frozen=True)
-class _Route:
-    pattern: re.Pattern[str]
-    methods: dict[str, View]
-    signed_in: bool
-    """True: needs a session (and the session's CSRF token on POST). False: the login/setup forms
-    (their pre-session CSRF token on POST)."""
-
 
 class DashboardHandler:
     """Answers the dashboard for one ``Octotp`` on neutral requests."""
@@ -61,22 +53,19 @@ class DashboardHandler:
         )
         self.views = views = DashboardViews(octotp, self.sessions, self.throttle)
         self._trusted_proxies = tuple(settings.trusted_proxies)
-        project = r"(?P<project_id>[^/]+)"
-
-        def route(path: str, signed_in: bool = True, **methods: View) -> _Route:
-            return _Route(re.compile(f"^{path}$"), methods, signed_in)
-
-        self._routes = [
+        self._routes: list[Route] = [
             route("/", GET=views.projects),
             route("/login", signed_in=False, GET=views.login_form, POST=views.login),
             route("/setup", signed_in=False, GET=views.setup_form, POST=views.setup),
             route("/logout", POST=views.logout),
             route("/projects", POST=views.create_project),
-            route(f"/projects/{project}", GET=views.project),
-            route(f"/projects/{project}/settings", POST=views.update_project),
-            route(f"/projects/{project}/keys", POST=views.create_key),
-            route(f"/projects/{project}/keys/(?P<key_id>[^/]+)/revoke", POST=views.revoke_key),
+            route(f"/projects/{PROJECT}", GET=views.project),
+            route(f"/projects/{PROJECT}/settings", POST=views.update_project),
+            route(f"/projects/{PROJECT}/keys", POST=views.create_key),
+            route(f"/projects/{PROJECT}/keys/(?P<key_id>[^/]+)/revoke", POST=views.revoke_key),
         ]
+        for area in (AccountViews, TeamViews, OperatorViews, ProjectViews):
+            self._routes += area(views).routes()
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, request: Request, base: str) -> Response:
@@ -91,6 +80,8 @@ class DashboardHandler:
             response = self._dispatch(call)
         except NotFound:
             response = self._error(call, 404, "Not found")
+        except Forbidden as exc:
+            response = self._error(call, 403, "Not allowed", detail=exc.detail)
         except StorageUnavailable:
             response = self._error(call, 503, "Service unavailable")
         except OctotpError:
@@ -130,20 +121,20 @@ class DashboardHandler:
             return Response(
                 200, [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "max-age=3600")], stylesheet()
             )
-        for route in self._routes:
-            match = route.pattern.match(request.path)
+        for candidate in self._routes:
+            match = candidate.pattern.match(request.path)
             if match is None:
                 continue
-            view = route.methods.get(method)
+            view = candidate.methods.get(method)
             if view is None:
-                allowed = sorted(route.methods) + (["HEAD"] if "GET" in route.methods else [])
+                allowed = sorted(candidate.methods) + (["HEAD"] if "GET" in candidate.methods else [])
                 return self._not_allowed(call, allowed)
             if len(request.body) > MAX_BODY_BYTES:
                 return self._error(call, 413, "Request too large")
             call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
-            if route.signed_in and call.active is None:
+            if candidate.signed_in and call.active is None:
                 return call.redirect("/login")
-            if method == "POST" and not self._csrf_ok(call, route.signed_in):
+            if method == "POST" and not self._csrf_ok(call, candidate.signed_in):
                 log.info("dashboard CSRF check failed path=%s", _safe_path(request.path))
                 return self._error(call, 403, "Forbidden")
             return view(call, **match.groupdict())
@@ -157,12 +148,19 @@ class DashboardHandler:
             return tokens_match(call.active.session.csrf_token, call.form("csrf_token"))
         return self.views.login_csrf_ok(call)
 
-    def _error(self, call: DashboardRequest, status: int, title: str) -> Response:
+    def _error(self, call: DashboardRequest, status: int, title: str, detail: str | None = None) -> Response:
         try:
-            return self.views.page(call, status, "error.html", title=title, retry_after=None)
+            return self.views.page(call, status, "error.html", title=title, retry_after=None, detail=detail)
         except Exception:  # never fail while reporting a failure
             return render(
-                status, "error.html", base=call.base, account=None, csrf_token="", title=title, retry_after=None
+                status,
+                "error.html",
+                base=call.base,
+                account=None,
+                csrf_token="",
+                title=title,
+                retry_after=None,
+                detail=detail,
             )
 
     def _not_allowed(self, call: DashboardRequest, allowed: list[str]) -> Response:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..codes import MAX_CODE_LENGTH
+from ..console.permissions import Access, Action, may_issue_keys, project_access
 from ..core import Octotp
-from ..errors import Conflict, FieldError, InvalidInput, NotFound
+from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from ..http.messages import Request, Response
 from ..http.models import wire_name
-from ..ids import is_uuid
 from ..states import token_state
-from ..store import Account, Project
+from ..store import Account, ApiKey, Project
 from ..usage import freshness
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
@@ -142,8 +142,24 @@ class DashboardViews:
         account = self.octotp.accounts.authenticate_account(email, password)
         if account is None:
             log.info("dashboard sign-in refused")
+            self._failed_sign_in(call, email)
             return self.login_form(call, error=GENERIC_LOGIN_ERROR, email=email)
+        self.octotp.audit.record("account.sign_in", actor=account, address=call.request.client)
         return self._sign_in(call, account)
+
+    def _failed_sign_in(self, call: DashboardRequest, email: str) -> None:
+        """A failed sign-in goes into the log of the account it named, if there is one (never the password)."""
+        try:
+            account = self.octotp.accounts.account_by_email(email)
+        except (InvalidInput, NotFound):
+            return
+        self.octotp.audit.record(
+            "account.sign_in_failed",
+            actor=None,
+            account_id=account.id,
+            actor_label="someone",
+            address=call.request.client,
+        )
 
     def logout(self, call: DashboardRequest) -> Response:
         session_id = call.request.cookies.get(SESSION_COOKIE)
@@ -204,32 +220,52 @@ class DashboardViews:
         return self._sign_in(call, account)
 
     # -- projects ----------------------------------------------------------------------------
-    def _own_project(self, call: DashboardRequest, project_id: str) -> Project:
-        """The signed-in account's project, or ``NotFound`` (also for another account's project)."""
+    def access(self, call: DashboardRequest, project_id: str, action: Action) -> Access:
+        """The signed-in account's access to the project after ``require(action)``: ``NotFound`` when it
+        has none (also for another account's project), ``Forbidden`` when its role may not."""
         assert call.active is not None
-        project = self.octotp.store.get_project(project_id) if is_uuid(project_id) else None
-        if project is None or project.owner_id != call.active.account.id:
-            raise NotFound("no such project")
-        return project
+        access = project_access(self.octotp.store, call.active.account, project_id)
+        access.require(action)
+        return access
+
+    def audit(self, call: DashboardRequest, action: str, *, project_id: str | None = None, detail: str = "") -> None:
+        """Record what the signed-in account just did (``octotp_core.console.audit``)."""
+        assert call.active is not None
+        self.octotp.audit.record(
+            action, actor=call.active.account, project_id=project_id, detail=detail, address=call.request.client
+        )
 
     def projects(
         self, call: DashboardRequest, *, status: int = 200, errors: list[str] | None = None, name: str = ""
     ) -> Response:
         assert call.active is not None
-        projects = self.octotp.store.list_projects(owner_id=call.active.account.id)
-        return self.page(call, status, "projects.html", projects=projects, errors=errors or [], name=name)
+        account = call.active.account
+        projects = self.octotp.store.list_account_projects(account.id)
+        return self.page(
+            call,
+            status,
+            "projects.html",
+            projects=projects,
+            errors=errors or [],
+            name=name,
+            may_create=may_issue_keys(account),
+        )
 
     def create_project(self, call: DashboardRequest) -> Response:
         assert call.active is not None
         # Plans are the operator's (CLI, Django admin): an owner's new project is on the default plan,
         # whatever the form sends.
         name = call.form("name")
+        if not may_issue_keys(call.active.account):
+            raise Forbidden("verify your email address first: unverified accounts cannot create projects or API keys")
         try:
             created = self.octotp.accounts.create_project(name, call.active.account)
         except InvalidInput as exc:
             return self.projects(
                 call, status=400, errors=[f"{wire_name(e.field)}: {e.reason}" for e in exc.errors], name=name
             )
+        self.audit(call, "project.created", project_id=created.project.id, detail=created.project.name)
+        self.audit(call, "key.created", project_id=created.project.id, detail=_key_detail(created.api_key.key))
         return self._show_new_key(call, created.project, created.api_key.secret)
 
     def _show_new_key(self, call: DashboardRequest, project: Project, secret: str) -> Response:
@@ -256,19 +292,20 @@ class DashboardViews:
         return message.get("key")
 
     def project(self, call: DashboardRequest, project_id: str) -> Response:
-        project = self._own_project(call, project_id)
-        return self.project_page(call, project, new_key=self._take_new_key(call, project))
+        access = self.access(call, project_id, "project.view")
+        return self.project_page(call, access, new_key=self._take_new_key(call, access.project))
 
     def project_page(
         self,
         call: DashboardRequest,
-        project: Project,
+        access: Access,
         *,
         status: int = 200,
         new_key: str | None = None,
         errors: list[str] | None = None,
     ) -> Response:
         store, settings = self.octotp.store, self.octotp.settings
+        project = access.project
         now = self.octotp.clock.now()
         tokens = [(t, token_state(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
         # Through TokenService: it writes this process's pending counters first (UsageMeter).
@@ -278,6 +315,7 @@ class DashboardViews:
             status,
             "project.html",
             project=project,
+            access=access,
             defaults=settings,
             max_code_length=MAX_CODE_LENGTH,
             keys=store.list_api_keys(project.id),
@@ -289,7 +327,8 @@ class DashboardViews:
         )
 
     def update_project(self, call: DashboardRequest, project_id: str) -> Response:
-        project = self._own_project(call, project_id)
+        access = self.access(call, project_id, "project.configure")
+        project = access.project
         accounts = self.octotp.accounts
         try:
             # No plan here: plans are changed only by an operator (CLI, Django admin). The account
@@ -307,19 +346,30 @@ class DashboardViews:
             )
         except InvalidInput as exc:
             errors = [f"{wire_name(e.field)}: {e.reason}" for e in exc.errors]
-            return self.project_page(call, project, status=400, errors=errors)
+            return self.project_page(call, access, status=400, errors=errors)
+        self.audit(call, "project.settings_changed", project_id=project.id)
         return call.redirect(f"/projects/{project.id}")
 
     # -- API keys ----------------------------------------------------------------------------
     def create_key(self, call: DashboardRequest, project_id: str) -> Response:
-        project = self._own_project(call, project_id)
+        project = self.access(call, project_id, "keys.manage").project
         name = call.form("name").strip()[:200]
         issued = self.octotp.accounts.create_api_key(project.id, name)
+        self.audit(call, "key.created", project_id=project.id, detail=_key_detail(issued.key))
         return self._show_new_key(call, project, issued.secret)
 
     def revoke_key(self, call: DashboardRequest, project_id: str, key_id: str) -> Response:
-        project = self._own_project(call, project_id)
-        if not any(k.id == key_id and k.revoked_at is None for k in self.octotp.store.list_api_keys(project.id)):
+        project = self.access(call, project_id, "keys.manage").project
+        key = next(
+            (k for k in self.octotp.store.list_api_keys(project.id) if k.id == key_id and k.revoked_at is None), None
+        )
+        if key is None:
             raise NotFound("no such API key")
         self.octotp.accounts.revoke_api_key(key_id)
+        self.audit(call, "key.revoked", project_id=project.id, detail=_key_detail(key))
         return call.redirect(f"/projects/{project.id}")
+
+
+def _key_detail(key: ApiKey) -> str:
+    """How the audit log names a key: its name and display prefix (never the key)."""
+    return f"{key.name} ({key.prefix}…)"

@@ -2,20 +2,37 @@
 
 from .engine import make_engine
 from .protocol import IdempotencyClaimRaced, Store
-from .records import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .records import (
+    Account,
+    ApiKey,
+    AuditEvent,
+    DashboardSession,
+    IdempotencyRecord,
+    Invitation,
+    Member,
+    NewToken,
+    Project,
+    Token,
+    TokenFilter,
+    UsageDay,
+)
 from .sql import SqlAlchemyStore
 
 __all__ = [
     "Account",
     "ApiKey",
+    "AuditEvent",
     "DashboardSession",
     "IdempotencyClaimRaced",
     "IdempotencyRecord",
+    "Invitation",
+    "Member",
     "NewToken",
     "Project",
     "SqlAlchemyStore",
     "Store",
     "Token",
+    "TokenFilter",
     "UsageDay",
     "make_engine",
 ]

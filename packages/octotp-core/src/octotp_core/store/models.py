@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.dialects import mysql
@@ -73,6 +74,9 @@ class AccountRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Migration 0006 marks existing accounts verified (an operator made them).
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProjectRow(Base):
@@ -92,6 +96,7 @@ class ProjectRow(Base):
     # writer that does not know the column; octotp itself creates new projects with it on.
     validate_requires_key: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiKeyRow(Base):
@@ -166,6 +171,55 @@ class DashboardSessionRow(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     flash: Mapped[str | None] = mapped_column(Text)
+
+
+class ProjectMemberRow(Base):
+    """A team member's role in a project (the owner is ``octotp_projects.owner_id``, not a row here)."""
+
+    __tablename__ = "octotp_project_members"
+    __table_args__ = (UniqueConstraint("project_id", "account_id", name="uq_octotp_project_members_project_account"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("octotp_accounts.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class InvitationRow(Base):
+    """An emailed invitation to a project; its link's token is kept as a SHA-256 digest only."""
+
+    __tablename__ = "octotp_invitations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[str | None] = mapped_column(ForeignKey("octotp_accounts.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditEventRow(Base):
+    """One line of the audit log. No foreign keys: a project's deletion stays in its owner's log."""
+
+    __tablename__ = "octotp_audit_events"
+    __table_args__ = (
+        Index("ix_octotp_audit_events_project_at", "project_id", "at"),
+        Index("ix_octotp_audit_events_account_at", "account_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    actor: Mapped[str] = mapped_column(String(320))
+    project_id: Mapped[str | None] = mapped_column(String(36))
+    account_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[str] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(String(64))
 
 
 class RateLimitHitRow(Base):

@@ -10,7 +10,20 @@ import datetime as dt
 from typing import Protocol
 
 from ..errors import Conflict
-from .records import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .records import (
+    Account,
+    ApiKey,
+    AuditEvent,
+    DashboardSession,
+    IdempotencyRecord,
+    Invitation,
+    Member,
+    NewToken,
+    Project,
+    Token,
+    TokenFilter,
+    UsageDay,
+)
 
 
 class IdempotencyClaimRaced(Conflict):
@@ -37,12 +50,28 @@ class Store(Protocol):
 
     def list_accounts(self) -> list[Account]: ...
 
+    def update_account(self, account: Account) -> bool:
+        """Store the account's settable fields (``ACCOUNT_SETTABLE``); False when there is no such account."""
+
+    def list_account_sessions(self, account_id: str, now: dt.datetime) -> list[DashboardSession]:
+        """The account's sessions that have not ended by ``now``, newest first."""
+
+    def delete_other_sessions(self, account_id: str, keep_digest: str) -> int:
+        """End every session of the account but the one with ``keep_digest``; how many ended."""
+
     # projects
     def create_project(self, project: Project) -> None: ...
 
     def get_project(self, project_id: str) -> Project | None: ...
 
     def list_projects(self, owner_id: str | None = None) -> list[Project]: ...
+
+    def list_account_projects(self, account_id: str) -> list[Project]:
+        """The projects the account owns or is a member of, oldest first."""
+
+    def delete_project(self, project_id: str) -> bool:
+        """Delete the project with its keys, tokens, usage, idempotency records, members and invitations
+        in one transaction; False when there was no such project."""
 
     def set_project_plan(self, project_id: str, plan: str) -> bool:
         """Change a project's plan; False when there is no such project."""
@@ -74,8 +103,16 @@ class Store(Protocol):
 
     def get_token(self, token_id: str) -> Token | None: ...
 
-    def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
-        """The project's newest tokens first."""
+    def list_tokens(
+        self,
+        project_id: str,
+        limit: int = 50,
+        offset: int = 0,
+        token_filter: TokenFilter | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[Token]:
+        """The project's newest tokens first, ``offset`` rows on, narrowed by ``token_filter`` (its
+        state decided at ``now``, as ``token_state`` decides it)."""
 
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:
         """``attempts += 1`` only if the token is open, unexpired and under its cap; True if it was."""
@@ -132,6 +169,48 @@ class Store(Protocol):
 
     def usage(self, project_id: str, since: dt.date) -> list[UsageDay]:
         """The project's days from ``since`` on, oldest first."""
+
+    # team members (the owner is ``Project.owner_id``)
+    def add_member(self, member: Member) -> None:
+        """Insert; ``Conflict`` when the account is already a member of the project."""
+
+    def get_member(self, project_id: str, account_id: str) -> Member | None: ...
+
+    def list_members(self, project_id: str) -> list[Member]:
+        """The project's members (not its owner), oldest first."""
+
+    def set_member_role(self, project_id: str, account_id: str, role: str) -> bool: ...
+
+    def remove_member(self, project_id: str, account_id: str) -> bool: ...
+
+    def transfer_project(self, project_id: str, old_owner_id: str, new_owner_id: str, now: dt.datetime) -> bool:
+        """Make ``new_owner_id`` the owner only while ``old_owner_id`` still is, in one transaction (the
+        new owner's membership goes, the old owner stays as an admin); False when the owner changed."""
+
+    # invitations
+    def create_invitation(self, invitation: Invitation, token_digest: str) -> None: ...
+
+    def get_invitation(self, token_digest: str) -> Invitation | None:
+        """The invitation whose link token has this digest (accepted or expired too: the caller decides)."""
+
+    def list_invitations(self, project_id: str, now: dt.datetime) -> list[Invitation]:
+        """The project's invitations neither accepted nor expired at ``now``."""
+
+    def accept_invitation(self, invitation_id: str, now: dt.datetime) -> bool:
+        """Mark accepted only if still open and unexpired; True for exactly one caller."""
+
+    def delete_invitation(self, invitation_id: str, project_id: str) -> bool: ...
+
+    # audit log
+    def add_audit_event(self, event: AuditEvent) -> None: ...
+
+    def list_audit_events(
+        self, *, project_id: str | None = None, account_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[AuditEvent]:
+        """Newest first: a project's events, an account's, or (neither given) everyone's."""
+
+    def purge_audit_events(self, before: dt.datetime) -> int:
+        """Delete events older than ``before``; how many."""
 
     # dashboard sessions
     def create_session(self, session: DashboardSession) -> None:

@@ -15,6 +15,16 @@ class Account:
     password_hash: str
     created_at: dt.datetime
     is_active: bool = True
+    """False once an operator disables the account: it cannot sign in and its sessions end."""
+    is_operator: bool = False
+    """Operators see every account and project, set plans, disable accounts and suspend projects."""
+    verified_at: dt.datetime | None = None
+    """When the owner proved the email address (by a code); None: unverified, so no API keys. Accounts
+    made by an operator (CLI, setup link, Django admin) are verified when they are created."""
+
+
+ACCOUNT_SETTABLE = ("email", "password_hash", "is_active", "is_operator", "verified_at")
+"""The ``Account`` fields ``Store.update_account`` writes."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ class Project:
     validate_requires_key: bool = False
     """Refuse ``POST /api/tokens/validate`` without an ``X-Api-Key``. New projects get it on
     (``AccountService.create_project``); rows from before the setting existed have it off."""
+    suspended_at: dt.datetime | None = None
+    """Set by an operator: the project's API keys are refused (problem code ``project_suspended``)."""
 
 
 PROJECT_SETTABLE = (
@@ -48,6 +60,7 @@ PROJECT_SETTABLE = (
     "default_phone_region",
     "deliver_only",
     "validate_requires_key",
+    "suspended_at",
 )
 """The ``Project`` fields ``Store.update_project`` writes (the rest never change)."""
 
@@ -132,3 +145,62 @@ class DashboardSession:
     flash: str | None = None
     """A one-shot message for the session's next page (a new API key after Post/Redirect/Get), encrypted
     under a key derived from the session id, which the store never holds; cleared once shown."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """An account's role in a project other than its owner's (the owner is ``Project.owner_id``)."""
+
+    id: str
+    project_id: str
+    account_id: str
+    role: str
+    """``admin``, ``developer`` or ``viewer`` (``octotp_core.console.permissions.ROLES``)."""
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An emailed invitation to join a project with a role. Its link's token is stored as a digest only."""
+
+    id: str
+    project_id: str
+    email: str
+    role: str
+    invited_by: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    accepted_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """Who did what and when, for a project's and an account's audit log. Never a secret, a code or a
+    full recipient: ``detail`` is a short description written by octotp itself."""
+
+    id: str
+    at: dt.datetime
+    action: str
+    """One of ``octotp_core.console.audit.ACTIONS``."""
+    actor_id: str | None
+    """The account that acted (None: the system, the CLI)."""
+    actor: str
+    """How to name the actor on the page (an email, ``operator (CLI)``, a host app's user)."""
+    project_id: str | None = None
+    account_id: str | None = None
+    """The account whose log this belongs to (the actor's own, or the one acted on)."""
+    detail: str = ""
+    address: str | None = None
+    """The client address the action came from, when it came over HTTP."""
+
+
+@dataclass(frozen=True)
+class TokenFilter:
+    """What the dashboard's token list narrows to (None: any). ``recipient_digest`` is computed on the
+    server from a recipient typed in full (``TokenService.recipient_digest``): nothing is stored in clear."""
+
+    recipient_digest: str | None = None
+    state: str | None = None
+    """One of ``octotp_core.states.TOKEN_STATES``, decided at ``now`` as ``token_state`` decides it."""
+    purpose: str | None = None
+    channel: str | None = None

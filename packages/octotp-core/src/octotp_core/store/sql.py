@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, delete, insert, select, text, update
@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict
 from . import statements as sql
+from .console_store import ConsoleStoreMixin, Step
 from .guard import storage_guard
 from .models import AccountRow, DashboardSessionRow, ProjectRow
 from .protocol import IdempotencyClaimRaced
@@ -49,7 +50,11 @@ def _account(row: Any) -> Account:
     return Account(**dict(row._mapping))
 
 
-class SqlAlchemyStore:
+class _NoChange(Exception):
+    """A transaction's first step changed nothing: roll it back."""
+
+
+class SqlAlchemyStore(ConsoleStoreMixin):
     """The store on any SQLAlchemy engine (its own, or a host application's)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -75,6 +80,38 @@ class SqlAlchemyStore:
             return
         with self._write_lock, (engine or self.engine).begin() as conn:
             yield conn
+
+    # -- the console's primitives (``ConsoleStoreMixin``) ------------------------------------
+    @_guard
+    def _run_write(self, statement: Any, params: Mapping[str, Any]) -> int:
+        with self._begin() as conn:
+            return int(conn.execute(statement, dict(params)).rowcount)
+
+    @_guard
+    def _run_rows(self, statement: Any, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(statement, dict(params)).all())
+
+    @_guard
+    def _run_insert(self, statement: Any, params: Mapping[str, Any], conflict: str) -> None:
+        try:
+            with self._begin() as conn:
+                conn.execute(statement, dict(params))
+        except IntegrityError:
+            raise Conflict(conflict) from None
+
+    @_guard
+    def _run_transaction(self, steps: Sequence[Step], *, first_must_change: bool = False) -> list[int] | None:
+        counts: list[int] = []
+        try:
+            with self._begin() as conn:
+                for statement, params in steps:
+                    counts.append(int(conn.execute(statement, dict(params)).rowcount))
+                    if first_must_change and counts == [0]:
+                        raise _NoChange
+        except _NoChange:
+            return None
+        return counts
 
     # -- health ------------------------------------------------------------------------------
     @_guard
@@ -197,11 +234,6 @@ class SqlAlchemyStore:
         with self._single.connect() as conn:
             row = conn.execute(sql.GET_TOKEN, {"b_id": token_id}).first()
         return Token(*row) if row else None
-
-    @_guard
-    def list_tokens(self, project_id: str, limit: int = 50) -> list[Token]:
-        with self.engine.connect() as conn:
-            return [Token(*r) for r in conn.execute(sql.LIST_TOKENS, {"b_project_id": project_id, "b_limit": limit})]
 
     @_guard
     def reserve_attempt(self, token_id: str, now: dt.datetime) -> bool:

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Integer, Table, bindparam, delete, insert, select, text, update
 
+from ..states import CLOSED_STATES
 from .models import ApiKeyRow, IdempotencyKeyRow, ProjectRow, TokenRow, UsageRow
-from .records import ApiKey, IdempotencyRecord, NewToken, Project, Token, UsageDay
+from .records import ApiKey, IdempotencyRecord, NewToken, Project, Token, TokenFilter, UsageDay
 
 if TYPE_CHECKING:
     from .protocol import Store
@@ -152,7 +153,57 @@ LIST_TOKENS = (
     .where(tokens.c.project_id == _b(tokens, "project_id"))
     .order_by(tokens.c.created_at.desc(), tokens.c.pk.desc())
     .limit(bindparam("b_limit", type_=Integer))
+    .offset(bindparam("b_offset", type_=Integer))
 )
+
+
+def state_condition(state: str) -> tuple[Any, ...]:
+    """SQL that holds for exactly the tokens ``octotp_core.states.token_state`` calls ``state`` at
+    ``b_now`` (the same order of rules: a closed token is its reason, then expiry beats the cap)."""
+    if state in CLOSED_STATES:
+        return (tokens.c.closed_reason == state,)
+    now = _b(tokens, "now", "expires_at")
+    open_ = tokens.c.closed_reason.is_(None)
+    if state == "expired":
+        return (open_, tokens.c.expires_at <= now)
+    if state == "locked":
+        return (open_, tokens.c.expires_at > now, tokens.c.attempts >= tokens.c.max_attempts)
+    if state == "pending":
+        return (open_, tokens.c.expires_at > now, tokens.c.attempts < tokens.c.max_attempts)
+    raise ValueError(f"unknown token state {state!r}")
+
+
+TOKEN_FILTERS = ("recipient_digest", "state", "purpose", "channel")
+
+
+@functools.lru_cache(maxsize=128)
+def list_tokens_select(filters: tuple[str, ...], state: str | None = None) -> Any:
+    """``LIST_TOKENS`` narrowed by the named ``TOKEN_FILTERS`` (parameters ``b_<name>``; the state's
+    own condition reads ``b_now``). One statement per combination, so each compiles once."""
+    statement = LIST_TOKENS
+    for name in filters:
+        if name == "state":
+            assert state is not None
+            statement = statement.where(*state_condition(state))
+        else:
+            statement = statement.where(tokens.c[name] == _b(tokens, name))
+    return statement
+
+
+def list_tokens_params(
+    project_id: str, limit: int, offset: int, token_filter: TokenFilter | None, now: dt.datetime
+) -> tuple[Any, dict[str, Any]]:
+    """The statement ``Store.list_tokens`` runs for this filter, with its parameters."""
+    params: dict[str, Any] = {"b_project_id": project_id, "b_limit": limit, "b_offset": offset, "b_now": now}
+    if token_filter is None:
+        return LIST_TOKENS, params
+    used = tuple(name for name in TOKEN_FILTERS if getattr(token_filter, name) is not None)
+    for name in used:
+        if name != "state":
+            params[f"b_{name}"] = getattr(token_filter, name)
+    return list_tokens_select(used, token_filter.state), params
+
+
 RESERVE_ATTEMPT = (
     update(tokens).where(tokens.c.id == _b(tokens, "id"), *_reservable()).values(attempts=tokens.c.attempts + 1)
 )

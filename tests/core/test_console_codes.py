@@ -51,7 +51,7 @@ def owner(octotp: Octotp) -> str:
     """A fresh account's address, in mixed case as someone might type it (the session database
     outlives the test)."""
     email = f"Owner.{uuid.uuid4().hex[:10]}@Example.com"
-    octotp.accounts.create_account(email, PASSWORD)
+    octotp.accounts.create_account(email, PASSWORD, verified=False)  # as a sign-up makes it
     return email
 
 
@@ -85,6 +85,15 @@ def test_a_verification_code_has_its_own_words_and_purpose(codes: ConsoleCodes, 
     # A verification code is not a reset code: purposes are separate bindings.
     assert codes.check(owner, PASSWORD_RESET, code).status == "not_found"
     assert codes.check(owner, ACCOUNT_VERIFY, code).ok
+
+
+def test_a_verified_account_is_sent_no_verification_code(octotp: Octotp, codes: ConsoleCodes, mailbox: Mailbox) -> None:
+    verified = f"verified-{uuid.uuid4().hex[:10]}@example.com"
+    octotp.accounts.create_account(verified, PASSWORD)
+    codes.send(verified, ACCOUNT_VERIFY)
+    assert mailbox.to(verified) == []
+    codes.send(verified, PASSWORD_RESET)  # a reset code it is sent
+    assert mailbox.last(verified).subject == "Your octotp password reset code"
 
 
 def test_no_account_no_mail_but_the_same_answers(codes: ConsoleCodes, mailbox: Mailbox, owner: str) -> None:

@@ -10,7 +10,8 @@ send and failure budgets, argon2 hashing. ``TokenService`` issues them with ``se
 No enumeration: ``send`` issues a code (spending the address's send budget) whether or not an
 account has the address, and only the email differs, sent to an existing, active account alone. So
 its answer, its budget and its hashing work are the same either way, and ``check`` answers about
-a code the same way for any address.
+a code the same way for any address. A verification code is mailed only to an account that is not
+verified yet.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ class ConsoleCodes:
     # -- send and check ----------------------------------------------------------------------
     def send(self, email: str, purpose: ConsolePurpose) -> None:
         """Issue a code for ``email`` and ``purpose`` and email it when an active account has the
-        address. Returns nothing either way (see the module's docstring).
+        address (for ``account-verify``: an account not verified yet). Returns nothing either way
+        (see the module's docstring).
 
         Raises ``InvalidInput`` for an address that is not one (field ``email``), ``RateLimited`` when
         the address's send budget is spent; both are the same for any address. A failed email is
@@ -130,8 +132,8 @@ class ConsoleCodes:
         address = normalise_email(email, field="email").value
         account = self.octotp.store.get_account_by_email(address)
         created = self.octotp.tokens.create(self.project(), email=address, purpose=purpose, send=False)
-        if account is None or not account.is_active:
-            # Nobody to tell: the code expires unused, after the same work as for an account.
+        if account is None or not account.is_active or (purpose == ACCOUNT_VERIFY and account.verified_at is not None):
+            # Nobody to tell (or nothing to verify): the code expires unused, after the same work.
             return
         assert created.code is not None  # the console's project is never deliver-only
         expires_in = max(1, round((created.expires_at - self.octotp.clock.now()).total_seconds()))

@@ -131,7 +131,15 @@ class DashboardViews:
     ) -> Response:
         if call.active is not None and call.request.method.upper() == "GET":
             return call.redirect("/")
-        return self.page(call, status, "login.html", form_token=self._login_form_token(call), error=error, email=email)
+        return self.page(
+            call,
+            status,
+            "login.html",
+            form_token=self._login_form_token(call),
+            error=error,
+            email=email,
+            signup=self.octotp.settings.dashboard_signup,
+        )
 
     def login(self, call: DashboardRequest) -> Response:
         email, password = call.form("email"), call.form("password")

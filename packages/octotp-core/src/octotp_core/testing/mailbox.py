@@ -12,6 +12,7 @@ import email.policy
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from types import TracebackType
@@ -19,6 +20,7 @@ from typing import Any
 
 SMTP_BACKEND = "octotp_core.delivery.smtp.SmtpBackend"
 _CODE = re.compile(r"\b(\d{4,10})\b")
+_LINK = re.compile(r"https?://\S+")
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,30 @@ class Mailbox:
         found = _CODE.search(self.last(address).body)
         assert found, f"the last mail to {address} holds no code"
         return found.group(1)
+
+    def wait_for(self, to: str, contains: str | None = None, timeout: float = 5.0) -> ReceivedMail:
+        """The newest message to ``to`` (whose body holds ``contains``, when given), waiting up to
+        ``timeout`` seconds for it to arrive; ``AssertionError`` when none does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.to(to) if contains is None or contains in m.body]
+            if found:
+                return found[-1]
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no mail to {to}" + (f" containing {contains!r}" if contains else ""))
+            time.sleep(0.02)
+
+    def code_for(self, to: str) -> str:
+        """The code in the newest message to ``to`` (waiting for one)."""
+        found = _CODE.search(self.wait_for(to).body)
+        assert found, f"the last mail to {to} holds no code"
+        return found.group(1)
+
+    def link_for(self, to: str) -> str:
+        """The first http(s) link in the newest message to ``to`` (waiting for one)."""
+        found = _LINK.search(self.wait_for(to).body)
+        assert found, f"the last mail to {to} holds no link"
+        return found.group(0)
 
     def clear(self) -> None:
         """Forget every message received so far."""

@@ -96,6 +96,15 @@ def test_every_page_meets_the_quality_bars(
         assert PROJECT in page.locator("main table").inner_text()
         check("projects")
 
+        # The keyboard: the first Tab shows the skip link, with a visible focus outline, and it leads to main.
+        page.keyboard.press("Tab")
+        focused = page.locator(":focus")
+        assert focused.inner_text() == "Skip to content"
+        assert focused.bounding_box()["y"] >= 0
+        assert focused.evaluate("e => parseFloat(getComputedStyle(e).outlineWidth)") >= 2
+        page.keyboard.press("Enter")
+        assert page.url.endswith("#content")
+
         page.goto(f"{dashboard}/no-such-page")
         assert page.locator("h1").inner_text() == "Not found"
         check("not-found")

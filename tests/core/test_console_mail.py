@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 
@@ -20,64 +21,72 @@ from octotp_core.testing.mailbox import Mailbox
 
 from .conftest import MakeOctotp
 
+
+def body(message: EmailMessage) -> str:
+    """A received message's plain-text body, with the line ends it was written with."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
 LINK = "https://console.example.com/dashboard/invitations/accept?token=inv-secret-0123456789"
 EXPIRES = dt.datetime(2030, 5, 6, 7, 8, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    with Mailbox() as box:
-        yield box
+    box = Mailbox().start()
+    yield box
+    box.stop()
 
 
 @pytest.fixture
 def mail(make_octotp: MakeOctotp, mailbox: Mailbox) -> ConsoleMail:
-    return ConsoleMail(make_octotp(**mailbox.settings()))
+    return ConsoleMail(make_octotp(**mailbox.delivery_settings))
 
 
 def test_the_verification_code(mail: ConsoleMail, mailbox: Mailbox) -> None:
     mail.verification_code("lee@example.com", "042917", 600)
-    [received] = mailbox.messages
-    assert received.to == ("lee@example.com",)
-    assert received.subject == "Your octotp verification code"
-    assert received.body.startswith("Your octotp verification code is 042917. It expires in 10 minutes.")
-    assert mailbox.code("LEE@example.com") == "042917"
+    [(recipients, received)] = mailbox.messages
+    assert recipients == ["lee@example.com"]
+    assert received["Subject"] == "Your octotp verification code"
+    assert body(received).startswith("Your octotp verification code is 042917. It expires in 10 minutes.")
+    assert mailbox.code_for("LEE@example.com") == "042917"
 
 
 def test_the_password_reset_code(mail: ConsoleMail, mailbox: Mailbox) -> None:
     mail.password_reset_code("lee@example.com", "123456", 300)
-    received = mailbox.last("lee@example.com")
-    assert received.subject == "Your octotp password reset code"
-    assert "Your octotp password reset code is 123456. It expires in 5 minutes." in received.body
-    assert "Every session of your account ends" in received.body
+    received = mailbox.wait_for("lee@example.com")
+    assert received["Subject"] == "Your octotp password reset code"
+    assert "Your octotp password reset code is 123456. It expires in 5 minutes." in body(received)
+    assert "Every session of your account ends" in body(received)
 
 
 def test_the_invitation_carries_its_link_and_expiry(mail: ConsoleMail, mailbox: Mailbox) -> None:
     # A project name is the owner's free text: a newline in it cannot add a header.
     mail.invitation("kim@example.com", "Shop\r\nBcc: evil@example.com", "lee@example.com", LINK, EXPIRES)
-    received = mailbox.last("kim@example.com")
-    assert received.to == ("kim@example.com",)  # no Bcc was smuggled in
-    assert received.subject == "lee@example.com invited you to Shop Bcc: evil@example.com on octotp"
-    assert f"\n{LINK}\n" in received.body
-    assert "until 2030-05-06 07:08 UTC" in received.body
-    assert "lee@example.com invited you to the project Shop Bcc: evil@example.com on octotp." in received.body
+    received = mailbox.wait_for("kim@example.com")
+    assert [recipients for recipients, _ in mailbox.messages] == [["kim@example.com"]]  # no Bcc was smuggled in
+    assert received["Subject"] == "lee@example.com invited you to Shop Bcc: evil@example.com on octotp"
+    assert f"\n{LINK}\n" in body(received)
+    assert "until 2030-05-06 07:08 UTC" in body(received)
+    assert "lee@example.com invited you to the project Shop Bcc: evil@example.com on octotp." in body(received)
 
 
 def test_the_signup_attempt_notice(mail: ConsoleMail, mailbox: Mailbox) -> None:
     mail.signup_attempt("lee@example.com")
-    plain = mailbox.last("lee@example.com")
-    assert plain.subject == "Someone tried to sign up to octotp with your address"
-    assert "No account was created and nothing about yours changed." in plain.body
-    assert "reset your password if you forgot it." in plain.body
+    plain = mailbox.wait_for("lee@example.com")
+    assert plain["Subject"] == "Someone tried to sign up to octotp with your address"
+    assert "No account was created and nothing about yours changed." in body(plain)
+    assert "reset your password if you forgot it." in body(plain)
     mail.signup_attempt("lee@example.com", sign_in_link="https://console.example.com/dashboard/login")
-    assert "forgot it:\nhttps://console.example.com/dashboard/login\n" in mailbox.last("lee@example.com").body
+    assert "forgot it:\nhttps://console.example.com/dashboard/login\n" in body(mailbox.wait_for("lee@example.com"))
 
 
 def test_a_failed_mail_raises_and_logs_without_the_address(
     make_octotp: MakeOctotp, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with Mailbox() as gone:
-        settings = gone.settings()
+    settings = Mailbox().delivery_settings  # never started: connections are refused
     mail = ConsoleMail(make_octotp(**settings))
     caplog.set_level(logging.INFO, logger="octotp")
     with pytest.raises(DeliveryFailed, match="the invitation email could not be sent"):

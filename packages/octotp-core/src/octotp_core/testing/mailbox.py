@@ -1,8 +1,7 @@
-"""A real SMTP server for tests: aiosmtpd on 127.0.0.1, keeping every message it receives.
+"""A real SMTP server for tests (aiosmtpd on 127.0.0.1) that keeps every message it receives.
 
-Point octotp's SMTP backend at it (``Mailbox.settings()``), then read what was sent the way a user
-would: ``mailbox.last("lee@example.com").body``, ``mailbox.code("lee@example.com")``. Needs
-``aiosmtpd`` (a test dependency, not one of octotp-core's).
+The console's own mail (verification and reset codes, invitations) is read from here, exactly as a
+user reads it from an inbox: ``code_for(to)`` and ``link_for(to)`` parse the newest message to an address.
 """
 
 from __future__ import annotations
@@ -13,136 +12,91 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from email.message import EmailMessage
-from types import TracebackType
 from typing import Any
 
-SMTP_BACKEND = "octotp_core.delivery.smtp.SmtpBackend"
-_CODE = re.compile(r"\b(\d{4,10})\b")
-_LINK = re.compile(r"https?://\S+")
+from aiosmtpd.controller import Controller
+
+CODE = re.compile(r"\b(\d{4,10})\b")
+LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
-@dataclass(frozen=True)
-class ReceivedMail:
-    """One message as the server received it: envelope recipients, headers and the plain-text body."""
-
-    to: tuple[str, ...]
-    subject: str
-    sender: str
-    body: str
-
-    def __repr__(self) -> str:  # a body may hold a code or a link: keep it out of assertion output
-        return f"ReceivedMail(to={self.to!r}, subject={self.subject!r})"
-
-
-class _Collect:
-    """aiosmtpd handler: parse each message and keep it."""
-
-    def __init__(self, box: Mailbox) -> None:
-        self.box = box
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        part = parsed.get_body(preferencelist=("plain",))
-        body = part.get_content().replace("\r\n", "\n") if part is not None else ""
-        mail = ReceivedMail(
-            tuple(address.lower() for address in envelope.rcpt_tos),
-            str(parsed.get("Subject", "")),
-            str(parsed.get("From", "")),
-            body,
-        )
-        with self.box._lock:
-            self.box._messages.append(mail)
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
+def free_port() -> int:
+    """A local TCP port nothing listens on."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+class _Keep:
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.box.lock:
+            self.box.messages.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
 class Mailbox:
-    """An SMTP server on 127.0.0.1 while the context is open; ``messages`` in the order received."""
+    """An SMTP server on 127.0.0.1:``port`` keeping (envelope recipients, message) pairs."""
 
-    def __init__(self, from_addr: str = "console@octotp.test") -> None:
-        self.from_addr = from_addr
-        self.port = 0
-        self._messages: list[ReceivedMail] = []
-        self._lock = threading.Lock()
-        self._controller: Any = None
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.lock = threading.Lock()
+        self._controller = Controller(_Keep(self), hostname=self.host, port=self.port)
 
-    def __enter__(self) -> Mailbox:
-        from aiosmtpd.controller import Controller
-
-        self.port = _free_port()
-        self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
+    def start(self) -> Mailbox:
         self._controller.start()
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+    def stop(self) -> None:
+        self._controller.stop()
 
-    def settings(self) -> dict[str, Any]:
-        """The ``Settings`` values that send octotp's email here."""
-        return {
-            "delivery_email_backend": SMTP_BACKEND,
-            "delivery_options": {"smtp": {"host": "127.0.0.1", "port": self.port, "from_addr": self.from_addr}},
-        }
+    def to(self, address: str) -> list[EmailMessage]:
+        """Every message received for ``address`` (case-insensitive), oldest first."""
+        with self.lock:
+            return [m for rcpt, m in self.messages if address.lower() in (r.lower() for r in rcpt)]
 
-    @property
-    def messages(self) -> list[ReceivedMail]:
-        """Every message received so far."""
-        with self._lock:
-            return list(self._messages)
-
-    def to(self, address: str) -> list[ReceivedMail]:
-        """The messages sent to ``address`` (compared case-insensitively), oldest first."""
-        return [m for m in self.messages if address.lower() in m.to]
-
-    def last(self, address: str) -> ReceivedMail:
-        """The newest message to ``address``; ``AssertionError`` when there is none."""
-        received = self.to(address)
-        assert received, f"no mail to {address}"
-        return received[-1]
-
-    def code(self, address: str) -> str:
-        """The code in the newest message to ``address``."""
-        found = _CODE.search(self.last(address).body)
-        assert found, f"the last mail to {address} holds no code"
-        return found.group(1)
-
-    def wait_for(self, to: str, contains: str | None = None, timeout: float = 5.0) -> ReceivedMail:
-        """The newest message to ``to`` (whose body holds ``contains``, when given), waiting up to
-        ``timeout`` seconds for it to arrive; ``AssertionError`` when none does."""
+    def wait_for(self, to: str, contains: str | None = None, *, after: int = 0, timeout: float = 10.0) -> EmailMessage:
+        """The newest message to ``to`` (whose text contains ``contains``), the ``after``-th or later
+        one; waits up to ``timeout`` seconds (delivery may happen on another thread)."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in self.to(to) if contains is None or contains in m.body]
+            found = [m for m in self.to(to)[after:] if contains is None or contains in text_of(m)]
             if found:
                 return found[-1]
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"no mail to {to}" + (f" containing {contains!r}" if contains else ""))
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no message to {to!r} containing {contains!r} (have {len(self.messages)})")
             time.sleep(0.02)
 
-    def code_for(self, to: str) -> str:
-        """The code in the newest message to ``to`` (waiting for one)."""
-        found = _CODE.search(self.wait_for(to).body)
-        assert found, f"the last mail to {to} holds no code"
+    def code_for(self, to: str, contains: str | None = None, *, after: int = 0) -> str:
+        """The code in the newest message to ``to``."""
+        found = CODE.search(text_of(self.wait_for(to, contains, after=after)))
+        assert found is not None, "no code in the message"
         return found.group(1)
 
-    def link_for(self, to: str) -> str:
-        """The first http(s) link in the newest message to ``to`` (waiting for one)."""
-        found = _LINK.search(self.wait_for(to).body)
-        assert found, f"the last mail to {to} holds no link"
+    def link_for(self, to: str, contains: str | None = None, *, after: int = 0) -> str:
+        """The first link in the newest message to ``to``."""
+        found = LINK.search(text_of(self.wait_for(to, contains, after=after)))
+        assert found is not None, "no link in the message"
         return found.group(0)
 
-    def clear(self) -> None:
-        """Forget every message received so far."""
-        with self._lock:
-            self._messages.clear()
+    @property
+    def delivery_settings(self) -> dict[str, Any]:
+        """Settings that send octotp's email through this server (core's SMTP backend)."""
+        return {
+            "delivery_email_backend": "octotp_core.delivery.smtp.SmtpBackend",
+            "delivery_options": {"smtp": {"host": self.host, "port": self.port}},
+        }
+
+
+def text_of(message: EmailMessage) -> str:
+    """The subject and the plain-text body of a message."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    content = body.get_content() if body is not None else ""
+    return f"{message.get('Subject', '')}\n{content}"

@@ -82,7 +82,7 @@ def test_accessible_name_description_and_no_inline_style_or_script() -> None:
     assert isinstance(chart, Markup)
     svg = parse(chart)
     assert svg.get("role") == "img"
-    assert svg.get("viewBox") == "0 0 400 250"
+    assert svg.get("viewBox") == "0 0 340 256"
     assert svg.get("width") == "100%"
     assert svg.get("height") is None  # the height follows the width
     title, desc = svg.find("svg:title", NS), svg.find("svg:desc", NS)

@@ -26,12 +26,12 @@ Marker = Literal["circle", "square", "triangle", "diamond"]
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 DEFAULT_DAYS = 30
 
-# The drawing, in viewBox units. 400 wide so that at a 390 px phone (about 340 px of content)
-# 12-unit text is still about 10 px; the SVG scales to its container's width.
-WIDTH, HEIGHT = 400, 250
-LEFT, RIGHT, TOP = 40, 14, 14
+# The drawing, in viewBox units; the SVG scales to its container's width. 340 wide so that on a
+# 390 px phone (about 320 px for the chart) 12-unit text is still about 11 px.
+WIDTH, HEIGHT = 340, 256
+LEFT, RIGHT, TOP = 44, 22, 14  # RIGHT holds half of the newest day's label
 PLOT_BOTTOM = 180
-FONT_SIZE = "11"
+FONT_SIZE = "12"
 Y_TICKS = 4
 
 
@@ -97,6 +97,14 @@ def zero_filled(days: Sequence[UsageDay], end: dt.date, length: int = DEFAULT_DA
     first = end - dt.timedelta(days=length - 1)
     run = (first + dt.timedelta(days=i) for i in range(length))
     return [by_day.get(day) or UsageDay(project_id, day) for day in run]
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _short_date(day: dt.date) -> str:
+    # Not strftime("%b"): that follows the process's locale.
+    return f"{_MONTHS[day.month - 1]} {day.day:02d}"
 
 
 def _number(value: float) -> str:
@@ -214,9 +222,8 @@ def usage_chart(
     for index in range(length - 1, -1, -7):
         x = f"{x_of(index):.1f}"
         _sub(axes, "line", x1=x, x2=x, y1=str(PLOT_BOTTOM), y2=str(PLOT_BOTTOM + 4), stroke="#1d2330")
-        anchor = "end" if index == length - 1 and length > 1 else "middle"  # the newest stays inside the edge
-        _sub(axes, "text", filled[index].day.strftime("%b %d"), x=x, y=str(PLOT_BOTTOM + 15), text_anchor=anchor)
-    _sub(axes, "text", "Day (UTC)", x=str(LEFT + plot_width / 2), y=str(PLOT_BOTTOM + 30), text_anchor="middle")
+        _sub(axes, "text", _short_date(filled[index].day), x=x, y=str(PLOT_BOTTOM + 15), text_anchor="middle")
+    _sub(axes, "text", "Day (UTC)", x=str(LEFT + plot_width / 2), y=str(PLOT_BOTTOM + 31), text_anchor="middle")
     _sub(
         axes,
         "text",
@@ -253,7 +260,7 @@ def usage_chart(
     legend = _sub(svg, "g", class_="legend", fill="#1d2330")
     for index, series in enumerate(SERIES):
         column = LEFT + (index % 2) * (plot_width / 2)
-        row = PLOT_BOTTOM + 46 + (index // 2) * 16
+        row = PLOT_BOTTOM + 48 + (index // 2) * 18
         sample = _sub(legend, "g", stroke=series.colour, fill=series.colour)
         line = _sub(
             sample, "line", x1=f"{column:.1f}", x2=f"{column + 26:.1f}", y1=str(row), y2=str(row), stroke_width="1.8"

@@ -334,9 +334,12 @@ class DashboardViews:
         )
 
     def _usage_limit(self, project: Project) -> tuple[float | None, str]:
-        """The daily limit the usage chart draws for a project, and its label: none yet (plans
-        state per-minute limits; a plan's daily or monthly quota will be drawn here)."""
-        return None, "Plan limit"
+        """The daily line the usage chart draws for a project, and its label: the plan's monthly
+        creations spread over a 30-day month (None when the plan states no monthly figure)."""
+        plan = self.octotp.settings.plans.get(project.plan)
+        if plan is None or plan.creates_per_month is None:
+            return None, "Plan limit"
+        return round(plan.creates_per_month / 30), f"Plan {project.plan}, {plan.creates_per_month:,} a month"
 
     def update_project(self, call: DashboardRequest, project_id: str) -> Response:
         access = self.access(call, project_id, "project.configure")

@@ -430,7 +430,10 @@ class DashboardSuite:
         created_points = chart_points(svg, "created")
         assert created_points[-1].endswith(": 1 created")  # today, UTC
         assert all(p.endswith(": 0 created") for p in created_points[:-1])
-        assert svg.find(f"{{{SVG}}}g[@class='limit']") is None  # no plan limit drawn yet
+        # The default plan (free) states 10,000 creations a month: its daily share is drawn.
+        limit = svg.find(f"{{{SVG}}}g[@class='limit']")
+        assert limit is not None
+        assert "".join(limit.itertext()) == "Plan free, 10,000 a month: 333"
         assert "Approval rate (approved ÷ created): <strong>0.0%</strong> (0 approved of 1 created)" in page
         assert '<tr><th scope="row">Total</th><td>1</td><td>0</td><td>0</td><td>0</td></tr>' in page
         assert "<caption>Tokens per day" in page

@@ -1,6 +1,7 @@
-"""The project pages of the console, for every adapter (part of ``console.ConsoleSuite``): the token
-list (search by exact recipient, filters by state, purpose and channel, pages), the confirmation
-before a key is revoked, deleting a project, and the audit logs (a project's and an account's).
+"""Console conformance: the project pages, for every adapter (part of ``console.ConsoleSuite``, which
+gives the fixtures): the token list (search by exact recipient, filters by state, purpose and
+channel, pages), the confirmation before a key is revoked, deleting a project, and the audit logs
+(a project's and an account's).
 
 Tokens are made through the app's own API (approved, replaced, locked by wrong codes, cancelled,
 expired by moving the app's ``FrozenClock``) or, where the API cannot make one (a failed delivery,
@@ -65,8 +66,8 @@ def make_project(browser: DashboardBrowser, name: str | None = None) -> ProjectW
 
 def octotp_of(dashboard: MountedDashboard) -> Octotp:
     """The app's ``Octotp`` (the console fixtures put it on ``MountedDashboard.octotp``)."""
-    octotp = getattr(dashboard, "octotp", None) or dashboard.extra.get("octotp")
-    assert isinstance(octotp, Octotp), "the console suite needs the app's Octotp"
+    octotp = dashboard.octotp
+    assert isinstance(octotp, Octotp), "the console suite needs the app's Octotp (MountedDashboard.octotp)"
     return octotp
 
 

@@ -120,7 +120,14 @@ class ProjectViews(ViewArea):
         )
         if key is None:
             raise NotFound("no such API key")
-        return self.views.page(call, 200, "revoke_key.html", project=access.project, key=key)
+        return self.views.page(
+            call,
+            200,
+            "revoke_key.html",
+            project=access.project,
+            key=key,
+            cache_seconds=self.octotp.settings.api_key_cache_seconds,
+        )
 
     # -- deleting a project ------------------------------------------------------------------
     def confirm_delete(
@@ -130,7 +137,15 @@ class ProjectViews(ViewArea):
         access = self.access(call, project_id, "project.delete")
         project = access.project
         keys = [k for k in self.octotp.store.list_api_keys(project.id) if k.revoked_at is None]
-        return self.views.page(call, status, "delete_project.html", project=project, active_keys=len(keys), error=error)
+        return self.views.page(
+            call,
+            status,
+            "delete_project.html",
+            project=project,
+            active_keys=len(keys),
+            cache_seconds=self.octotp.settings.api_key_cache_seconds,
+            error=error,
+        )
 
     def delete_project(self, call: DashboardRequest, project_id: str) -> Response:
         """Deletes the project once its exact name is typed: its keys stop working at once, its tokens,

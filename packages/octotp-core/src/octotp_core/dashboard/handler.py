@@ -147,6 +147,9 @@ class DashboardHandler:
                 log.info("dashboard CSRF check failed path=%s", _safe_path(request.path))
                 return self._error(call, 403, "Forbidden")
             return view(call, **match.groupdict())
+        # The signed-in header as on every other page, so this 404 and a view's own (an operator page
+        # asked for by another account) are the same page.
+        call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
         return self._error(call, 404, "Not found")
 
     def _csrf_ok(self, call: DashboardRequest, signed_in: bool) -> bool:

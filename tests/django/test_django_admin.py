@@ -189,3 +189,13 @@ def test_usage_days_flush_first_and_say_how_fresh(admin_client: Client, octotp_d
         assert "3600 s" in body
         detail = admin_client.get(reverse("admin:octotp_usageday_change", args=[row.pk]))
         assert 'id="usage-freshness"' in detail.content.decode()
+
+
+def test_a_plan_change_in_the_admin_is_audited(
+    admin_client: Client, project: models.Project, django_octotp: Octotp
+) -> None:
+    """The admin changes plans too, and says so in octotp's audit log as the other ways do."""
+    assert _change(admin_client, project, plan="pro")[0] == 302
+    assert _change(admin_client, models.Project.objects.get(id=project.id), name="Renamed")[0] == 302  # no plan change
+    events = [(e.action, e.actor, e.detail) for e in django_octotp.audit.for_project(str(project.id))]
+    assert events == [("project.plan_changed", "admin (Django admin)", "free → pro")]

@@ -94,10 +94,17 @@ class OperatorActions:
         return after
 
     def plan_changed(
-        self, before: Project, after: Project, *, actor: Account | None, address: str | None = None
+        self,
+        before: Project,
+        after: Project,
+        *,
+        actor: Account | None,
+        address: str | None = None,
+        actor_label: str | None = None,
     ) -> None:
         """Record a plan change (``free → pro``) when ``after`` is on another plan than ``before``
-        (for writers that change the plan with other settings, such as ``octotp projects set``)."""
+        (for writers that change the plan with other settings: ``octotp projects set``, the Django
+        admin, whose user is named by ``actor_label``)."""
         if before.plan == after.plan:
             return
         self.octotp.audit.record(
@@ -106,6 +113,7 @@ class OperatorActions:
             project_id=after.id,
             detail=f"{before.plan} → {after.plan}",
             address=address,
+            actor_label=actor_label,
         )
         log.info("operator plan changed project=%s plan=%s", after.id, after.plan)
 

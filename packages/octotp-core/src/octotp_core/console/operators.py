@@ -126,12 +126,23 @@ class OperatorActions:
         if (before.suspended_at is not None) == suspended:
             return before
         after = self.octotp.accounts.suspend_project(before.id, suspended)
-        action = "project.suspended" if suspended else "project.resumed"
-        self.octotp.audit.record(
-            action,
-            actor=actor,
-            project_id=after.id,
-            address=address,
-        )
-        log.info("operator %s project=%s", action, after.id)
+        self.suspension_changed(before, after, actor=actor, address=address)
         return after
+
+    def suspension_changed(
+        self,
+        before: Project,
+        after: Project,
+        *,
+        actor: Account | None,
+        address: str | None = None,
+        actor_label: str | None = None,
+    ) -> None:
+        """Record ``project.suspended`` or ``project.resumed`` when ``after`` is not as ``before``
+        was (for the Django admin's change form, which sets ``suspended_at`` itself)."""
+        suspended = after.suspended_at is not None
+        if (before.suspended_at is not None) == suspended:
+            return
+        action = "project.suspended" if suspended else "project.resumed"
+        self.octotp.audit.record(action, actor=actor, project_id=after.id, address=address, actor_label=actor_label)
+        log.info("operator %s project=%s", action, after.id)

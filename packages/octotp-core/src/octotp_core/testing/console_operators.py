@@ -336,6 +336,7 @@ class OperatorsSuite:
         page = opened.browser().get("/welcome")
         assert page.status == 200
         assert f'href="{opened.base}/signup"' in page.text
+        assert opened.browser().get("/signup").status == 200  # the link leads to the sign-up page
         assert f'href="{opened.base}/login"' in page.text
         assert "For trying it out." in _block(page, "plan-free")
         assert "Two a minute." in _block(page, "plan-tiny")

@@ -20,10 +20,10 @@ from octotp_core import FrozenClock, Octotp, Settings
 from octotp_core.dashboard import DashboardHandler, setup_url
 from octotp_core.http import ApiHandler, Request
 from octotp_core.store import Account
+from octotp_core.testing.console import ConsoleSuite
 from octotp_core.testing.dashboard import (
     PASSWORD,
     DashboardBrowser,
-    DashboardSuite,
     MountedDashboard,
     RawResult,
     hidden_field,
@@ -31,6 +31,8 @@ from octotp_core.testing.dashboard import (
     set_cookie_attributes,
 )
 from octotp_core.testing.databases import migrated_sqlite_url
+
+from .conftest import MakeOctotp
 
 BASE = "/dashboard"
 
@@ -56,13 +58,17 @@ class HandlerClient:
 
 
 def _mounted(octotp: Octotp, client: HandlerClient) -> MountedDashboard:
-    return MountedDashboard(client, BASE, "", octotp.accounts.create_account, {"octotp": octotp})
+    return MountedDashboard(client, BASE, "", octotp.accounts.create_account, {"octotp": octotp}, octotp=octotp)
 
 
-class TestCoreHandler(DashboardSuite):
+class TestCoreHandler(ConsoleSuite):
     @pytest.fixture
-    def dashboard(self, octotp: Octotp) -> MountedDashboard:
-        return _mounted(octotp, HandlerClient(octotp))
+    def make_dashboard(self, make_octotp: MakeOctotp) -> Callable[..., MountedDashboard]:
+        def build(**settings: object) -> MountedDashboard:
+            octotp = make_octotp(**settings)
+            return _mounted(octotp, HandlerClient(octotp))
+
+        return build
 
 
 @pytest.fixture

@@ -3,14 +3,16 @@ middleware included), octotp under ``/octotp/``, on every database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http.cookies import SimpleCookie
+from typing import Any
 
 import pytest
 from django.test import Client, override_settings
 
 from octotp_core import FrozenClock
-from octotp_core.testing.dashboard import DashboardSuite, MountedDashboard, RawResult
+from octotp_core.testing.console import ConsoleSuite
+from octotp_core.testing.dashboard import MountedDashboard, RawResult
 from octotp_django.api import build_octotp, reset_octotp
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -41,22 +43,28 @@ class RawDjangoClient:
 
 
 @pytest.fixture
-def django_dashboard(octotp_db: str, clock: FrozenClock) -> Iterator[MountedDashboard]:
-    octotp = build_octotp(clock=clock)
-    reset_octotp(octotp)
-    yield MountedDashboard(
-        RawDjangoClient(Client(enforce_csrf_checks=True)),
-        "/octotp/dashboard",
-        "/octotp",
-        octotp.accounts.create_account,
-    )
+def make_django_dashboard(octotp_db: str, clock: FrozenClock) -> Iterator[Callable[..., MountedDashboard]]:
+    """``make_django_dashboard(**settings)``: the test project with ``OCTOTP`` overridden by these
+    settings (``dashboard_signup`` → ``OCTOTP["DASHBOARD_SIGNUP"]``); the last one built answers."""
+    from django.conf import settings as django_settings
+
+    def build(**settings: Any) -> MountedDashboard:
+        overrides = {name.upper(): value for name, value in settings.items()}
+        with override_settings(OCTOTP={**django_settings.OCTOTP, **overrides}):
+            octotp = build_octotp(clock=clock)
+        reset_octotp(octotp)
+        client = RawDjangoClient(Client(enforce_csrf_checks=True))
+        create = octotp.accounts.create_account
+        return MountedDashboard(client, "/octotp/dashboard", "/octotp", create, octotp=octotp)
+
+    yield build
     reset_octotp()
 
 
-class TestDjangoDashboard(DashboardSuite):
+class TestDjangoDashboard(ConsoleSuite):
     @pytest.fixture
-    def dashboard(self, django_dashboard: MountedDashboard) -> MountedDashboard:
-        return django_dashboard
+    def make_dashboard(self, make_django_dashboard: Callable[..., MountedDashboard]) -> Callable[..., MountedDashboard]:
+        return make_django_dashboard
 
 
 def test_dashboard_off(octotp_db: str) -> None:

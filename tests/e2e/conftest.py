@@ -3,18 +3,23 @@
 Playwright cannot download its own browser here, so it launches ``/usr/bin/chromium``
 (``OCTOTP_TEST_CHROMIUM`` overrides the path). Without Playwright or Chromium the tests skip on a
 developer machine and fail in CI (``OCTOTP_TEST_REQUIRE_SERVICES=1``).
+
+The quality bars (axe-core, no sideways scrolling at 390 px, screenshots) are ``check_page`` from
+``quality.py``, which says how to use them; ``narrow_page`` and ``wide_page`` are the JavaScript-free
+phone and desktop pages they are checked on.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..conftest import unavailable
+from . import quality
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -56,3 +61,40 @@ def page(chromium: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+NARROW_VIEWPORT = {"width": 390, "height": 844}
+"""A phone (an iPhone 12-14 in CSS pixels): the width the console must fit without scrolling sideways."""
+WIDE_VIEWPORT = {"width": 1280, "height": 800}
+"""A laptop."""
+
+
+def _page_without_javascript(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    context = browser.new_context(viewport=viewport, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def narrow_page(chromium: Any) -> Iterator[Any]:
+    """A page 390x844 with JavaScript disabled, in a fresh context (its own cookies)."""
+    yield from _page_without_javascript(chromium, NARROW_VIEWPORT)
+
+
+@pytest.fixture
+def wide_page(chromium: Any) -> Iterator[Any]:
+    """A page 1280x800 with JavaScript disabled, in a fresh context (its own cookies)."""
+    yield from _page_without_javascript(chromium, WIDE_VIEWPORT)
+
+
+@pytest.fixture
+def check_page(chromium: Any) -> Callable[[Any, str], list[dict[str, Any]]]:
+    """``quality.check_page``, once axe-core is at hand (installed with npm on first use; without npm
+    or the registry: a skip on a developer machine, a failure in CI)."""
+    try:
+        quality.axe_source()
+    except quality.AxeUnavailable as exc:
+        unavailable(exc)
+    return quality.check_page

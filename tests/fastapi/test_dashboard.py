@@ -3,14 +3,19 @@ plus what only FastAPI does: ``/`` redirects to the dashboard, ``dashboard=False
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from octotp_core import FrozenClock, Octotp, Settings
-from octotp_core.testing.dashboard import DashboardSuite, MountedDashboard, RawResult
+from octotp_core.testing.console import ConsoleSuite
+from octotp_core.testing.dashboard import MountedDashboard, RawResult
 from octotp_fastapi import create_app, install
 
 
@@ -29,34 +34,63 @@ class RawTestClient:
 
 
 @pytest.fixture
-def host(database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock) -> Iterator[MountedDashboard]:
-    octotp = Octotp(make_settings(database_url=database_url), clock=clock)
-    app = FastAPI()
-    install(app, octotp, prefix="/octotp")
-    with TestClient(app) as client:
-        yield MountedDashboard(RawTestClient(client), "/octotp/dashboard", "/octotp", octotp.accounts.create_account)
-    octotp.close()
+def make_host(
+    database_url: str, make_settings: Callable[..., Settings], clock: FrozenClock
+) -> Iterator[Callable[..., MountedDashboard]]:
+    """``make_host(**settings)``: a FastAPI host app with octotp under ``/octotp``."""
+    with ExitStack() as stack:
+
+        def build(**settings: Any) -> MountedDashboard:
+            octotp = Octotp(make_settings(database_url=database_url, **settings), clock=clock)
+            stack.callback(octotp.close)
+            app = FastAPI()
+            install(app, octotp, prefix="/octotp")
+            client = stack.enter_context(TestClient(app))
+            create = octotp.accounts.create_account
+            return MountedDashboard(RawTestClient(client), "/octotp/dashboard", "/octotp", create, octotp=octotp)
+
+        yield build
 
 
-class TestFastAPIHostDashboard(DashboardSuite):
+class TestFastAPIHostDashboard(ConsoleSuite):
     @pytest.fixture
-    def dashboard(self, host: MountedDashboard) -> MountedDashboard:
-        return host
+    def make_dashboard(self, make_host: Callable[..., MountedDashboard]) -> Callable[..., MountedDashboard]:
+        return make_host
 
 
 @pytest.fixture
-def standalone_app(tmp_path: object, test_secret: str, clock: FrozenClock) -> Iterator[tuple[TestClient, Octotp]]:
-    octotp = Octotp(Settings(data_dir=f"{tmp_path}", secret_key=test_secret), clock=clock)
-    octotp.migrate()
-    with TestClient(create_app(octotp=octotp)) as client:
-        yield client, octotp
+def make_standalone(
+    tmp_path: Path, test_secret: str, clock: FrozenClock
+) -> Iterator[Callable[..., tuple[TestClient, Octotp]]]:
+    """``make_standalone(**settings)``: the standalone app on its own SQLite file in ``tmp_path``."""
+    made = itertools.count()
+    with ExitStack() as stack:
+
+        def build(**settings: Any) -> tuple[TestClient, Octotp]:
+            data_dir = tmp_path / f"standalone-{next(made)}"  # a fresh database per app
+            octotp = Octotp(Settings(data_dir=str(data_dir), secret_key=test_secret, **settings), clock=clock)
+            octotp.migrate()
+            return stack.enter_context(TestClient(create_app(octotp=octotp))), octotp
+
+        yield build
 
 
-class TestStandaloneDashboard(DashboardSuite):
+@pytest.fixture
+def standalone_app(make_standalone: Callable[..., tuple[TestClient, Octotp]]) -> tuple[TestClient, Octotp]:
+    return make_standalone()
+
+
+class TestStandaloneDashboard(ConsoleSuite):
     @pytest.fixture
-    def dashboard(self, standalone_app: tuple[TestClient, Octotp]) -> MountedDashboard:
-        client, octotp = standalone_app
-        return MountedDashboard(RawTestClient(client), "/dashboard", "", octotp.accounts.create_account)
+    def make_dashboard(
+        self, make_standalone: Callable[..., tuple[TestClient, Octotp]]
+    ) -> Callable[..., MountedDashboard]:
+        def build(**settings: Any) -> MountedDashboard:
+            client, octotp = make_standalone(**settings)
+            create = octotp.accounts.create_account
+            return MountedDashboard(RawTestClient(client), "/dashboard", "", create, octotp=octotp)
+
+        return build
 
     def test_root_redirects_to_the_dashboard(self, standalone_app: tuple[TestClient, Octotp]) -> None:
         client, _ = standalone_app

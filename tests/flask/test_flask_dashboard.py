@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from octotp_core.store import Account
-from octotp_core.testing.dashboard import DashboardSuite, MountedDashboard, RawResult
+from octotp_core.testing.console import ConsoleSuite
+from octotp_core.testing.dashboard import MountedDashboard, RawResult
 from octotp_flask import get_octotp
 
 
@@ -35,19 +37,32 @@ def mounted(app: Flask, prefix: str) -> MountedDashboard:
             return get_octotp().accounts.create_account(email, password)
 
     client = app.test_client(use_cookies=False)  # the suite's browser keeps its own cookies
-    return MountedDashboard(RawFlaskClient(client), prefix + "/dashboard", prefix, create_account)
+    octotp = app.extensions["octotp"]
+    return MountedDashboard(RawFlaskClient(client), prefix + "/dashboard", prefix, create_account, octotp=octotp)
 
 
-class TestFlaskDashboardUnderPrefix(DashboardSuite):
+def config(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings overrides as Flask config keys (``dashboard_signup`` → ``OCTOTP_DASHBOARD_SIGNUP``)."""
+    return {f"OCTOTP_{name.upper()}": value for name, value in settings.items()}
+
+
+class TestFlaskDashboardUnderPrefix(ConsoleSuite):
     @pytest.fixture
-    def dashboard(self, make_app: Callable[..., Flask], database_url: str) -> MountedDashboard:
-        return mounted(make_app(OCTOTP_DATABASE_URL=database_url, OCTOTP_URL_PREFIX="/octotp"), "/octotp")
+    def make_dashboard(self, make_app: Callable[..., Flask], database_url: str) -> Callable[..., MountedDashboard]:
+        def build(**settings: Any) -> MountedDashboard:
+            app = make_app(OCTOTP_DATABASE_URL=database_url, OCTOTP_URL_PREFIX="/octotp", **config(settings))
+            return mounted(app, "/octotp")
+
+        return build
 
 
-class TestFlaskDashboardAtRoot(DashboardSuite):
+class TestFlaskDashboardAtRoot(ConsoleSuite):
     @pytest.fixture
-    def dashboard(self, make_app: Callable[..., Flask], shared_sqlite_url: str) -> MountedDashboard:
-        return mounted(make_app(OCTOTP_DATABASE_URL=shared_sqlite_url), "")
+    def make_dashboard(self, make_app: Callable[..., Flask], shared_sqlite_url: str) -> Callable[..., MountedDashboard]:
+        def build(**settings: Any) -> MountedDashboard:
+            return mounted(make_app(OCTOTP_DATABASE_URL=shared_sqlite_url, **config(settings)), "")
+
+        return build
 
 
 def test_dashboard_off(make_app: Callable[..., Flask], shared_sqlite_url: str) -> None:

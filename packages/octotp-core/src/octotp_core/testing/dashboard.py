@@ -168,6 +168,9 @@ class MountedDashboard:
     """Where the API is, from the app's root ("/octotp"; "" at the root)."""
     create_account: Callable[[str, str], Account]
     extra: dict[str, Any] = field(default_factory=dict)
+    octotp: Any = None
+    """The app's ``Octotp`` (its store, services and clock), for what a suite sets up behind the pages:
+    an operator account, an advanced ``FrozenClock``."""
 
     def browser(self) -> DashboardBrowser:
         return DashboardBrowser(self.client, self.base)

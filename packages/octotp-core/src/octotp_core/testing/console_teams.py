@@ -9,12 +9,15 @@ Invitations travel as they do for users: the link is read from the email in the 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+import pytest
 
 from .dashboard import (
     HOST,
@@ -449,3 +452,27 @@ class TeamsSuite:
             assert team.post(stranger, path, **fields).status == 404, path
         assert team.role_of(member) == "viewer"
         assert team.octotp.store.list_invitations(team.project_id, team.octotp.clock.now()) == []
+
+    def test_invitation_tokens_and_addresses_never_reach_a_log(
+        self, console: MakeDashboard, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        team = _team(console, mailbox)
+        caplog.set_level(logging.DEBUG)  # every logger: octotp's and the framework's
+        invitee, wrong = _email("logged"), _email("wrong")
+        team.mounted.create_account(wrong, PASSWORD)
+        team.join(invitee, "developer")
+        path = team.link_path(invitee)
+        wrong_browser = team.mounted.browser()
+        wrong_browser.login(wrong, PASSWORD)
+        assert team.invite(team.owner, wrong.replace("wrong", "other"), "viewer").status == 303
+        other_path = team.link_path(wrong.replace("wrong", "other"))
+        assert wrong_browser.get(other_path).status == 403
+        assert team.mounted.browser().get(path).status == 404  # used
+        secrets = [_invitation_token(path), _invitation_token(other_path), invitee, wrong.replace("wrong", "other")]
+        # Every record of the app's side: not the test mail server's (aiosmtpd's "mail.log" stands in for
+        # a remote server), nor a test client's (httpx logs the URL it requests, as a browser's history has it).
+        records = [r for r in caplog.records if not r.name.startswith(("mail.log", "httpx"))]
+        logged = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in records)
+        assert "invitations/[redacted]" in logged  # the dashboard's own request lines name the page
+        for secret in secrets:
+            assert secret not in logged, secret

@@ -20,6 +20,7 @@ writes the audit event. The rules:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -212,7 +213,8 @@ class TeamService:
 
     def join(self, opened: OpenInvitation, account: Account, *, address: str | None) -> bool:
         """Accept the invitation as ``account``: True when it joined, False when it already was on the
-        team (the invitation then stays open). ``InvalidInput`` when the account's address is not the
+        team (the invitation then stays open). Joining verifies an unverified account's address (the
+        link was emailed to it). ``InvalidInput`` when the account's address is not the
         invited one; ``NotFound`` when the invitation was used or expired meanwhile."""
         if not opened.is_for(account):
             raise InvalidInput(FieldError("email", "the invitation is for another address"))
@@ -227,6 +229,9 @@ class TeamService:
             self.store.add_member(Member(str(uuid.uuid4()), project.id, account.id, invitation.role, now))
         except Conflict:  # joined meanwhile by another way in: the membership exists, as asked
             return False
+        if account.verified_at is None:  # the emailed link proves the address, as a code would
+            self.store.update_account(dataclasses.replace(account, verified_at=now))
+            self.octotp.audit.record("account.verified", actor=account, detail="by an invitation", address=address)
         self.octotp.audit.record(
             "member.joined",
             actor=account,

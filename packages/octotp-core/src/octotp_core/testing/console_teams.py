@@ -179,7 +179,7 @@ class TeamsSuite:
     ) -> None:
         team = _team(console, mailbox)
         invitee = _email("dev")
-        team.mounted.create_account(invitee, PASSWORD)
+        team.octotp.accounts.create_account(invitee, PASSWORD, verified=False)  # signed up, code not entered
         assert team.invite(team.owner, invitee, "developer").status == 303
         path = team.link_path(invitee)
         browser = team.mounted.browser()
@@ -197,6 +197,8 @@ class TeamsSuite:
         joined = browser.post(f"{path}/join", {"csrf_token": hidden_field(page, "csrf_token")})
         assert (joined.status, joined.header("location")) == (303, f"{team.mounted.base}/projects/{team.project_id}")
         assert team.role_of(invitee) == "developer"
+        assert team.octotp.store.get_account_by_email(invitee).verified_at is not None  # the link proved it
+        assert team.post(browser, "/keys", name="joined developer").status == 303
         assert browser.post(f"{path}/join", {"csrf_token": browser.csrf_token()}).status == 404
 
     def test_another_account_is_refused_the_invitation(self, console: MakeDashboard, mailbox: Mailbox) -> None:

@@ -30,12 +30,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..delivery import Message
-from ..delivery.failure import describe_failure
 from ..errors import Conflict, DeliveryFailed, FieldError, InvalidInput, NotFound
 from ..ids import is_uuid
 from ..recipients import Recipient, normalise_email
 from ..store import Account, Invitation, Member, Project
+from .mail import ConsoleMail
 from .permissions import MEMBER_ROLES, Access
 
 if TYPE_CHECKING:
@@ -59,8 +58,8 @@ def invitation_link(dashboard_url: str, token: str) -> str:
 
 
 class InvitationSender(Protocol):
-    """Sends an invitation's email (the signature of ``ConsoleMail.invitation``); raises
-    ``DeliveryFailed`` when it cannot."""
+    """Sends an invitation's email (``ConsoleMail.invitation`` by default); raises ``DeliveryFailed``
+    when it cannot."""
 
     def __call__(self, to: str, project_name: str, inviter_email: str, link: str, expires: dt.datetime) -> None: ...
 
@@ -121,7 +120,7 @@ class TeamService:
     def __init__(self, octotp: Octotp, send_invitation: InvitationSender | None = None) -> None:
         self.octotp = octotp
         self.store = octotp.store
-        self.send_invitation: InvitationSender = send_invitation or _MinimalInvitationMail(octotp)
+        self.send_invitation: InvitationSender = send_invitation or ConsoleMail(octotp).invitation
 
     # -- reading -----------------------------------------------------------------------------
     def team(self, project: Project) -> Team:
@@ -321,28 +320,3 @@ class TeamService:
     def _audit(self, access: Access, action: str, detail: str, address: str | None) -> None:
         project_id = access.project.id
         self.octotp.audit.record(action, actor=access.account, project_id=project_id, detail=detail, address=address)
-
-
-class _MinimalInvitationMail:
-    """The invitation email through the configured email backend: a stand-in with the signature of
-    ``octotp_core.console.mail.ConsoleMail.invitation``, which replaces it once both are merged."""
-
-    def __init__(self, octotp: Octotp) -> None:
-        self.octotp = octotp
-
-    def __call__(self, to: str, project_name: str, inviter_email: str, link: str, expires: dt.datetime) -> None:
-        project, inviter = " ".join(project_name.split()), " ".join(inviter_email.split())
-        until = expires.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        body = (
-            f"{inviter} invited you to the project {project} on octotp.\n\n"
-            f"Accept the invitation (you can sign up or sign in on the way):\n{link}\n\n"
-            f"The link works once, until {until}.\n\n"
-            "If you did not expect this invitation, ignore this email: nothing happens unless you open the link."
-        )
-        backend = self.octotp.tokens.backends["email"]
-        try:
-            backend.send(Message("email", to, "", f"{inviter} invited you to {project} on octotp", body, "en"))
-        except Exception as exc:
-            log.warning("console invitation mail failed to=%s %s", masked(to), describe_failure(backend, exc))
-            raise DeliveryFailed("the invitation email could not be sent") from None
-        log.info("console invitation mail sent to=%s", masked(to))

@@ -35,7 +35,8 @@ from typing import ClassVar, TypeVar
 import pytest
 
 from ..errors import Conflict
-from ..store import Account, ApiKey, DashboardSession, Invitation, Member, NewToken, Project, Store, Token, UsageDay
+from ..store import Account, ApiKey, DashboardSession, NewToken, Project, Store, Token, UsageDay
+from .console_store_suite import ConsoleStoreSuite
 
 T = TypeVar("T")
 
@@ -77,7 +78,7 @@ def run_concurrently(count: int, action: Callable[[], T], after: Callable[[], No
         return [f.result(timeout=120) for f in futures]
 
 
-class StoreSuite:
+class StoreSuite(ConsoleStoreSuite):
     """Conformance tests for a ``Store``; subclasses supply the ``store`` fixture.
 
     The store must be callable from several threads at once, each seeing the others' committed
@@ -714,85 +715,3 @@ class StoreSuite:
         assert store.get_session(ending_now.id_digest) == ending_now
         assert store.get_session(live.id_digest) == live
         assert store.purge_sessions(cutoff) == 0
-
-    # -- team invitations --------------------------------------------------------------------
-    @staticmethod
-    def make_invitation(project: Project, now: dt.datetime, *, ttl: float = 3600) -> Invitation:
-        """An invitation (not yet inserted) to ``project``, made at ``now``, open for ``ttl`` seconds."""
-        return Invitation(
-            id=_uid(),
-            project_id=project.id,
-            email=f"invitee-{uuid.uuid4().hex[:12]}@example.com",
-            role="viewer",
-            invited_by=project.owner_id,
-            created_at=now,
-            expires_at=now + dt.timedelta(seconds=ttl),
-        )
-
-    def test_invitation_is_found_by_digest_and_accepted_once(self, store: Store, now: dt.datetime) -> None:
-        project = self.make_project(store, now, owner=self.make_account(store, now))
-        invitation, digest = self.make_invitation(project, now), _digest()
-        store.create_invitation(invitation, digest)
-        assert store.get_invitation(digest) == invitation
-        assert store.get_invitation(_digest()) is None
-        assert store.list_invitations(project.id, now) == [invitation]
-        assert store.accept_invitation(invitation.id, now)
-        assert not store.accept_invitation(invitation.id, now)  # a link works once
-        assert store.get_invitation(digest) == dataclasses.replace(invitation, accepted_at=now)
-        assert store.list_invitations(project.id, now) == []
-
-    def test_expired_invitation_is_not_open_and_cannot_be_accepted(self, store: Store, now: dt.datetime) -> None:
-        project = self.make_project(store, now, owner=self.make_account(store, now))
-        invitation = self.make_invitation(project, now, ttl=60)
-        store.create_invitation(invitation, _digest())
-        at_expiry = invitation.expires_at
-        assert store.list_invitations(project.id, at_expiry) == []
-        assert not store.accept_invitation(invitation.id, at_expiry)
-        assert store.accept_invitation(invitation.id, at_expiry - dt.timedelta(seconds=1))
-
-    def test_delete_invitation_checks_the_project(self, store: Store, now: dt.datetime) -> None:
-        owner = self.make_account(store, now)
-        project, other = self.make_project(store, now, owner=owner), self.make_project(store, now, owner=owner)
-        invitation, digest = self.make_invitation(project, now), _digest()
-        store.create_invitation(invitation, digest)
-        assert not store.delete_invitation(invitation.id, other.id)
-        assert store.delete_invitation(invitation.id, project.id)
-        assert store.get_invitation(digest) is None
-
-    def test_concurrent_accepts_of_one_invitation_have_one_winner(self, store: Store, now: dt.datetime) -> None:
-        project = self.make_project(store, now, owner=self.make_account(store, now))
-        invitation = self.make_invitation(project, now)
-        store.create_invitation(invitation, _digest())
-        results = run_concurrently(
-            self.concurrency, lambda: store.accept_invitation(invitation.id, now), self.thread_done
-        )
-        assert results.count(True) == 1, results
-
-    def test_concurrent_joins_make_one_membership(self, store: Store, now: dt.datetime) -> None:
-        project = self.make_project(store, now, owner=self.make_account(store, now))
-        account = self.make_account(store, now)
-
-        def join() -> str:
-            try:
-                store.add_member(Member(_uid(), project.id, account.id, "viewer", now))
-            except Conflict:
-                return "conflict"
-            return "joined"
-
-        results = run_concurrently(self.concurrency, join, self.thread_done)
-        assert results.count("joined") == 1, results
-        assert [m.account_id for m in store.list_members(project.id)] == [account.id]
-
-    def test_transfer_project_keeps_the_old_owner_as_admin(self, store: Store, now: dt.datetime) -> None:
-        owner, member = self.make_account(store, now), self.make_account(store, now)
-        project = self.make_project(store, now, owner=owner)
-        store.add_member(Member(_uid(), project.id, member.id, "developer", now))
-        assert store.transfer_project(project.id, owner.id, member.id, now)
-        stored = store.get_project(project.id)
-        assert stored is not None
-        assert stored.owner_id == member.id
-        assert store.get_member(project.id, member.id) is None  # an owner is never a member row
-        old = store.get_member(project.id, owner.id)
-        assert old is not None
-        assert old.role == "admin"
-        assert not store.transfer_project(project.id, owner.id, member.id, now)  # no longer the owner

@@ -31,7 +31,7 @@ from .throttle import LoginThrottle
 log = logging.getLogger("octotp.dashboard")
 
 GENERIC_LOGIN_ERROR = "Invalid email or password."
-RECENT_TOKENS = 50
+RECENT_TOKENS = 10
 USAGE_DAYS = 30
 _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _DASHBOARD_PATH = re.compile(r"(?:/[A-Za-z0-9_-]+)+")
@@ -92,6 +92,8 @@ class DashboardViews:
         self.sessions = sessions
         self.throttle = throttle
         self._secret = octotp.settings.secrets()[0]
+        self.api_docs: str | None = None
+        """Where the API docs page is below octotp's mount prefix, when the app serves one (``DashboardHandler``)."""
 
     # -- shared ------------------------------------------------------------------------------
     def page(self, call: DashboardRequest, status: int, template: str, **context: Any) -> Response:

@@ -9,8 +9,10 @@ or session id, or a full recipient. Events older than ``audit_retention_days`` a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-import uuid
+import secrets
+import time
 
 from ..clock import Clock
 from ..settings import Settings
@@ -48,6 +50,15 @@ ACTIONS: dict[str, str] = {
 """Every action the log records, with how a page says it."""
 
 DETAIL_LENGTH = 500
+_SEQUENCE = itertools.count()
+
+
+def _ordered_id() -> str:
+    """A 36-character id that grows with time and, within one process, with every event, so events
+    of the same instant (a frozen test clock, a busy second) still list in the order they happened."""
+    return f"{time.time_ns():020d}-{next(_SEQUENCE) % 10**6:06d}-{secrets.token_hex(4)}"
+
+
 CLI_ACTOR = "operator (CLI)"
 
 
@@ -74,7 +85,7 @@ class AuditLog:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         event = AuditEvent(
-            id=str(uuid.uuid4()),
+            id=_ordered_id(),
             at=self.clock.now(),
             action=action,
             actor_id=actor.id if actor else None,

@@ -50,6 +50,8 @@ def test_pages_render_without_secrets(admin_client: Client, project: models.Proj
         reverse("admin:octotp_token_change", args=[token.seq]),
         reverse("admin:octotp_usageday_changelist"),
         reverse("admin:octotp_usageday_change", args=[usage.pk]),
+        reverse("admin:octotp_auditevent_changelist"),
+        reverse("admin:octotp_invitation_changelist"),
     ]
     for url in pages:
         response = admin_client.get(url)
@@ -78,7 +80,8 @@ def test_revoke_action(admin_client: Client, project: models.Project) -> None:
 
 
 def test_adding_a_project_shows_its_first_key_once(admin_client: Client) -> None:
-    response = admin_client.post(reverse("admin:octotp_project_add"), {"name": "From admin", "plan": "pro"})
+    inline = {"members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0"}  # the members inline's management form
+    response = admin_client.post(reverse("admin:octotp_project_add"), {"name": "From admin", "plan": "pro", **inline})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     project = models.Project.objects.get(name="From admin")
@@ -109,7 +112,9 @@ def test_token_status_speaks_cores_vocabulary(django_octotp: Octotp, project: mo
 
 def _change(admin_client: Client, project: models.Project, **fields: object) -> tuple[int, dict[str, list[str]]]:
     """Post the change form; the status and the form's errors by field (``__all__``: not one field's)."""
-    data = {"name": project.name, "plan": project.plan, "owner": "", **fields}
+    # The members inline's management form (no rows changed) comes with every change form.
+    inline = {"members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0"}
+    data = {"name": project.name, "plan": project.plan, "owner": "", **inline, **fields}
     response = admin_client.post(reverse("admin:octotp_project_change", args=[project.id]), data)
     if response.status_code != 200:
         return response.status_code, {}
@@ -189,3 +194,32 @@ def test_usage_days_flush_first_and_say_how_fresh(admin_client: Client, octotp_d
         assert "3600 s" in body
         detail = admin_client.get(reverse("admin:octotp_usageday_change", args=[row.pk]))
         assert 'id="usage-freshness"' in detail.content.decode()
+
+
+def test_members_inline_and_audit_log_show_the_console(
+    admin_client: Client, django_octotp: Octotp, project: models.Project
+) -> None:
+    member = django_octotp.accounts.create_account("member@example.com", "long enough password 1")
+    models.ProjectMember.objects.create(project=project, account_id=member.id, role="viewer")
+    django_octotp.audit.record("member.joined", actor=member, project_id=project.id, detail="viewer")
+    page = admin_client.get(reverse("admin:octotp_project_change", args=[project.id])).content.decode()
+    assert "member@example.com" in page
+    assert 'value="viewer"' in page
+    log = admin_client.get(reverse("admin:octotp_auditevent_changelist")).content.decode()
+    assert "member.joined" in log
+    assert admin_client.get(reverse("admin:octotp_auditevent_add")).status_code == 403
+
+
+def test_suspending_in_the_admin_refuses_the_projects_keys(
+    admin_client: Client, django_octotp: Octotp, project: models.Project
+) -> None:
+    from octotp_core import ProjectSuspended
+
+    secret = django_octotp.accounts.create_api_key(project.id, "ci").secret
+    django_octotp.accounts.authenticate(secret)
+    status, errors = _change(admin_client, project, suspended_at_0="2026-12-01", suspended_at_1="10:00:00")
+    assert (status, errors) == (302, {})
+    assert models.Project.objects.get(id=project.id).suspended_at is not None
+    django_octotp.accounts._cache.clear()
+    with pytest.raises(ProjectSuspended):
+        django_octotp.accounts.authenticate(secret)

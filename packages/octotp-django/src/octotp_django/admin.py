@@ -1,4 +1,5 @@
-"""Django admin for projects, API keys (digest never shown; revoke action) and tokens (read-only).
+"""Django admin for projects (with their team members), API keys (digest never shown; revoke action),
+tokens (read-only), the audit log and invitations (read-only).
 
 API keys are only ever created through octotp (the plain key is shown once, never stored): adding a
 project, or the "Create an API key" action, shows the new key on the page that answers.
@@ -22,7 +23,7 @@ from octotp_core.store import Project as ProjectRecord
 from octotp_core.usage import freshness
 
 from .api import get_octotp
-from .models import ApiKey, Project, Token, UsageDay
+from .models import ApiKey, AuditEvent, Invitation, Project, ProjectMember, Token, UsageDay
 
 
 def _show_keys(
@@ -62,6 +63,7 @@ class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
             "default_phone_region",
             "deliver_only",
             "validate_requires_key",
+            "suspended_at",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -97,11 +99,21 @@ class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
         return cleaned
 
 
+class MemberInline(admin.TabularInline):  # type: ignore[type-arg]
+    """A project's team members and their console roles (the owner is the project's ``owner``)."""
+
+    model = ProjectMember
+    extra = 0
+    fields = ("account", "role", "created_at")
+    readonly_fields = ("created_at",)
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = ProjectForm
-    list_display = ("name", "id", "plan", "deliver_only", "validate_requires_key", "created_at")
-    list_filter = ("plan", "deliver_only", "validate_requires_key")
+    inlines = (MemberInline,)
+    list_display = ("name", "id", "plan", "deliver_only", "validate_requires_key", "suspended_at", "created_at")
+    list_filter = ("plan", "deliver_only", "validate_requires_key", "suspended_at")
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
     actions = ("create_api_key",)
@@ -214,4 +226,37 @@ class UsageDayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The console's audit log, read-only: who did what and when (never a secret or a code)."""
+
+    list_display = ("at", "actor", "action", "detail", "project_id", "address")
+    list_filter = ("action",)
+    search_fields = ("actor", "project_id", "account_id")
+    date_hierarchy = "at"
+    readonly_fields = ("id", "at", "action", "actor_id", "actor", "project_id", "account_id", "detail", "address")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Open and past project invitations (the link's token is never stored, so never shown; delete to cancel)."""
+
+    list_display = ("email", "project", "role", "created_at", "expires_at", "accepted_at")
+    list_select_related = ("project",)
+    fields = ("email", "project", "role", "invited_by", "created_at", "expires_at", "accepted_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

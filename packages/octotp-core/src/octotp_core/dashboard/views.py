@@ -19,11 +19,13 @@ from ..http.models import wire_name
 from ..states import token_state
 from ..store import Account, ApiKey, Project
 from ..usage import freshness
+from .chart import usage_chart, usage_summary
 from .cookies import LOGIN_CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_cookie
 from .csrf import login_form_token, tokens_match
 from .rendering import render
 from .sessions import ActiveSession, SessionManager
 from .setup import first_account_id
+from .snippets import api_base_url, snippets
 from .throttle import LoginThrottle
 
 log = logging.getLogger("octotp.dashboard")
@@ -309,6 +311,7 @@ class DashboardViews:
         tokens = [(t, token_state(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
         # Through TokenService: it writes this process's pending counters first (UsageMeter).
         usage = self.octotp.tokens.usage(project.id, now.date() - dt.timedelta(days=USAGE_DAYS - 1))
+        daily_limit, limit_label = self._usage_limit(project)
         return self.page(
             call,
             status,
@@ -320,10 +323,23 @@ class DashboardViews:
             keys=store.list_api_keys(project.id),
             tokens=tokens,
             usage=list(reversed(usage)),
+            usage_chart=usage_chart(
+                usage, end=now.date(), length=USAGE_DAYS, daily_limit=daily_limit, limit_label=limit_label
+            ),
+            usage_summary=usage_summary(usage),
+            snippets=snippets(api_base_url(call.request, call.base), project.id),
             usage_freshness=freshness(settings.usage_flush_seconds),
             new_key=new_key,
             errors=errors or [],
         )
+
+    def _usage_limit(self, project: Project) -> tuple[float | None, str]:
+        """The daily line the usage chart draws for a project, and its label: the plan's monthly
+        creations spread over a 30-day month (None when the plan states no monthly figure)."""
+        plan = self.octotp.settings.plans.get(project.plan)
+        if plan is None or plan.creates_per_month is None:
+            return None, "Plan limit"
+        return round(plan.creates_per_month / 30), f"Plan {project.plan}, {plan.creates_per_month:,} a month"
 
     def update_project(self, call: DashboardRequest, project_id: str) -> Response:
         access = self.access(call, project_id, "project.configure")

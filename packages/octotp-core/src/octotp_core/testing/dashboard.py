@@ -15,6 +15,7 @@ import html
 import json
 import re
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -190,6 +191,24 @@ def _email() -> str:
 
 NEW_KEY = re.compile(r'<code id="new-api-key">(octotp_\w+)</code>')
 PROJECT_ID = re.compile(r'<code id="project-id">([0-9a-f-]{36})</code>')
+
+
+SVG = "http://www.w3.org/2000/svg"
+SNIPPET = re.compile(r'<details class="snippet" id="snippet-(\w+)".*?<pre><code[^>]*>(.*?)</code></pre>', re.S)
+
+
+def usage_chart_svg(page: str) -> ET.Element:
+    """The usage chart on a project page, parsed."""
+    found = re.search(r'<svg xmlns="http://www.w3.org/2000/svg".*?</svg>', page, re.S)
+    assert found is not None, "no usage chart on the page"
+    return ET.fromstring(found.group(0))  # noqa: S314 - the page of the server under test
+
+
+def chart_points(svg: ET.Element, series: str) -> list[str]:
+    """The tooltips of one series' points, oldest day first ("2026-02-14: 3 created")."""
+    group = svg.find(f"{{{SVG}}}g[@class='series series-{series}']")
+    assert group is not None, series
+    return [t.text or "" for t in group.findall(f"*[@class='point']/{{{SVG}}}title")]
 
 
 def new_key(page: RawResult) -> str | None:
@@ -381,9 +400,63 @@ class DashboardSuite:
         )
         assert json.loads(validated.body)["status"] == "approved"
         page = browser.get(f"/projects/{pid}").text
-        assert re.search(r"<tr><td>\d{4}-\d\d-\d\d</td><td>1</td><td>1</td><td>0</td><td>0</td></tr>", page), page
+        day_row = r'<tr><th scope="row">\d{4}-\d\d-\d\d</th><td>1</td><td>1</td><td>0</td><td>0</td></tr>'
+        assert re.search(day_row, page), page
         assert 'id="usage-freshness"' in page
         assert "this server process" in page
+
+    def test_project_page_charts_usage_as_svg_and_table(
+        self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
+    ) -> None:
+        """A token created through the API shows in the usage chart (a server-rendered SVG), the
+        approval rate and the table that carries the same numbers for screen readers."""
+        _, browser = owner
+        created = browser.follow(browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Chart"}))
+        key, pid = new_key(created), project_id(created)
+        assert key is not None
+        empty = usage_chart_svg(created.text)
+        assert chart_points(empty, "created")[-1].endswith(": 0 created")
+        assert "Approval rate (approved ÷ created): <strong>—</strong>" in created.text
+        token = dashboard.create_token(key, pid, "jane.doe@example.com")
+        assert token.status == 201, token.body
+        page = browser.get(f"/projects/{pid}").text
+        svg = usage_chart_svg(page)
+        assert svg.get("role") == "img"
+        title = svg.find(f"{{{SVG}}}title")
+        assert title is not None
+        assert svg.get("aria-labelledby") == title.get("id")
+        for name in ("created", "approved", "failed", "rate_limited"):
+            assert len(chart_points(svg, name)) == 30, name  # every day of the 30, zero-filled
+        created_points = chart_points(svg, "created")
+        assert created_points[-1].endswith(": 1 created")  # today, UTC
+        assert all(p.endswith(": 0 created") for p in created_points[:-1])
+        # The default plan (free) states 10,000 creations a month: its daily share is drawn.
+        limit = svg.find(f"{{{SVG}}}g[@class='limit']")
+        assert limit is not None
+        assert "".join(limit.itertext()) == "Plan free, 10,000 a month: 333"
+        assert "Approval rate (approved ÷ created): <strong>0.0%</strong> (0 approved of 1 created)" in page
+        assert '<tr><th scope="row">Total</th><td>1</td><td>0</td><td>0</td><td>0</td></tr>' in page
+        assert "<caption>Tokens per day" in page
+
+    def test_project_page_offers_snippets_with_the_project_id(
+        self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
+    ) -> None:
+        """curl, Python and JavaScript snippets with this project's id and the API's URL as the browser
+        reached it (mount prefix included); the API key is never in them."""
+        _, browser = owner
+        created = browser.follow(browser.post("/projects", {"csrf_token": browser.csrf_token(), "name": "Snip"}))
+        key, pid = new_key(created), project_id(created)
+        assert key is not None
+        for page in (created.text, browser.get(f"/projects/{pid}").text):
+            found = dict(SNIPPET.findall(page))
+            assert set(found) == {"curl", "python", "javascript"}
+            for name, code in found.items():
+                text = html.unescape(code)
+                assert "<" not in code  # escaped: whatever a snippet holds, it is text on the page
+                assert pid in text, name
+                assert f"http://{HOST}{dashboard.api_prefix}" in text, name
+                assert key not in text, name
+                assert "OCTOTP_API_KEY" in text, name
 
     def test_new_keys_post_redirect_get_and_show_once(
         self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]

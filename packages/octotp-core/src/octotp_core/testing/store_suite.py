@@ -36,6 +36,7 @@ import pytest
 
 from ..errors import Conflict
 from ..store import Account, ApiKey, DashboardSession, NewToken, Project, Store, Token, UsageDay
+from .console_store_suite import ConsoleStoreSuite
 
 T = TypeVar("T")
 
@@ -77,7 +78,7 @@ def run_concurrently(count: int, action: Callable[[], T], after: Callable[[], No
         return [f.result(timeout=120) for f in futures]
 
 
-class StoreSuite:
+class StoreSuite(ConsoleStoreSuite):
     """Conformance tests for a ``Store``; subclasses supply the ``store`` fixture.
 
     The store must be callable from several threads at once, each seeing the others' committed

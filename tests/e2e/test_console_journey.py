@@ -213,25 +213,32 @@ def test_the_console_journey_on_octotp_serve(
         "OCTOTP_API_KEY_CACHE_SECONDS": "0",
         **mail_environment(mailbox),
     }
-    owner_context = chromium.new_context(viewport=NARROW_VIEWPORT, java_script_enabled=False)
-    viewer_context = chromium.new_context(viewport=NARROW_VIEWPORT, java_script_enabled=False)
+    # Three browsers with cookies of their own: the owner's, the viewer's, the owner's second device.
+    contexts = [chromium.new_context(viewport=NARROW_VIEWPORT, java_script_enabled=False) for _ in range(3)]
     try:
         with ServeProcess(env) as server:
-            owner = Visit(owner_context.new_page(), server.url, "/dashboard", check_page)
-            viewer = Visit(viewer_context.new_page(), server.url, "/dashboard", check_page)
-            for visit in (owner, viewer):
+            owner, viewer, elsewhere = (Visit(c.new_page(), server.url, "/dashboard", check_page) for c in contexts)
+            for visit in (owner, viewer, elsewhere):
                 visit.page.set_default_timeout(15_000)
-            journey_on_serve(server, owner, viewer, mailbox)
+            journey_on_serve(server, owner, viewer, elsewhere, mailbox)
             log = server.output()
     finally:
-        owner_context.close()
-        viewer_context.close()
+        for context in contexts:
+            context.close()
     # Nothing the journey typed or was mailed reaches the server's log.
     for secret in (PASSWORD, NEW_PASSWORD, VIEWER_PASSWORD, RECIPIENT, OWNER_NORMALISED, VIEWER):
         assert secret not in log, f"{secret!r} in the server's log"
 
 
-def journey_on_serve(server: ServeProcess, owner: Visit, viewer: Visit, mailbox: Mailbox) -> None:
+def log_in(visit: Visit, email: str, password: str) -> None:
+    """The login form, filled and sent."""
+    visit.page.goto(f"{visit.base}/login")
+    visit.page.fill("input[name=email]", email)
+    visit.page.fill("input[name=password]", password)
+    visit.submit("Log in")
+
+
+def journey_on_serve(server: ServeProcess, owner: Visit, viewer: Visit, elsewhere: Visit, mailbox: Mailbox) -> None:
     page, base = owner.page, owner.base
 
     # The landing page: what octotp does, the plans, and the way in.
@@ -314,7 +321,10 @@ def journey_on_serve(server: ServeProcess, owner: Visit, viewer: Visit, mailbox:
     owner.page.goto(f"{base}/projects/{project_id}")
     assert "not allowed" not in owner.page.locator("#api-keys").inner_text()
 
-    # The owner forgets the password: signed out, a code by email, a new password, every session ends.
+    # The owner forgets the password: signed out, a code by email, a new password, every session ends
+    # (the one on a second device too).
+    log_in(elsewhere, OWNER, PASSWORD)
+    assert elsewhere.page.url == f"{base}/"
     owner.page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{base}/login")
     page.get_by_role("link", name=re.compile("forgot|reset", re.IGNORECASE)).first.click()
@@ -333,16 +343,13 @@ def journey_on_serve(server: ServeProcess, owner: Visit, viewer: Visit, mailbox:
     owner.submit("Set the new password")
     assert page.url == f"{base}/reset/done"
     owner.check("reset-done")
+    elsewhere.page.goto(f"{base}/projects/{project_id}")
+    assert elsewhere.page.url.startswith(f"{base}/login")
 
     # The old password no longer opens the account; the new one does.
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", OWNER)
-    page.fill("input[name=password]", PASSWORD)
-    owner.submit("Log in")
+    log_in(owner, OWNER, PASSWORD)
     assert "Invalid email or password." in page.locator(".error").inner_text()
-    page.fill("input[name=email]", OWNER)
-    page.fill("input[name=password]", NEW_PASSWORD)
-    owner.submit("Log in")
+    log_in(owner, OWNER, NEW_PASSWORD)
     assert page.url == f"{base}/"
     assert PROJECT in page.locator("main table").inner_text()
 

@@ -116,7 +116,7 @@ def test_accounts_create_errors(cli_env: dict[str, str]) -> None:
     taken = fails(cli_env, "accounts", "create", "TAKEN@example.com", "--password-stdin", "--json", stdin=stdin)
     assert "already exists" in taken
     short = fails(cli_env, "accounts", "create", "short@example.com", "--password-stdin", "--json", stdin="short\n")
-    assert "at least 8" in short
+    assert "at least 10" in short
     invalid = fails(cli_env, "accounts", "create", "not-an-email", "--password-stdin", "--json", stdin=stdin)
     assert "email" in invalid
     assert [a["email"] for a in ok_json(cli_env, "accounts", "list")] == ["taken@example.com"]

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from . import apikeys
 from .clock import Clock
-from .errors import AuthenticationFailed, FieldError, InvalidInput, NotFound, ProjectSuspended
+from .errors import AuthenticationFailed, InvalidInput, NotFound, ProjectSuspended
 from .ids import is_uuid
-from .passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from .passwords import hash_password, password_errors, verify_password
 from .projects import validate_project
 from .recipients import normalise_email
 from .settings import Settings
@@ -65,8 +65,7 @@ class AccountService:
         until its owner enters the emailed code. ``operator`` makes an operator account.
         """
         normalised = normalise_email(email, field="email").value
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(FieldError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters"))
+        self.check_password(password, normalised)
         now = self.clock.now()
         account = Account(
             account_id or str(uuid.uuid4()),
@@ -78,6 +77,13 @@ class AccountService:
         )
         self.store.create_account(account)
         return account
+
+    def check_password(self, password: str, email: str | None) -> None:
+        """``InvalidInput`` listing every rule ``password`` breaks for the account ``email``
+        (``octotp_core.passwords.password_errors``); what every way of setting a password calls."""
+        errors = password_errors(password, email=email, min_length=self.settings.dashboard_password_min_length)
+        if errors:
+            raise InvalidInput(errors)
 
     def authenticate_account(self, email: str, password: str) -> Account | None:
         """The account for these credentials, or None (same work whether or not the email exists)."""

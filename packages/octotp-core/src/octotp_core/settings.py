@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .codes import MAX_CODE_LENGTH, MIN_CODE_LENGTH
 from .files import make_private_dir
+from .passwords import DEFAULT_MIN_PASSWORD_LENGTH
 
 MAX_EXPIRY_SECONDS = 2**31 - 1
 """No expiry bound can exceed this: it fits every database's INTEGER column and any date arithmetic."""
@@ -167,6 +168,10 @@ class Settings(BaseSettings):
     """Login attempts allowed per email address (a ``limits`` string), counted before any password hashing."""
     dashboard_login_limit_per_address: str = "20/minute"
     """Login (and first-run setup) attempts allowed per client address."""
+    dashboard_password_min_length: int = Field(default=DEFAULT_MIN_PASSWORD_LENGTH, ge=8, le=128)
+    """The shortest password a dashboard account may set (8 to 128 characters). Whatever its length, a
+    password is also refused when it is a very common one (zxcvbn's lists), guessable in under a
+    million tries, or contains the account's email local part."""
     dashboard_setup_token: SecretStr | None = None
     """One-time token of the first-run page ``/dashboard/setup``, which works only while no account exists.
     ``octotp serve`` generates one and prints the link when the database has no accounts."""

@@ -358,7 +358,11 @@ class DjangoStore(ConsoleStoreMixin):
     # -- projects ----------------------------------------------------------------------------
     @_guard
     def create_project(self, project: Project) -> None:
-        m.Project.objects.using(self._write_db(m.Project)).create(**project.__dict__)
+        db = self._write_db(m.Project)
+        # A savepoint: a duplicate id (the console's project, inserted by two first uses at once)
+        # fails this insert alone, not a transaction the caller holds (ATOMIC_REQUESTS).
+        with transaction.atomic(using=db):
+            m.Project.objects.using(db).create(**project.__dict__)
 
     @_guard
     def get_project(self, project_id: str) -> Project | None:

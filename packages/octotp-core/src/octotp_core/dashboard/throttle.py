@@ -27,20 +27,22 @@ def login_identity(email: str) -> str:
 class LoginThrottle:
     """At most N attempts per email address and M per client address in any moving window."""
 
-    def __init__(self, storage: Storage, per_email: str, per_address: str) -> None:
+    def __init__(self, storage: Storage, per_email: str, per_address: str, scope: str = "dashboard-login") -> None:
+        """``scope`` names the counters: another form (sign-up, password reset) counts on its own."""
         self._limiter = MovingWindowRateLimiter(storage)
         self._per_email = parse(per_email)
         self._per_address = parse(per_address)
+        self._scope = scope
 
     def hit(self, email: str | None, address: str | None) -> int | None:
         """Count one attempt; None if allowed, else the seconds until the next one may be tried."""
-        checks = [(self._per_address, "dashboard-login-address", address or "unknown")]
+        checks = [(self._per_address, f"{self._scope}-address", address or "unknown")]
         if email is not None:
             # Keyed on the identity the login looks up (email-validator's normal form), so no other
             # spelling of an address gets a budget of its own; a digest, so the limit storage (e.g.
             # a shared Redis) never holds email addresses.
             key = hashlib.sha256(login_identity(email).encode()).hexdigest()
-            checks.append((self._per_email, "dashboard-login-email", key))
+            checks.append((self._per_email, f"{self._scope}-email", key))
         try:
             refused = [(item, scope, key) for item, scope, key in checks if not self._limiter.hit(item, scope, key)]
             if not refused:

@@ -133,7 +133,15 @@ class DashboardViews:
     ) -> Response:
         if call.active is not None and call.request.method.upper() == "GET":
             return call.redirect("/")
-        return self.page(call, status, "login.html", form_token=self._login_form_token(call), error=error, email=email)
+        return self.page(
+            call,
+            status,
+            "login.html",
+            form_token=self._login_form_token(call),
+            error=error,
+            email=email,
+            signup=self.octotp.settings.dashboard_signup,
+        )
 
     def login(self, call: DashboardRequest) -> Response:
         email, password = call.form("email"), call.form("password")
@@ -195,6 +203,7 @@ class DashboardViews:
             setup_token=token,
             errors=errors or [],
             email=email,
+            password_min_length=self.octotp.settings.dashboard_password_min_length,
         )
 
     def setup(self, call: DashboardRequest) -> Response:

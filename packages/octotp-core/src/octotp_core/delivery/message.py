@@ -28,7 +28,13 @@ SUPPORTED_LOCALES = tuple(sorted(TEMPLATES))
 
 @dataclass(frozen=True)
 class Message:
-    """A code ready to send. ``__repr__`` hides the code so it can never reach a log by accident."""
+    """A code (or a link) ready to send. ``__repr__`` hides both, and the recipient, so none can reach
+    a log by accident.
+
+    ``link`` is set, and ``code`` empty, for a message that carries a one-time link instead of a
+    code (the console's invitations); the body holds whichever it is, so a backend that sends the
+    body needs nothing else.
+    """
 
     channel: str
     to: str
@@ -36,6 +42,7 @@ class Message:
     subject: str
     body: str
     locale: str
+    link: str | None = None
 
     def __repr__(self) -> str:
         return f"Message(channel={self.channel!r}, locale={self.locale!r})"

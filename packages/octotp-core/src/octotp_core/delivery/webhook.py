@@ -22,7 +22,8 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class WebhookBackend:
-    """POSTs ``{channel, to, code, subject, body, locale}`` as JSON with an HMAC signature."""
+    """POSTs ``{channel, to, code, subject, body, locale}`` as JSON with an HMAC signature (and ``link``
+    for a message that carries a link instead of a code)."""
 
     name = "webhook"
 
@@ -37,16 +38,17 @@ class WebhookBackend:
         return origin(self.url)
 
     def send(self, message: Message) -> None:
-        body = json.dumps(
-            {
-                "channel": message.channel,
-                "to": message.to,
-                "code": message.code,
-                "subject": message.subject,
-                "body": message.body,
-                "locale": message.locale,
-            }
-        ).encode()
+        payload = {
+            "channel": message.channel,
+            "to": message.to,
+            "code": message.code,
+            "subject": message.subject,
+            "body": message.body,
+            "locale": message.locale,
+        }
+        if message.link is not None:  # a link message (the console's invitations): its code is empty
+            payload["link"] = message.link
+        body = json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310 - http(s) checked in __init__
             self.url,
             data=body,

@@ -78,8 +78,10 @@ def test_first_run_to_logout(page: Any, tmp_path: Path, test_secret: str) -> Non
         assert "jane.doe" not in page.content()
         assert created["code"] not in page.content().replace(project_id, "")
 
-        # Revoking the key: the API refuses it at once.
-        page.locator("#api-keys").get_by_role("button", name="Revoke").click()
+        # Revoking the key (after a confirmation that says when it was last used): the API refuses it at once.
+        page.locator("#api-keys").get_by_role("link", name=re.compile("^Revoke key")).click()
+        assert page.locator("#last-used").inner_text() != "never"
+        page.get_by_role("button", name=re.compile("^Revoke key")).click()
         page.wait_for_url(project_url)
         assert "revoked" in page.locator("#api-keys").inner_text()
         status, problem = _create_token(server.url, api_key, project_id, "jane.doe@example.com")

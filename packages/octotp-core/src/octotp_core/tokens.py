@@ -324,6 +324,15 @@ class TokenService:
         return self.store.usage(project_id, since)
 
     # -- read, cancel and purge --------------------------------------------------------------
+    def recipient_digest(self, project: Project | str, *, email: str | None = None, phone: str | None = None) -> str:
+        """The digest the project's tokens are stored under for this recipient, normalised exactly as
+        ``create`` and ``validate`` normalise it (a phone number in the project's default region), so a
+        search by a recipient typed in full finds their tokens without anything kept in clear.
+        ``InvalidInput`` (field ``email`` or ``phone``) when it does not parse."""
+        project = self._project(project)
+        recipient = recipient_from(email, phone, project.default_phone_region or self.settings.default_phone_region)
+        return recipient.digest(self._secret)
+
     def get(self, project: Project | str, token_id: str) -> Token:
         """The project's token ``token_id`` in any state (its state: ``octotp_core.states.token_state``);
         ``NotFound`` when the project has no such token (or it was purged)."""

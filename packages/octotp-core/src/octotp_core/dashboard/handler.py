@@ -62,7 +62,6 @@ class DashboardHandler:
             route(f"/projects/{PROJECT}", GET=views.project),
             route(f"/projects/{PROJECT}/settings", POST=views.update_project),
             route(f"/projects/{PROJECT}/keys", POST=views.create_key),
-            route(f"/projects/{PROJECT}/keys/(?P<key_id>[^/]+)/revoke", POST=views.revoke_key),
         ]
         for area in (AccountViews, TeamViews, OperatorViews, ProjectViews):
             self._routes += area(views).routes()

@@ -16,6 +16,11 @@ def _when(value: dt.datetime | None) -> str:
     return "—" if value is None else value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _iso(value: dt.datetime) -> str:
+    """A ``<time datetime>`` value: ISO 8601 in UTC, to the second ("2026-02-14T12:05:00Z")."""
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @cache
 def environment() -> Environment:
     """The dashboard's Jinja2 environment (autoescape on for every template)."""
@@ -27,6 +32,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.filters["iso"] = _iso
     return env
 
 

@@ -31,7 +31,7 @@ from .throttle import LoginThrottle
 log = logging.getLogger("octotp.dashboard")
 
 GENERIC_LOGIN_ERROR = "Invalid email or password."
-RECENT_TOKENS = 50
+RECENT_TOKENS = 10
 USAGE_DAYS = 30
 _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 

@@ -30,12 +30,13 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
 from ..errors import Conflict
-from ..store import Account, ApiKey, DashboardSession, NewToken, Project, Store, Token, UsageDay
+from ..states import TOKEN_STATES, token_state
+from ..store import Account, ApiKey, DashboardSession, NewToken, Project, Store, Token, TokenFilter, UsageDay
 from .console_store_suite import ConsoleStoreSuite
 
 T = TypeVar("T")
@@ -133,6 +134,7 @@ class StoreSuite(ConsoleStoreSuite):
         purpose: str = "",
         ttl: float = 300,
         max_attempts: int = 5,
+        channel: str = "email",
     ) -> NewToken:
         """A token (not yet inserted) for ``project``, created at ``now``, expiring ``ttl`` seconds later."""
         return NewToken(
@@ -140,7 +142,7 @@ class StoreSuite(ConsoleStoreSuite):
             project_id=project.id,
             recipient_digest=digest or _digest(),
             recipient_hint="u***@example.com",
-            channel="email",
+            channel=channel,
             purpose=purpose,
             code_hash="hmac-sha256$" + _digest(),
             created_at=now,
@@ -387,6 +389,78 @@ class StoreSuite(ConsoleStoreSuite):
         store.insert_token(self.make_token(other, now))
         assert [t.id for t in store.list_tokens(project.id)] == [t.id for t in reversed(made)]
         assert [t.id for t in store.list_tokens(project.id, limit=2)] == [made[4].id, made[3].id]
+
+    def _mixed_tokens(self, store: Store, project: Project, now: dt.datetime) -> dict[str, list[str]]:
+        """Tokens of ``project`` in every state at ``now`` + 120 s (the ids each state should list),
+        a millisecond apart, with two purposes and both channels."""
+        made: dict[str, list[str]] = {state: [] for state in TOKEN_STATES}
+
+        def put(state: str, **options: Any) -> NewToken:
+            at = now + dt.timedelta(milliseconds=sum(map(len, made.values())))
+            token = self.make_token(project, at, **options)
+            store.insert_token(token)
+            made[state].append(token.id)
+            return token
+
+        put("pending")
+        put("pending", purpose="login", channel="sms")
+        put("expired", ttl=60)
+        stale_and_spent = put("expired", ttl=60, max_attempts=1)  # expiry wins over the cap
+        assert store.reserve_attempt(stale_and_spent.id, now)
+        locked = put("locked", max_attempts=2, purpose="login")
+        assert store.reserve_attempt(locked.id, now)
+        assert store.reserve_attempt(locked.id, now)
+        assert store.consume_token(put("approved", ttl=60).id, now)  # closed: its reason, expired or not
+        replaced = put("superseded", purpose="login")
+        put("pending", purpose="login", digest=replaced.recipient_digest)  # supersedes the one before
+        assert store.close_token(put("cancelled", channel="sms").id, now, "cancelled")
+        assert store.close_token(put("delivery_failed").id, now, "delivery_failed")
+        return made
+
+    def test_list_tokens_state_filter_is_token_state(self, store: Store, now: dt.datetime) -> None:
+        project, other = self.make_project(store, now), self.make_project(store, now)
+        made = self._mixed_tokens(store, project, now)
+        self._mixed_tokens(store, other, now)
+        at = now + dt.timedelta(seconds=120)
+        everything = store.list_tokens(project.id, 100)
+        assert len(everything) == sum(map(len, made.values()))
+        for state in TOKEN_STATES:
+            listed = store.list_tokens(project.id, 100, token_filter=TokenFilter(state=state), now=at)
+            assert [t.id for t in listed] == [t.id for t in everything if token_state(t, at) == state], state
+            assert sorted(t.id for t in listed) == sorted(made[state]), state
+        # Decided at the ``now`` given: before the short tokens expire, nothing is expired.
+        assert store.list_tokens(project.id, 100, token_filter=TokenFilter(state="expired"), now=now) == []
+        early = store.list_tokens(project.id, 100, token_filter=TokenFilter(state="locked"), now=now)
+        assert len(early) == 2  # the spent short one is locked until it expires
+
+    def test_list_tokens_filters_by_recipient_purpose_and_channel_with_offset(
+        self, store: Store, now: dt.datetime
+    ) -> None:
+        project = self.make_project(store, now)
+        self._mixed_tokens(store, project, now)
+        everything = store.list_tokens(project.id, 100)
+        at = now + dt.timedelta(seconds=120)
+
+        def listed(limit: int = 100, offset: int = 0, **narrow: str) -> list[str]:
+            found = store.list_tokens(project.id, limit, offset, token_filter=TokenFilter(**narrow), now=at)
+            return [t.id for t in found]
+
+        digest = next(t.recipient_digest for t in everything if t.closed_reason == "superseded")
+        assert listed(recipient_digest=digest) == [t.id for t in everything if t.recipient_digest == digest]
+        assert len(listed(recipient_digest=digest)) == 2
+        assert listed(purpose="login") == [t.id for t in everything if t.purpose == "login"]
+        assert listed(channel="sms") == [t.id for t in everything if t.channel == "sms"]
+        assert len(listed(channel="sms")) == 2
+        both = listed(purpose="login", state="pending")
+        assert both == [t.id for t in everything if t.purpose == "login" and token_state(t, at) == "pending"]
+        assert len(both) == 2
+        assert listed(recipient_digest=_digest()) == []
+        assert listed(purpose="login", channel="sms", recipient_digest=digest) == []
+        # Pages: ``offset`` rows on, narrowed or not.
+        assert [t.id for t in store.list_tokens(project.id, 3, 2)] == [t.id for t in everything[2:5]]
+        logins = listed(purpose="login")
+        assert listed(2, 1, purpose="login") == logins[1:3]
+        assert listed(10, len(logins), purpose="login") == []
 
     # -- tokens: attempts, consume, close ----------------------------------------------------
     def test_reserve_attempt_counts_up_to_the_cap(self, store: Store, now: dt.datetime) -> None:

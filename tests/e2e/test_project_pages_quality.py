@@ -1,0 +1,137 @@
+"""The project pages (tokens with search, filters and pages; revoking a key; deleting a project; the
+audit logs) walked with JavaScript disabled at 390 px and 1280 px against ``octotp serve``, through
+their forms and links only, each held to ``check_page`` (axe-core, no sideways scrolling, a
+screenshot when ``OCTOTP_TEST_SCREENSHOTS`` is set) and to no axe violation of any impact."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octotp_core.testing.http_clients import UrlClient
+from octotp_core.testing.servers import ServeProcess
+
+from .quality import describe
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+EMAIL = "operator.with.a.rather.long.address@customer-subdomain.example.com"
+PASSWORD = "a long dashboard password"
+PROJECT = "Checkout verification for the mobile storefront"
+TOKENS = 52  # more than one page of 50
+
+CheckPage = Callable[[Any, str], list[dict[str, Any]]]
+
+
+def _api(url: str, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+    result = UrlClient(url).request("POST", path, headers=headers, body=json.dumps(body).encode())
+    assert result.status in (200, 201), result.body
+    answer: dict[str, Any] = result.json()
+    return answer
+
+
+@pytest.mark.parametrize("viewport", ["narrow", "wide"])
+def test_project_pages_meet_the_quality_bars(
+    viewport: str, request: pytest.FixtureRequest, check_page: CheckPage, tmp_path: Path, test_secret: str
+) -> None:
+    page = request.getfixturevalue(f"{viewport}_page")
+    width = page.viewport_size["width"]
+
+    def check(name: str) -> None:
+        shot = f"{name}-{width}"
+        violations = check_page(page, shot)
+        assert not violations, f"{shot}: axe-core found:\n{describe(violations)}"
+
+    setup_token = secrets.token_urlsafe(32)
+    env = {
+        "OCTOTP_DATA_DIR": str(tmp_path),
+        "OCTOTP_SECRET_KEY": test_secret,
+        "OCTOTP_DASHBOARD_SETUP_TOKEN": setup_token,
+    }
+    with ServeProcess(env) as server:
+        dashboard = f"{server.url}/dashboard"
+        page.goto(f"{dashboard}/setup?token={setup_token}")
+        page.fill("input[name=email]", EMAIL)
+        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password_confirm]", PASSWORD)
+        page.click("text=Create account")
+        page.wait_for_url(f"{dashboard}/")
+        page.fill("input[name=name]", PROJECT)
+        page.click("text=Create project")
+        page.wait_for_url(re.compile(r".*/dashboard/projects/[0-9a-f-]{36}$"))
+        key = page.locator("#new-api-key").inner_text()
+        project_url = page.url
+        project_id = project_url.rsplit("/", 1)[1]
+
+        long_recipient = "jane.with.a.rather.long.address@customer-subdomain.example.com"
+        first = _api(server.url, key, "/api/tokens", {"projectId": project_id, "recipientEmail": long_recipient})
+        verdict = {"projectId": project_id, "recipientEmail": long_recipient, "code": first["code"]}
+        assert _api(server.url, key, "/api/tokens/validate", verdict)["status"] == "approved"
+        for i in range(TOKENS - 1):
+            body = {"projectId": project_id, "recipientEmail": f"user{i}@example.com", "purpose": "sign-in.step-up"}
+            _api(server.url, key, "/api/tokens", body)
+
+        # The project page's short list leads to every token, 50 a page.
+        page.goto(project_url)
+        page.click("#all-tokens")
+        assert page.locator("#tokens tbody tr").count() == 50
+        check("tokens")
+        page.click("a[rel=next]")
+        assert page.locator("#tokens tbody tr").count() == TOKENS - 50
+        check("tokens-page-2")
+
+        # A search by the recipient typed in full, narrowed by state; then one the server cannot read.
+        page.fill("input[name=recipient]", long_recipient.upper())
+        page.select_option("select[name=state]", "approved")
+        page.click("button:has-text('Search')")
+        assert "match=" in page.url
+        assert "jane" not in page.url
+        assert page.locator("#tokens tbody tr").count() == 1
+        assert "approved" in page.locator("#tokens tbody").inner_text()
+        check("tokens-search")
+        page.fill("input[name=recipient]", "not-an-address@")
+        page.click("button:has-text('Search')")
+        assert page.locator(".error").first.inner_text().startswith("Recipient:")
+        check("tokens-search-error")
+
+        # Revoking a key asks first, and says when the key was last used.
+        page.goto(project_url)
+        page.get_by_role("link", name=re.compile("^Revoke key")).first.click()
+        assert page.locator("h1").inner_text().startswith("Revoke key default")
+        assert page.locator("#last-used").inner_text() != "never"
+        check("revoke-key")
+        page.get_by_role("link", name="Cancel").click()
+        assert page.url == project_url
+
+        # The audit logs: the project's and the account's own.
+        page.click("#project-audit")
+        assert "created the project" in page.locator("#audit").inner_text()
+        check("project-audit")
+        page.goto(f"{dashboard}/")
+        page.click("#account-activity")
+        assert "signed" in page.locator("#audit").inner_text() or "created" in page.locator("#audit").inner_text()
+        check("account-activity")
+
+        # Deleting: the wrong name is refused, then the project goes.
+        page.goto(project_url)
+        page.click("#delete-project")
+        check("delete-project")
+        page.fill("input[name=name]", PROJECT.lower())
+        page.click("button:has-text('Delete this project')")
+        assert page.locator("#delete-error").inner_text().startswith("Name:")
+        check("delete-project-error")
+        page.fill("input[name=name]", PROJECT)
+        page.click("button:has-text('Delete this project')")
+        page.wait_for_url(f"{dashboard}/")
+        assert PROJECT not in page.locator("main").inner_text()
+        body = {"projectId": project_id, "recipientEmail": "after@example.com"}
+        headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+        gone = UrlClient(server.url).request("POST", "/api/tokens", headers=headers, body=json.dumps(body).encode())
+        assert gone.status == 401

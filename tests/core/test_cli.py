@@ -291,9 +291,25 @@ def test_keys_errors(cli_env: dict[str, str]) -> None:
 def test_plans_list(cli_env: dict[str, str]) -> None:
     plans = ok_json(cli_env, "plans", "list")
     assert plans == [
-        {"name": "free", "createsPerMinute": 60, "default": True},
-        {"name": "pro", "createsPerMinute": 600, "default": False},
+        {
+            "name": "free",
+            "createsPerMinute": 60,
+            "createsPerMonth": 10_000,
+            "description": "For trying octotp out.",
+            "price": "Free",
+            "default": True,
+        },
+        {
+            "name": "pro",
+            "createsPerMinute": 600,
+            "createsPerMonth": 1_000_000,
+            "description": "For production traffic.",
+            "price": None,
+            "default": False,
+        },
     ]
+    text = run(cli_env, "plans", "list").stdout.splitlines()
+    assert text == ["free         60/min     10,000/month  (default)", "pro         600/min  1,000,000/month"]
 
 
 def test_plans_come_from_settings(cli_env: dict[str, str]) -> None:
@@ -302,9 +318,11 @@ def test_plans_come_from_settings(cli_env: dict[str, str]) -> None:
         "OCTOTP_PLANS": json.dumps({"starter": {"creates_per_minute": 5}, "team": {"creates_per_minute": 120}}),
         "OCTOTP_DEFAULT_PLAN": "starter",
     }
-    assert ok_json(env, "plans", "list") == [
-        {"name": "starter", "createsPerMinute": 5, "default": True},
-        {"name": "team", "createsPerMinute": 120, "default": False},
+    assert [
+        (p["name"], p["createsPerMinute"], p["createsPerMonth"], p["default"]) for p in ok_json(env, "plans", "list")
+    ] == [
+        ("starter", 5, None, True),
+        ("team", 120, None, False),
     ]
     assert ok_json(env, "projects", "create", "Custom")["plan"] == "starter"
 

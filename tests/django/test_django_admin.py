@@ -223,3 +223,15 @@ def test_suspending_in_the_admin_refuses_the_projects_keys(
     django_octotp.accounts._cache.clear()
     with pytest.raises(ProjectSuspended):
         django_octotp.accounts.authenticate(secret)
+    events = [(e.action, e.actor) for e in django_octotp.audit.for_project(str(project.id))]
+    assert events == [("project.suspended", "admin (Django admin)")]
+
+
+def test_a_plan_change_in_the_admin_is_audited(
+    admin_client: Client, project: models.Project, django_octotp: Octotp
+) -> None:
+    """The admin changes plans too, and says so in octotp's audit log as the other ways do."""
+    assert _change(admin_client, project, plan="pro")[0] == 302
+    assert _change(admin_client, models.Project.objects.get(id=project.id), name="Renamed")[0] == 302  # no plan change
+    events = [(e.action, e.actor, e.detail) for e in django_octotp.audit.for_project(str(project.id))]
+    assert events == [("project.plan_changed", "admin (Django admin)", "free → pro")]

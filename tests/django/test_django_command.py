@@ -88,3 +88,32 @@ def test_data_commands_name_the_django_database(
         assert str(params["PASSWORD"]) not in err
     if connections[octotp_db].vendor != "sqlite":
         assert err.startswith(f"octotp: database {connections[octotp_db].vendor}://")
+
+
+def test_operator_commands_on_the_django_store(django_octotp: Octotp, capsys: pytest.CaptureFixture[str]) -> None:
+    """`manage.py octotp` has the operator's commands, on the Django ORM store."""
+    import uuid
+
+    email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
+    account = django_octotp.accounts.create_account(email, "a long enough password")
+    assert _json(capsys, "accounts", "promote", email) == {
+        "id": account.id,
+        "email": email,
+        "createdAt": account.created_at.isoformat(),
+        "isActive": True,
+        "isOperator": True,
+        "verifiedAt": account.verified_at.isoformat() if account.verified_at else None,
+    }
+    disabled = _json(capsys, "accounts", "disable", email)
+    assert isinstance(disabled, dict)
+    assert disabled["isActive"] is False
+    assert not django_octotp.accounts.account_by_email(email).is_active
+    created = _json(capsys, "projects", "create", "To suspend", "--owner", email)
+    assert isinstance(created, dict)
+    project_id = created["projectId"]
+    _json(capsys, "projects", "suspend", project_id)
+    assert django_octotp.accounts.get_project(project_id).suspended_at is not None
+    _json(capsys, "projects", "resume", project_id)
+    assert django_octotp.accounts.get_project(project_id).suspended_at is None
+    actions = {e.action for e in django_octotp.audit.for_project(project_id)}
+    assert actions == {"project.suspended", "project.resumed"}

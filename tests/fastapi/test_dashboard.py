@@ -114,3 +114,45 @@ def test_dashboard_setting_turns_it_off(database_url: str, make_settings: Callab
     with TestClient(create_app(octotp=octotp)) as client:
         assert client.get("/dashboard/login").status_code == 404
         assert client.get("/", follow_redirects=False).status_code == 404
+
+
+def test_root_is_the_landing_page_while_sign_up_is_open(
+    make_standalone: Callable[..., tuple[TestClient, Octotp]],
+) -> None:
+    """Core decides the standalone ``/``: the landing page with open sign-up (linking to sign-up, login
+    and the API docs, listing the plans), a redirect to the dashboard in every other mode."""
+    invite, _ = make_standalone(dashboard_signup="invite")
+    r = invite.get("/", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/dashboard/")
+
+    plans = {
+        "free": {"creates_per_minute": 60, "price": "Free", "description": "Start here."},
+        "scale": {"creates_per_minute": 900},
+    }
+    client, _ = make_standalone(dashboard_signup="open", plans=plans)
+    page = client.get("/", follow_redirects=False)
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "script-src 'none'" in page.headers["content-security-policy"]
+    for link in ('href="/dashboard/signup"', 'href="/dashboard/login"', 'href="/docs"'):
+        assert link in page.text, link
+    assert 'id="plan-free"' in page.text
+    assert "Start here." in page.text
+    assert 'id="plan-scale"' in page.text
+    assert "900 per project" in page.text
+    assert client.get("/docs").status_code == 200  # the link leads somewhere
+    assert client.get("/dashboard/welcome").text == page.text  # the same page, from the dashboard's own path
+    head = client.head("/")
+    assert (head.status_code, head.content) == (200, b"")
+    posted = client.post("/", follow_redirects=False)
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+
+
+def test_landing_page_links_follow_the_root_path(tmp_path: Path, test_secret: str) -> None:
+    octotp = Octotp(Settings(data_dir=str(tmp_path), secret_key=test_secret, dashboard_signup="open"))
+    octotp.migrate()
+    with TestClient(create_app(octotp=octotp), root_path="/svc") as client:
+        page = client.get("/svc/", follow_redirects=False)
+        assert page.status_code == 200, page.text
+        assert 'href="/svc/dashboard/signup"' in page.text
+        assert 'href="/svc/docs"' in page.text

@@ -71,3 +71,25 @@ def test_accounts_and_clean_errors(make_app: Callable[..., Flask], database_url:
     result = app.test_cli_runner().invoke(args=["octotp", "keys", "list", str(uuid.uuid4())])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def test_operator_commands(make_app: Callable[..., Flask], database_url: str) -> None:
+    """The operator's commands work on the app's own database (the same click commands as `octotp`)."""
+    import uuid
+
+    app = make_app(OCTOTP_DATABASE_URL=database_url)
+    email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
+    created = json.loads(
+        run(app, "accounts", "create", email, "--operator", "--password-stdin", "--json", input="a long password\n")
+    )
+    assert created["isOperator"] is True
+    assert json.loads(run(app, "accounts", "disable", email, "--json"))["isActive"] is False
+    assert json.loads(run(app, "accounts", "promote", email, "--demote", "--json"))["isOperator"] is False
+    project_id = json.loads(run(app, "projects", "create", "Suspended", "--json"))["projectId"]
+    assert json.loads(run(app, "projects", "suspend", project_id, "--json"))["suspendedAt"]
+    with app.app_context():
+        octotp = get_octotp()
+        account = octotp.accounts.account_by_email(email)
+        assert (account.is_active, account.is_operator) == (False, False)
+        assert octotp.accounts.get_project(project_id).suspended_at is not None
+        assert [e.action for e in octotp.audit.for_project(project_id)] == ["project.suspended"]

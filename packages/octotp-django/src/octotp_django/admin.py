@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from octotp_core.accounts import IssuedKey
+from octotp_core.console.operators import OperatorActions
 from octotp_core.errors import InvalidInput, NotFound
 from octotp_core.projects import validate_project
 from octotp_core.states import token_state
@@ -117,6 +118,19 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
     actions = ("create_api_key",)
+
+    def save_model(self, request: HttpRequest, obj: Project, form: forms.ModelForm, change: bool) -> None:  # type: ignore[type-arg]
+        """Save, and record a plan change or a suspension in octotp's audit log, as every other way of
+        making them does."""
+        octotp = get_octotp()
+        before = octotp.store.get_project(str(obj.id)) if change else None
+        super().save_model(request, obj, form, change)
+        after = octotp.store.get_project(str(obj.id))
+        if before is not None and after is not None:
+            label = f"{request.user.get_username()} (Django admin)"
+            actions = OperatorActions(octotp)
+            actions.plan_changed(before, after, actor=None, actor_label=label)
+            actions.suspension_changed(before, after, actor=None, actor_label=label)
 
     def response_add(self, request: HttpRequest, obj: Project, post_url_continue: str | None = None) -> HttpResponse:
         """A new project gets its first key, shown on this page only."""

@@ -1,6 +1,6 @@
 """``create_app``: the standalone hosted service — the token API at the root of its own FastAPI app,
-the dashboard at ``/dashboard/`` (``/`` redirects there), the API docs at ``/docs`` (Swagger UI from
-files the package ships, see ``apidocs``)."""
+the dashboard at ``/dashboard/`` (``/`` redirects there, or is core's public landing page while
+sign-up is open), the API docs at ``/docs`` (Swagger UI from files the package ships, see ``apidocs``)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi import Request as FastAPIRequest
 from fastapi import Response as FastAPIResponse
-from fastapi.responses import RedirectResponse
 
 from octotp_core import Octotp, Settings
 from octotp_core.version import __version__
 
 from .apidocs import add_api_docs
-from .router import bind, create_router, route_named
+from .router import add_dashboard, bind, create_router, route_named
+
+DOCS_PATH = "/docs"
+"""Where the API docs page is (the landing page links to it)."""
 
 
 def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None) -> FastAPI:
@@ -38,20 +40,17 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
         lifespan=lifespan,
     )
     bind(app, core)
-    router = create_router(core)
-    app.include_router(router)
-
+    router = create_router(core, dashboard=False)
     if core.settings.dashboard:
-
-        @app.get("/", include_in_schema=False)
-        def home(request: FastAPIRequest) -> RedirectResponse:
-            return RedirectResponse(request.scope.get("root_path", "") + "/dashboard/", status_code=303)
+        # Core answers ``/`` too: the landing page while sign-up is open, else a redirect to the dashboard.
+        add_dashboard(router, core, "", api_docs=DOCS_PATH, site_root=True)
+    app.include_router(router)
 
     # Any of the router's endpoints hands the request to core, which answers its 404 for this path.
     forward = route_named(router, "octotp_health").endpoint
 
     # Swagger UI from the files this package ships (no CDN: the page works offline).
-    add_api_docs(app, forward)
+    add_api_docs(app, forward, docs_path=DOCS_PATH)
 
     # Anything else still answers with core's problem+json 404, never a framework default.
     @app.api_route(

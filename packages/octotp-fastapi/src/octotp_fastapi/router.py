@@ -225,16 +225,21 @@ def create_router(
         others = [m for m in _ALL_METHODS if m not in {op.method for op in route.operations}]
         router.add_api_route(route.path, forward, methods=others, include_in_schema=False)
     if octotp.settings.dashboard if dashboard is None else dashboard:
-        _add_dashboard(router, octotp, prefix)
+        add_dashboard(router, octotp, prefix)
     if prefix:
         # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
         router.add_api_route("/{rest:octotp_any}", forward, methods=_ALL_METHODS, include_in_schema=False)
     return router
 
 
-def _add_dashboard(router: APIRouter, octotp: Octotp, prefix: str) -> None:
-    """``<prefix>/dashboard`` and everything below it, answered by core's ``DashboardHandler``."""
-    handler = DashboardHandler(octotp)
+def add_dashboard(
+    router: APIRouter, octotp: Octotp, prefix: str, *, api_docs: str | None = None, site_root: bool = False
+) -> None:
+    """``<prefix>/dashboard`` and everything below it, answered by core's ``DashboardHandler``.
+
+    The standalone service also hands it ``/`` (``site_root``: core answers with the landing page or
+    a redirect to the dashboard) and says where its API docs are (``api_docs``, for the landing page)."""
+    handler = DashboardHandler(octotp, api_docs=api_docs)
 
     async def dashboard(request: FastAPIRequest) -> FastAPIResponse:
         mount = Mount(prefix, request.scope.get("root_path", ""))
@@ -244,6 +249,14 @@ def _add_dashboard(router: APIRouter, octotp: Octotp, prefix: str) -> None:
 
     for path in (DASHBOARD_PATH, DASHBOARD_PATH + "/{rest:octotp_any}"):
         router.add_api_route(path, dashboard, methods=_ALL_METHODS, include_in_schema=False)
+    if site_root:
+
+        async def home(request: FastAPIRequest) -> FastAPIResponse:
+            mount = Mount(prefix, request.scope.get("root_path", ""))
+            neutral = await to_neutral_request(request, "/")
+            return to_native_response(await run_in_threadpool(handler.handle_site_root, neutral, mount.dashboard_base))
+
+        router.add_api_route("/", home, methods=_ALL_METHODS, include_in_schema=False)
 
 
 def install(

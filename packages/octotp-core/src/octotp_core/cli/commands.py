@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from ..console.operators import OperatorActions
 from ..core import Octotp
 from ..migrate import current_revision, head_revision, upgrade
 from ..states import token_state
@@ -68,29 +69,89 @@ def accounts() -> None:
 @accounts.command("create")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+@click.option("--operator", is_flag=True, help="Make it an operator account (sees every account and project).")
 @json_option
 @pass_octotp
-def accounts_create(octotp: Octotp, email: str, password_stdin: bool, as_json: bool) -> None:
-    """Create a dashboard account."""
+def accounts_create(octotp: Octotp, email: str, password_stdin: bool, operator: bool, as_json: bool) -> None:
+    """Create a dashboard account (verified: an operator vouches for it)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    account = octotp.accounts.create_account(email, password)
-    emit(as_json, {"id": account.id, "email": account.email}, f"Created account {account.email} ({account.id}).")
+    account = octotp.accounts.create_account(email, password, operator=operator)
+    if operator:
+        OperatorActions(octotp).operator_created(account)
+    kind = "operator account" if operator else "account"
+    emit(
+        as_json,
+        {"id": account.id, "email": account.email, "isOperator": account.is_operator},
+        f"Created {kind} {account.email} ({account.id}).",
+    )
+
+
+def _account_data(account: Account) -> dict[str, object]:
+    return {
+        "id": account.id,
+        "email": account.email,
+        "createdAt": account.created_at.isoformat(),
+        "isActive": account.is_active,
+        "isOperator": account.is_operator,
+        "verifiedAt": account.verified_at.isoformat() if account.verified_at else None,
+    }
+
+
+def _account_flags(account: Account) -> str:
+    flags = [
+        "operator" if account.is_operator else "",
+        "" if account.is_active else "disabled",
+        "" if account.verified_at else "unverified",
+    ]
+    return "  ".join(f for f in flags if f)
 
 
 @accounts.command("list")
 @json_option
 @pass_octotp
 def accounts_list(octotp: Octotp, as_json: bool) -> None:
-    """List accounts."""
+    """List accounts (operator, disabled and unverified ones are marked)."""
     rows = octotp.store.list_accounts()
     emit(
         as_json,
-        [{"id": a.id, "email": a.email, "createdAt": a.created_at.isoformat()} for a in rows],
-        "\n".join(f"{a.id}  {a.email}" for a in rows) or "No accounts.",
+        [_account_data(a) for a in rows],
+        "\n".join(f"{a.id}  {a.email}  {_account_flags(a)}".rstrip() for a in rows) or "No accounts.",
     )
+
+
+@accounts.command("promote")
+@click.argument("email")
+@click.option("--demote", is_flag=True, help="Take the operator role away instead.")
+@json_option
+@pass_octotp
+def accounts_promote(octotp: Octotp, email: str, demote: bool, as_json: bool) -> None:
+    """Make an account an operator (or, with --demote, no longer one)."""
+    account = OperatorActions(octotp).set_operator(octotp.accounts.account_by_email(email), not demote, actor=None)
+    said = "is an operator" if account.is_operator else "is not an operator"
+    emit(as_json, _account_data(account), f"{account.email} {said}.")
+
+
+@accounts.command("disable")
+@click.argument("email")
+@json_option
+@pass_octotp
+def accounts_disable(octotp: Octotp, email: str, as_json: bool) -> None:
+    """Disable an account: its sessions end at once and it cannot sign in until enabled."""
+    account = OperatorActions(octotp).set_active(octotp.accounts.account_by_email(email), False, actor=None)
+    emit(as_json, _account_data(account), f"{account.email} is disabled; its dashboard sessions have ended.")
+
+
+@accounts.command("enable")
+@click.argument("email")
+@json_option
+@pass_octotp
+def accounts_enable(octotp: Octotp, email: str, as_json: bool) -> None:
+    """Enable a disabled account again (it can sign in)."""
+    account = OperatorActions(octotp).set_active(octotp.accounts.account_by_email(email), True, actor=None)
+    emit(as_json, _account_data(account), f"{account.email} is enabled.")
 
 
 @click.group("projects")
@@ -211,6 +272,7 @@ def projects_set(
     project_expiry_max_ceiling), as in the dashboard.
     """
     owner = octotp.accounts.account_by_email(owner_email) if owner_email else None
+    before = octotp.accounts.get_project(project_id)
     p = octotp.accounts.configure_project(
         project_id,
         owner=owner,
@@ -224,6 +286,7 @@ def projects_set(
         deliver_only=deliver_only,
         validate_requires_key=validate_requires_key,
     )
+    OperatorActions(octotp).plan_changed(before, p, actor=None)
     data = {
         "projectId": p.id,
         "name": p.name,
@@ -244,7 +307,7 @@ def projects_set(
 @json_option
 @pass_octotp
 def projects_list(octotp: Octotp, as_json: bool) -> None:
-    """List projects."""
+    """List projects (suspended ones are marked)."""
     rows = octotp.store.list_projects()
     emit(
         as_json,
@@ -255,11 +318,38 @@ def projects_list(octotp: Octotp, as_json: bool) -> None:
                 "plan": p.plan,
                 "ownerId": p.owner_id,
                 "validateRequiresKey": p.validate_requires_key,
+                "suspendedAt": p.suspended_at.isoformat() if p.suspended_at else None,
             }
             for p in rows
         ],
-        "\n".join(f"{p.id}  {p.plan:<6} {p.name}" for p in rows) or "No projects.",
+        "\n".join(f"{p.id}  {p.plan:<6} {p.name}{'  (suspended)' if p.suspended_at else ''}" for p in rows)
+        or "No projects.",
     )
+
+
+@projects.command("suspend")
+@click.argument("project_id")
+@json_option
+@pass_octotp
+def projects_suspend(octotp: Octotp, project_id: str, as_json: bool) -> None:
+    """Suspend a project: its API keys are refused (problem code project_suspended) until it is resumed."""
+    project = OperatorActions(octotp).set_suspended(project_id, True, actor=None)
+    assert project.suspended_at is not None
+    emit(
+        as_json,
+        {"projectId": project.id, "suspendedAt": project.suspended_at.isoformat()},
+        f"Project {project.id} is suspended: its API keys are refused.",
+    )
+
+
+@projects.command("resume")
+@click.argument("project_id")
+@json_option
+@pass_octotp
+def projects_resume(octotp: Octotp, project_id: str, as_json: bool) -> None:
+    """Resume a suspended project: its API keys work again."""
+    project = OperatorActions(octotp).set_suspended(project_id, False, actor=None)
+    emit(as_json, {"projectId": project.id, "suspendedAt": None}, f"Project {project.id} is resumed.")
 
 
 @click.group("keys")
@@ -359,14 +449,24 @@ def plans() -> None:
 def plans_list(octotp: Octotp, as_json: bool) -> None:
     """List the plans defined in settings."""
     data = [
-        {"name": name, "createsPerMinute": plan.creates_per_minute, "default": name == octotp.settings.default_plan}
+        {
+            "name": name,
+            "createsPerMinute": plan.creates_per_minute,
+            "createsPerMonth": plan.creates_per_month,
+            "description": plan.description,
+            "price": plan.price,
+            "default": name == octotp.settings.default_plan,
+        }
         for name, plan in sorted(octotp.settings.plans.items())
     ]
     emit(
         as_json,
         data,
         "\n".join(
-            f"{d['name']:<8} {d['createsPerMinute']:>6}/min{'  (default)' if d['default'] else ''}" for d in data
+            f"{d['name']:<8} {d['createsPerMinute']:>6}/min"
+            + (f" {d['createsPerMonth']:>10,}/month" if d["createsPerMonth"] else "")
+            + ("  (default)" if d["default"] else "")
+            for d in data
         ),
     )
 
@@ -377,8 +477,8 @@ def plans_list(octotp: Octotp, as_json: bool) -> None:
 @json_option
 @pass_octotp
 def plans_set(octotp: Octotp, project_id: str, plan: str, as_json: bool) -> None:
-    """Move a project to a plan."""
-    octotp.accounts.set_plan(project_id, plan)
+    """Move a project to a plan (its rate limit follows on its next request)."""
+    OperatorActions(octotp).set_plan(project_id, plan, actor=None)
     emit(as_json, {"projectId": project_id, "plan": plan}, f"Project {project_id} is now on plan {plan}.")
 
 

@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     "account.disabled": "disabled the account",
     "account.enabled": "enabled the account",
     "account.operator_granted": "made the account an operator",
+    "account.operator_revoked": "removed the account's operator role",
     "project.created": "created the project",
     "project.settings_changed": "changed the project's settings",
     "project.plan_changed": "changed the plan",

@@ -5,6 +5,7 @@ Every dashboard response is decided here, once; adapters only mount it and trans
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -17,7 +18,7 @@ from ..http.proxies import resolve_client
 from .account_views import AccountViews
 from .cookies import SESSION_COOKIE
 from .csrf import same_origin, tokens_match
-from .operator_views import OperatorViews
+from .operator_views import LANDING_PATH, OperatorViews
 from .project_views import ProjectViews
 from .rendering import render, stylesheet
 from .routing import PROJECT, Route, route
@@ -44,7 +45,9 @@ SECURITY_HEADERS: list[tuple[str, str]] = [
 class DashboardHandler:
     """Answers the dashboard for one ``Octotp`` on neutral requests."""
 
-    def __init__(self, octotp: Octotp) -> None:
+    def __init__(self, octotp: Octotp, *, api_docs: str | None = None) -> None:
+        """``api_docs``: where the API docs page is, below octotp's mount prefix (the standalone
+        service passes ``/docs``); the landing page links to it."""
         self.octotp = octotp
         settings = octotp.settings
         self.sessions = SessionManager(octotp.store, settings, octotp.clock)
@@ -52,6 +55,7 @@ class DashboardHandler:
             octotp.limits.storage, settings.dashboard_login_limit_per_email, settings.dashboard_login_limit_per_address
         )
         self.views = views = DashboardViews(octotp, self.sessions, self.throttle)
+        views.api_docs = api_docs
         self._trusted_proxies = tuple(settings.trusted_proxies)
         self._routes: list[Route] = [
             route("/", GET=views.projects),
@@ -109,6 +113,11 @@ class DashboardHandler:
         )
         return response
 
+    def handle_site_root(self, request: Request, base: str) -> Response:
+        """Answer the standalone service's own ``/`` (``request.path`` is ignored): the public landing
+        page while sign-up is open, otherwise a redirect to the dashboard at ``base``."""
+        return self.handle(dataclasses.replace(request, path=LANDING_PATH), base)
+
     def _dispatch(self, call: DashboardRequest) -> Response:
         request = call.request
         method = "GET" if request.method.upper() == "HEAD" else request.method.upper()
@@ -137,6 +146,9 @@ class DashboardHandler:
                 log.info("dashboard CSRF check failed path=%s", _safe_path(request.path))
                 return self._error(call, 403, "Forbidden")
             return view(call, **match.groupdict())
+        # The signed-in header as on every other page, so this 404 and a view's own (an operator page
+        # asked for by another account) are the same page.
+        call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
         return self._error(call, 404, "Not found")
 
     def _csrf_ok(self, call: DashboardRequest, signed_in: bool) -> bool:

@@ -85,6 +85,8 @@ class DashboardViews:
         self.sessions = sessions
         self.throttle = throttle
         self._secret = octotp.settings.secrets()[0]
+        self.api_docs: str | None = None
+        """Where the API docs page is below octotp's mount prefix, when the app serves one (``DashboardHandler``)."""
 
     # -- shared ------------------------------------------------------------------------------
     def page(self, call: DashboardRequest, status: int, template: str, **context: Any) -> Response:

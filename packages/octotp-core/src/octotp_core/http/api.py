@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..core import Octotp
-from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied
+from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied, ProjectSuspended
 from ..ratelimit import LimitState
 from ..states import token_state
 from ..store import Project
@@ -229,6 +229,8 @@ class ApiHandler:
             # Anonymous, as the Octotp API allowed: refused for projects that require a key, so a
             # stranger who knows a project id cannot spend its users' attempts and failure budgets.
             project = self.octotp.accounts.get_project(body.project_id.lower())
+            if project.suspended_at is not None:  # out of service for anonymous validates too
+                raise ProjectSuspended("this project is suspended by the operator of this service")
             if project.validate_requires_key:
                 raise AuthenticationFailed(
                     "this project requires an API key to validate: send it in the X-Api-Key header"

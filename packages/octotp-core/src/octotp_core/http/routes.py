@@ -109,7 +109,8 @@ _TOO_LARGE = (413, "Body over 64 KiB")
 _NOT_JSON = (415, "Body is not application/json")
 _STORAGE = (503, "Storage unavailable")
 _NO_KEY = (401, "Missing, invalid or revoked API key")
-_MISMATCH = (403, "The key is not valid for projectId")
+_MISMATCH = (403, "The key is not valid for projectId, or the project is suspended (`project_suspended`)")
+_SUSPENDED = (403, "The key's project is suspended by the operator (`project_suspended`)")
 _TOKEN_ID = Parameter("tokenId", "path")
 
 #: Literal paths before templated ones: ``/api/tokens/validate`` is never a token id.
@@ -188,7 +189,7 @@ ROUTES: tuple[Route, ...] = (
                 api_key="required",
                 headers="request_id",
                 parameters=(_TOKEN_ID,),
-                errors=(_NO_KEY, (404, "No token with this id in the key's project"), _STORAGE),
+                errors=(_NO_KEY, _SUSPENDED, (404, "No token with this id in the key's project"), _STORAGE),
             ),
             Operation(
                 "DELETE",
@@ -200,7 +201,7 @@ ROUTES: tuple[Route, ...] = (
                 api_key="required",
                 headers="request_id",
                 parameters=(_TOKEN_ID,),
-                errors=(_NO_KEY, (404, "No open token with this id in the key's project"), _STORAGE),
+                errors=(_NO_KEY, _SUSPENDED, (404, "No open token with this id in the key's project"), _STORAGE),
             ),
         ),
     ),

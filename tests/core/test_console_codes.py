@@ -210,7 +210,7 @@ def test_the_api_refuses_the_console_project(octotp: Octotp, codes: ConsoleCodes
     body = json.dumps({"projectId": CONSOLE_PROJECT_ID, "recipientEmail": owner, "code": "123456"}).encode()
     request = Request("POST", "/api/tokens/validate", {"Content-Type": "application/json"}, body, "", "198.51.100.9")
     response = ApiHandler(octotp).handle(request)
-    assert response.status == 401
+    assert response.status == 404  # as any project that does not exist: nobody reaches its codes
 
 
 def test_a_failed_email_leaves_no_code_and_says_so_in_the_log_only(
@@ -248,3 +248,23 @@ def test_logs_hold_no_code_and_no_address(
 
 def _digest(octotp: Octotp, email: str) -> str:
     return normalise_email(email).digest(octotp.settings.secrets()[0])
+
+
+def test_the_console_project_is_in_no_list_and_nobody_changes_it(
+    octotp: Octotp, codes: ConsoleCodes, owner: str
+) -> None:
+    from octotp_core import NotFound
+    from octotp_core.console.operators import OperatorActions
+
+    codes.send(owner, ACCOUNT_VERIFY)
+    assert octotp.store.get_project(CONSOLE_PROJECT_ID) is not None
+    assert CONSOLE_PROJECT_ID not in {p.id for p in octotp.accounts.list_projects()}
+    for change in (
+        lambda: octotp.accounts.configure_project(CONSOLE_PROJECT_ID, name="mine now"),
+        lambda: octotp.accounts.suspend_project(CONSOLE_PROJECT_ID),
+        lambda: octotp.accounts.delete_project(CONSOLE_PROJECT_ID),
+        lambda: OperatorActions(octotp).set_plan(CONSOLE_PROJECT_ID, "free", actor=None),
+    ):
+        with pytest.raises(NotFound):
+            change()
+    assert octotp.store.get_project(CONSOLE_PROJECT_ID) is not None

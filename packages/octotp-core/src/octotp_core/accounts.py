@@ -12,6 +12,7 @@ from . import apikeys
 from .clock import Clock
 from .errors import AuthenticationFailed, InvalidInput, NotFound, ProjectSuspended
 from .ids import is_uuid
+from .internal import CONSOLE_PROJECT_ID
 from .passwords import hash_password, password_errors, verify_password
 from .projects import validate_project
 from .recipients import normalise_email
@@ -129,11 +130,16 @@ class AccountService:
         return CreatedProject(project, self.create_api_key(project.id, "default"))
 
     def get_project(self, project_id: str) -> Project:
-        """The project, or ``NotFound``."""
+        """The project, or ``NotFound`` (also for the console's own internal project, which nobody
+        configures, suspends or deletes)."""
         project = self.store.get_project(project_id) if is_uuid(project_id) else None
-        if project is None:
+        if project is None or project.id == CONSOLE_PROJECT_ID:
             raise NotFound(f"no project {project_id}")
         return project
+
+    def list_projects(self, owner_id: str | None = None) -> list[Project]:
+        """Every project (or ``owner_id``'s), oldest first, without the console's internal project."""
+        return [p for p in self.store.list_projects(owner_id) if p.id != CONSOLE_PROJECT_ID]
 
     def set_plan(self, project_id: str, plan: str) -> None:
         """Move a project to another plan (an operator's decision; takes effect on its next request)."""
@@ -196,6 +202,7 @@ class AccountService:
     def delete_project(self, project_id: str) -> None:
         """Delete the project with everything it owns; its keys stop working in this process at once
         (and in every other within ``api_key_cache_seconds``, as a revocation). ``NotFound`` if none."""
+        self.get_project(project_id)
         self._forget_project(project_id)
         if not self.store.delete_project(project_id):
             raise NotFound(f"no project {project_id}")

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from octotp_core.accounts import IssuedKey
 from octotp_core.console.operators import OperatorActions
 from octotp_core.errors import InvalidInput, NotFound
+from octotp_core.internal import CONSOLE_PROJECT_ID
 from octotp_core.projects import validate_project
 from octotp_core.states import token_state
 from octotp_core.store import Project as ProjectRecord
@@ -118,6 +119,11 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
     actions = ("create_api_key",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        """Every project but the console's internal one (it holds the console's own codes)."""
+        projects: QuerySet[Project] = super().get_queryset(request).exclude(id=CONSOLE_PROJECT_ID)
+        return projects
 
     def save_model(self, request: HttpRequest, obj: Project, form: forms.ModelForm, change: bool) -> None:  # type: ignore[type-arg]
         """Save, and record a plan change or a suspension in octotp's audit log, as every other way of

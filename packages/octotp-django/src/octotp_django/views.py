@@ -92,4 +92,9 @@ def dashboard(request: HttpRequest, path: str | None = None) -> HttpResponse:
     # request.path, not path_info: the mount the browser sees includes the script prefix.
     mount = Mount.around(request.path, DASHBOARD_PATH.lstrip("/") + (path or ""))
     neutral = to_neutral_request(request, mount.dashboard_path(request.path))
-    return to_native_response(get_dashboard_handler().handle(neutral, mount.dashboard_base))
+    response = to_native_response(get_dashboard_handler().handle(neutral, mount.dashboard_base))
+    # The handler logged this request itself, its path redacted (an invitation link's token is in
+    # the path): Django's own "Not Found: <path>" line for a 4xx would repeat it unredacted. The flag
+    # is what django.utils.log.log_response checks to log a response once.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

@@ -103,7 +103,7 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
         click.echo(f"octotp: X-Forwarded-For believed from trusted proxies {proxies}", err=True)
     else:
         click.echo("octotp: client addresses are socket peers (set OCTOTP_TRUSTED_PROXIES behind a proxy)", err=True)
-    if not probe.store.list_projects():
+    if not probe.accounts.list_projects():
         click.echo(
             "octotp: no projects yet — create one in the dashboard, or in another terminal:"
             f" {command} projects create NAME",

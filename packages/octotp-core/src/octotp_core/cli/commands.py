@@ -308,7 +308,7 @@ def projects_set(
 @pass_octotp
 def projects_list(octotp: Octotp, as_json: bool) -> None:
     """List projects (suspended ones are marked)."""
-    rows = octotp.store.list_projects()
+    rows = octotp.accounts.list_projects()
     emit(
         as_json,
         [

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
 from ..errors import DeliveryFailed, InvalidInput
+from ..internal import CONSOLE_PROJECT_ID as CONSOLE_PROJECT_ID
 from ..projects import token_policy
 from ..recipients import normalise_email
 from ..store import Project
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("octotp.console")
 
-CONSOLE_PROJECT_ID = "0c7e0000-c0de-4000-8000-000000000001"
-"""The console's internal project: it holds the console's own codes, has no owner and no API key,
-and is no account's project (lists of projects leave it out: ``is_console_project``)."""
 CONSOLE_PROJECT_NAME = "octotp console"
 
 ConsolePurpose = Literal["account-verify", "password-reset"]

@@ -181,4 +181,5 @@ class DashboardHandler:
 
 
 def _safe_path(path: str) -> str:
+    path = re.sub(r"^/invitations/[^/]+", "/invitations/[redacted]", path)  # an invitation link's token
     return re.sub(r"octotp_[A-Za-z0-9]+", "octotp_[redacted]", path)[:200]

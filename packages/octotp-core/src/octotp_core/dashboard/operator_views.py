@@ -98,7 +98,7 @@ class OperatorViews(ViewArea):
     def accounts_page(self, call: DashboardRequest) -> Response:
         operator = self._operator(call)
         store = self.octotp.store
-        owned = Counter(p.owner_id for p in store.list_projects() if p.owner_id)
+        owned = Counter(p.owner_id for p in self.octotp.accounts.list_projects() if p.owner_id)
         return self.views.page(
             call,
             200,
@@ -125,7 +125,7 @@ class OperatorViews(ViewArea):
         store, settings = self.octotp.store, self.octotp.settings
         emails = {a.id: a.email for a in store.list_accounts()}
         since = month_start(self.octotp.clock.now())
-        rows = [(p, self._month_use(p.id, since)) for p in store.list_projects()]
+        rows = [(p, self._month_use(p.id, since)) for p in self.octotp.accounts.list_projects()]
         return self.views.page(
             call,
             status,

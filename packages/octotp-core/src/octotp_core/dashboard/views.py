@@ -34,6 +34,13 @@ GENERIC_LOGIN_ERROR = "Invalid email or password."
 RECENT_TOKENS = 10
 USAGE_DAYS = 30
 _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_DASHBOARD_PATH = re.compile(r"(?:/[A-Za-z0-9_-]+)+")
+
+
+def dashboard_path(value: str) -> str:
+    """``value`` when it is a plain dashboard path ("/invitations/abc"), else "/": where a login's
+    ``next`` may send the browser (always inside the dashboard, never another site)."""
+    return value if _DASHBOARD_PATH.fullmatch(value) else "/"
 
 
 @dataclass
@@ -115,14 +122,15 @@ class DashboardViews:
             call.set_cookie(LOGIN_CSRF_COOKIE, cookie)
         return login_form_token(self._secret, cookie)
 
-    def _sign_in(self, call: DashboardRequest, account: Account) -> Response:
-        """Start a new session (destroying the one the browser held) and go home."""
+    def _sign_in(self, call: DashboardRequest, account: Account, to: str = "/") -> Response:
+        """Start a new session (destroying the one the browser held) and go home (or to ``to``, a
+        dashboard path)."""
         old = call.request.cookies.get(SESSION_COOKIE)
         session_id, call.active = self.sessions.start(account, replacing=old)
         call.set_cookie(SESSION_COOKIE, session_id)
         call.clear_cookie(LOGIN_CSRF_COOKIE)
         log.info("dashboard sign-in account=%s", account.id)
-        return call.redirect("/")
+        return call.redirect(dashboard_path(to))
 
     def too_many_attempts(self, call: DashboardRequest, retry_after: int) -> Response:
         response = self.page(call, 429, "error.html", title="Too many attempts", retry_after=retry_after)
@@ -133,8 +141,9 @@ class DashboardViews:
     def login_form(
         self, call: DashboardRequest, *, status: int = 200, error: str | None = None, email: str = ""
     ) -> Response:
+        after = dashboard_path(call.form("next") or (call.request.query.get("next") or [""])[0])
         if call.active is not None and call.request.method.upper() == "GET":
-            return call.redirect("/")
+            return call.redirect(after)
         return self.page(
             call,
             status,
@@ -142,6 +151,7 @@ class DashboardViews:
             form_token=self._login_form_token(call),
             error=error,
             email=email,
+            next_path="" if after == "/" else after,
             signup=self.octotp.settings.dashboard_signup,
         )
 
@@ -157,7 +167,7 @@ class DashboardViews:
             self._failed_sign_in(call, email)
             return self.login_form(call, error=GENERIC_LOGIN_ERROR, email=email)
         self.octotp.audit.record("account.sign_in", actor=account, address=call.request.client)
-        return self._sign_in(call, account)
+        return self._sign_in(call, account, call.form("next"))
 
     def _failed_sign_in(self, call: DashboardRequest, email: str) -> None:
         """A failed sign-in goes into the log of the account it named, if there is one (never the password)."""

@@ -144,6 +144,31 @@ class ConsoleStoreSuite:
         assert store.delete_invitation(invitation.id, project.id) is True
         assert store.get_invitation(digest) is None
 
+    def test_an_invitation_stops_at_its_expiry_and_is_deleted_per_project(self, store: Store, now: dt.datetime) -> None:
+        owner = self.make_account(store, now)
+        project, other = self.make_project(store, now, owner=owner), self.make_project(store, now, owner=owner)
+        invitation, digest = self._invitation(store, project, now)
+        assert store.list_invitations(project.id, invitation.expires_at) == []  # not at its very end
+        assert store.accept_invitation(invitation.id, invitation.expires_at) is False
+        assert store.delete_invitation(invitation.id, other.id) is False  # another project's
+        assert store.accept_invitation(invitation.id, invitation.expires_at - dt.timedelta(seconds=1)) is True
+        assert store.delete_invitation(invitation.id, project.id) is True
+        assert store.get_invitation(digest) is None
+
+    def test_concurrent_joins_make_one_membership(self, store: Store, now: dt.datetime) -> None:
+        project, account = self.make_project(store, now), self.make_account(store, now)
+
+        def join() -> str:
+            try:
+                store.add_member(self._member(project, account, "viewer", now))
+            except Conflict:
+                return "conflict"
+            return "joined"
+
+        results = _together(self.concurrency, join, self.thread_done)
+        assert results.count("joined") == 1, results
+        assert [m.account_id for m in store.list_members(project.id)] == [account.id]
+
     def test_audit_events_per_project_per_account_newest_first_and_purged_by_age(
         self, store: Store, now: dt.datetime
     ) -> None:

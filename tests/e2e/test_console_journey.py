@@ -263,6 +263,13 @@ def journey_on_serve(server: ServeProcess, owner: Visit, viewer: Visit, elsewher
     assert page.locator("#usage tfoot").inner_text().split()[1:3] == ["1", "1"]
     owner.check("project-with-usage")
 
+    # The plans page: the project's plan and this month's use against it.
+    page.get_by_role("link", name="Plans").first.click()
+    page.wait_for_url(f"{base}/plans")
+    used = str(page.locator(f"#plan-use-{project_id} .month-use-text").inner_text())
+    assert used.startswith("1 of "), used
+    owner.check("plans")
+
     # The token list, and a search by the exact recipient (its digest: the address is never stored).
     page.goto(f"{base}/projects/{project_id}/tokens")
     assert "j***@shopper-example.com" in page.locator("#tokens").inner_text()

@@ -246,6 +246,10 @@ class TeamsSuite:
         assert f'/projects/{team.project_id}/invitations"' not in members.text  # no invite form shown
         assert "Change role" not in members.text
         assert "Leave the project" in members.text  # a member may leave
+        project_page = viewer.get(f"/projects/{team.project_id}")
+        assert 'id="settings-read-only"' in project_page.text  # settings shown read-only
+        assert "Save settings" not in project_page.text
+        assert "Create API key" not in project_page.text
 
         assert team.post(viewer, "/keys", name="sneaky").status == 403
         assert team.post(viewer, "/settings", name="Renamed by a viewer").status == 403

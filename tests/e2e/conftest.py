@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from octotp_core.testing.mailbox import Mailbox
+
 from ..conftest import unavailable
 from . import quality
 
@@ -98,3 +100,11 @@ def check_page(chromium: Any) -> Callable[[Any, str], list[dict[str, Any]]]:
     except quality.AxeUnavailable as exc:
         unavailable(exc)
     return quality.check_page
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 for the server under test to mail (``Mailbox.delivery_environment``)."""
+    box = Mailbox().start()
+    yield box
+    box.stop()

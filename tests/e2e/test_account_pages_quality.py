@@ -5,8 +5,7 @@ each page held to ``check_page`` (no axe-core violation, no sideways scrolling, 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ NEW_PASSWORD = "violet harbour lantern 42"
 CheckPage = Callable[[Any, str], list[dict[str, Any]]]
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
 @pytest.mark.parametrize("viewport", ["narrow", "wide"])
 def test_the_account_pages_meet_the_quality_bars(
     viewport: str,
@@ -50,13 +42,11 @@ def test_the_account_pages_meet_the_quality_bars(
         violations = check_page(page, shot)
         assert not violations, f"{shot}: axe-core found:\n{describe(violations)}"
 
-    delivery = mailbox.delivery_settings
     env = {
         "OCTOTP_DATA_DIR": str(tmp_path),
         "OCTOTP_SECRET_KEY": test_secret,
         "OCTOTP_DASHBOARD_SIGNUP": "open",
-        "OCTOTP_DELIVERY_EMAIL_BACKEND": delivery["delivery_email_backend"],
-        "OCTOTP_DELIVERY_OPTIONS": json.dumps(delivery["delivery_options"]),
+        **mailbox.delivery_environment,
     }
     with ServeProcess(env) as server:
         dashboard = f"{server.url}/dashboard"

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,22 +48,6 @@ VIEWER_PASSWORD = "saffron-glacier-tandem-58"
 PROJECT = "Checkout verification for the mobile storefront"
 RECIPIENT = "jane.doe+checkout@shopper-example.com"
 PROJECT_URL = re.compile(r".*/dashboard/projects/(?P<id>[0-9a-f-]{36})$")
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    """A real SMTP server on 127.0.0.1 that keeps every message the console sends."""
-    box = Mailbox().start()
-    yield box
-    box.stop()
-
-
-def mail_environment(box: Mailbox) -> dict[str, str]:
-    """``Mailbox.delivery_settings`` as ``OCTOTP_*`` environment variables (a dict setting is JSON)."""
-    return {
-        f"OCTOTP_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
-        for name, value in box.delivery_settings.items()
-    }
 
 
 @dataclass
@@ -211,7 +195,7 @@ def test_the_console_journey_on_octotp_serve(
         "OCTOTP_SECRET_KEY": test_secret,
         "OCTOTP_DASHBOARD_SIGNUP": "open",
         "OCTOTP_API_KEY_CACHE_SECONDS": "0",
-        **mail_environment(mailbox),
+        **mailbox.delivery_environment,
     }
     # Three browsers with cookies of their own: the owner's, the viewer's, the owner's second device.
     contexts = [chromium.new_context(viewport=NARROW_VIEWPORT, java_script_enabled=False) for _ in range(3)]

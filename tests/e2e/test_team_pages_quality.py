@@ -7,10 +7,9 @@ impact and no sideways scrolling; long values, as real ones are."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,14 +31,6 @@ PROJECT = "Checkout verification for the mobile storefront"
 SECOND = "Password reset codes for the support desk"
 
 CheckPage = Callable[[Any, str], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    """A real SMTP server on 127.0.0.1 for the server under test to mail."""
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 @pytest.mark.parametrize("viewport", ["narrow", "wide"])
@@ -76,8 +67,7 @@ def test_team_pages_meet_the_quality_bars(
         "OCTOTP_DATA_DIR": str(tmp_path),
         "OCTOTP_SECRET_KEY": test_secret,
         "OCTOTP_DASHBOARD_SETUP_TOKEN": setup_token,
-        "OCTOTP_DELIVERY_EMAIL_BACKEND": mailbox.delivery_settings["delivery_email_backend"],
-        "OCTOTP_DELIVERY_OPTIONS": json.dumps(mailbox.delivery_settings["delivery_options"]),
+        **mailbox.delivery_environment,
     }
     with ServeProcess(env) as server:
         dashboard = f"{server.url}/dashboard"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 import socket
 import threading
@@ -85,6 +86,15 @@ class Mailbox:
         found = LINK.search(text_of(self.wait_for(to, contains, after=after)))
         assert found is not None, "no link in the message"
         return found.group(0)
+
+    @property
+    def delivery_environment(self) -> dict[str, str]:
+        """``delivery_settings`` as ``OCTOTP_*`` environment variables, for a server process (a dict
+        setting is JSON, as octotp reads it from the environment)."""
+        return {
+            f"OCTOTP_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in self.delivery_settings.items()
+        }
 
     @property
     def delivery_settings(self) -> dict[str, Any]:

@@ -9,8 +9,15 @@ In a host app::
     app = FastAPI()
     install(app, Octotp(Settings(database_url="sqlite:///octotp.db")), prefix="/octotp")
 
+With your own users and login page for the dashboard (a dependency returning a ``HostIdentity`` or
+None)::
+
+    install(app, octotp, prefix="/octotp", dashboard_auth=current_identity, login_url="/login")
+
 Standalone: ``octotp serve``.
 """
+
+from octotp_core import HostIdentity
 
 from .app import create_app
 from .errors import handle_octotp_errors, problem_response
@@ -18,6 +25,7 @@ from .router import OctotpDep, cancel_token, create_router, create_token, get_oc
 from .version import __version__
 
 __all__ = [
+    "HostIdentity",
     "OctotpDep",
     "__version__",
     "cancel_token",

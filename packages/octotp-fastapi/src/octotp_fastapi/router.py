@@ -4,6 +4,9 @@ Each endpoint reads the raw request, hands it to core's ``ApiHandler`` in a work
 never blocks the event loop) and returns core's response unchanged, so FastAPI answers
 byte-for-byte what every other adapter answers. The dashboard (``<prefix>/dashboard``) is handed to
 core's ``DashboardHandler`` the same way, in a worker thread too (logins verify argon2 passwords).
+With ``dashboard_auth`` (a dependency of the host's own, resolved by FastAPI) the dashboard uses the
+host's users instead of octotp's accounts: the dependency's ``HostIdentity`` (or None) goes to core,
+which decides everything else (``octotp_core.HostLogin``).
 Routes, operation ids and documented responses come from core's route table
 (``octotp_core.http.ROUTES``); the pydantic models and the ``X-Api-Key`` security scheme are
 declared only so the host's OpenAPI docs show the API.
@@ -26,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from octotp_core import Octotp
+from octotp_core import HostIdentity, HostLogin, Octotp
 from octotp_core.dashboard import DashboardHandler
 from octotp_core.http import (
     DASHBOARD_PATH,
@@ -66,6 +69,12 @@ Forward = Callable[[FastAPIRequest], Awaitable[FastAPIResponse]]
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="Your project's API key")
 ApiKey = Annotated[str | None, Security(api_key_header)]
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+DashboardAuth = Callable[..., Any]
+"""A FastAPI dependency (a sync or async callable, which may declare ``Depends(...)``, ``Request``,
+cookies, ...) returning the current host user's ``HostIdentity``, or None for an anonymous visitor."""
+
+DEFAULT_LOGIN_URL = "/login"
 
 _installed: list[Octotp] = []
 _current: ContextVar[Octotp | None] = ContextVar("octotp_fastapi_current", default=None)
@@ -197,12 +206,21 @@ def create_router(
     prefix: str = "",
     tags: list[str | Enum] | None = None,
     dashboard: bool | None = None,
+    dashboard_auth: DashboardAuth | None = None,
+    login_url: str | None = DEFAULT_LOGIN_URL,
+    logout_url: str | None = None,
 ) -> APIRouter:
     """An ``APIRouter`` serving the octotp API (DESIGN §4) under ``prefix`` for ``octotp``, and the
     dashboard at ``<prefix>/dashboard`` unless ``dashboard=False`` (default: the ``dashboard`` setting).
 
+    ``dashboard_auth``: the dashboard uses the host's users, not octotp's own accounts. It is a
+    FastAPI dependency returning the signed-in user's ``HostIdentity``, or None (anonymous visitors
+    are sent to ``login_url`` with ``?next=``; "Sign out" goes to ``logout_url``, default ``/``).
+
     Its routes come from core's route table; each is named ``octotp_<operation name>``
     (``octotp_create_token``, ``octotp_health``, ...)."""
+    with_dashboard = octotp.settings.dashboard if dashboard is None else dashboard
+    host_login = host_login_for(dashboard_auth, login_url, logout_url, dashboard=with_dashboard)
     prefix = normalise_prefix(prefix)
     handler = ApiHandler(octotp)
     router = APIRouter(prefix=prefix, tags=tags or ["octotp"])
@@ -224,28 +242,84 @@ def create_router(
         # Every other method (HEAD too) still reaches core, for its 405 problem with the right Allow.
         others = [m for m in _ALL_METHODS if m not in {op.method for op in route.operations}]
         router.add_api_route(route.path, forward, methods=others, include_in_schema=False)
-    if octotp.settings.dashboard if dashboard is None else dashboard:
-        add_dashboard(router, octotp, prefix)
+    if with_dashboard:
+        add_dashboard(router, octotp, prefix, dashboard_auth=dashboard_auth, host_login=host_login)
     if prefix:
         # Everything else under octotp's own prefix is octotp's to answer (problem+json 404).
         router.add_api_route("/{rest:octotp_any}", forward, methods=_ALL_METHODS, include_in_schema=False)
     return router
 
 
+def host_login_for(
+    dashboard_auth: DashboardAuth | None, login_url: str | None, logout_url: str | None, *, dashboard: bool
+) -> HostLogin | None:
+    """Core's ``HostLogin`` for these ``install``/``create_router`` arguments (None: octotp's own
+    accounts), or a ``ValueError`` saying which argument does not fit."""
+    if dashboard_auth is None:
+        if login_url != DEFAULT_LOGIN_URL or logout_url is not None:
+            raise ValueError(
+                "login_url and logout_url are for the host's login: give dashboard_auth too "
+                "(without it the dashboard uses octotp's own accounts)"
+            )
+        return None
+    if not callable(dashboard_auth):
+        raise TypeError(f"dashboard_auth must be a FastAPI dependency (a callable), not {dashboard_auth!r}")
+    if not dashboard:
+        raise ValueError(
+            "dashboard_auth is given but the dashboard is off (dashboard=False or the dashboard setting): "
+            "turn the dashboard on, or leave dashboard_auth out"
+        )
+    if not login_url:
+        raise ValueError(
+            "dashboard_auth needs login_url: the path of your app's login page, where anonymous visitors "
+            'of the dashboard are sent with ?next= (login_url="/login")'
+        )
+    return HostLogin(login_url, logout_url)
+
+
 def add_dashboard(
-    router: APIRouter, octotp: Octotp, prefix: str, *, api_docs: str | None = None, site_root: bool = False
+    router: APIRouter,
+    octotp: Octotp,
+    prefix: str,
+    *,
+    api_docs: str | None = None,
+    site_root: bool = False,
+    dashboard_auth: DashboardAuth | None = None,
+    host_login: HostLogin | None = None,
 ) -> None:
     """``<prefix>/dashboard`` and everything below it, answered by core's ``DashboardHandler``.
 
     The standalone service also hands it ``/`` (``site_root``: core answers with the landing page or
-    a redirect to the dashboard) and says where its API docs are (``api_docs``, for the landing page)."""
-    handler = DashboardHandler(octotp, api_docs=api_docs)
+    a redirect to the dashboard) and says where its API docs are (``api_docs``, for the landing page).
+    In host mode (``host_login``) FastAPI resolves ``dashboard_auth`` for every dashboard request, as
+    it resolves any endpoint's dependencies, and core gets the identity it returned."""
+    handler = DashboardHandler(octotp, api_docs=api_docs, host_login=host_login)
 
-    async def dashboard(request: FastAPIRequest) -> FastAPIResponse:
+    async def answer(request: FastAPIRequest, identity: HostIdentity | None) -> FastAPIResponse:
+        if identity is not None and not isinstance(identity, HostIdentity):
+            raise TypeError(f"dashboard_auth returned {identity!r}: it must return a HostIdentity, or None")
         mount = Mount(prefix, request.scope.get("root_path", ""))
         neutral = await to_neutral_request(request, mount.dashboard_path(mount.app_path(request.url.path)))
         # A worker thread: logins verify argon2 passwords, which must never block the event loop.
-        return to_native_response(await run_in_threadpool(handler.handle, neutral, mount.dashboard_base))
+        answered = await run_in_threadpool(handler.handle, neutral, mount.dashboard_base, identity=identity)
+        return to_native_response(answered)
+
+    dashboard: Callable[..., Awaitable[FastAPIResponse]]
+    if host_login is None:
+
+        async def own_accounts(request: FastAPIRequest) -> FastAPIResponse:
+            return await answer(request, None)
+
+        dashboard = own_accounts
+    else:
+        # FastAPI's own dependency injection resolves the host's dependency (and whatever it depends
+        # on) for every dashboard request, exactly as for any endpoint of the host app.
+        host_user = Depends(dashboard_auth)
+
+        async def host_users(request: FastAPIRequest, identity: HostIdentity | None = host_user) -> FastAPIResponse:
+            return await answer(request, identity)
+
+        dashboard = host_users
 
     for path in (DASHBOARD_PATH, DASHBOARD_PATH + "/{rest:octotp_any}"):
         router.add_api_route(path, dashboard, methods=_ALL_METHODS, include_in_schema=False)
@@ -260,13 +334,33 @@ def add_dashboard(
 
 
 def install(
-    app: Any, octotp: Octotp, *, prefix: str = "", dashboard: bool | None = None, handle_errors: bool = False
+    app: Any,
+    octotp: Octotp,
+    *,
+    prefix: str = "",
+    dashboard: bool | None = None,
+    handle_errors: bool = False,
+    dashboard_auth: DashboardAuth | None = None,
+    login_url: str | None = DEFAULT_LOGIN_URL,
+    logout_url: str | None = None,
 ) -> Octotp:
     """Mount the router (API and dashboard) on ``app`` and make ``octotp`` what ``get_octotp()`` and
     ``Depends(get_octotp)`` return in its requests. ``handle_errors=True``: octotp errors raised in
-    the app's own endpoints answer problem JSON (``octotp_fastapi.errors.handle_octotp_errors``)."""
+    the app's own endpoints answer problem JSON (``octotp_fastapi.errors.handle_octotp_errors``).
+
+    ``dashboard_auth``: a dependency of your app returning the signed-in user's ``HostIdentity`` (or
+    None); the dashboard then uses your users and your login page (``login_url``, with ``?next=``)
+    instead of octotp's own accounts. See ``create_router``."""
+    router = create_router(
+        octotp,
+        prefix=prefix,
+        dashboard=dashboard,
+        dashboard_auth=dashboard_auth,
+        login_url=login_url,
+        logout_url=logout_url,
+    )
     bind(app, octotp)
-    app.include_router(create_router(octotp, prefix=prefix, dashboard=dashboard))
+    app.include_router(router)
     if handle_errors:
         from .errors import handle_octotp_errors  # errors imports this module
 

@@ -11,8 +11,8 @@ suite: it makes users the host's way and signs in through the host's own login p
 from __future__ import annotations
 
 import html
-import itertools
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, quote
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -36,7 +36,8 @@ SESSION_COOKIE = "host_session"
 class HostUser:
     """One of the host's users, as the host stores it."""
 
-    id: int
+    id: str
+    """Random: the tests' apps share one database, where a host user id names one octotp account."""
     email: str
     name: str
     password_hash: str
@@ -46,7 +47,7 @@ class HostUser:
     def identity(self) -> HostIdentity:
         """What the host's dependency tells octotp about this user."""
         return HostIdentity(
-            id=str(self.id), email=self.email, operator=self.operator, permissions=self.permissions, name=self.name
+            id=self.id, email=self.email, operator=self.operator, permissions=self.permissions, name=self.name
         )
 
 
@@ -54,8 +55,7 @@ class UserTable:
     """The host's users by id, passwords hashed with argon2id (cheap parameters: a test host)."""
 
     def __init__(self) -> None:
-        self._users: dict[int, HostUser] = {}
-        self._ids = itertools.count(1)
+        self._users: dict[str, HostUser] = {}
         self._lock = threading.Lock()
         self._hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
         self._dummy_hash = self._hasher.hash("no such user")
@@ -73,7 +73,7 @@ class UserTable:
             if self.by_email(email) is not None:
                 raise ValueError(f"the host already has a user {email}")
             user = HostUser(
-                next(self._ids),
+                uuid.uuid4().hex,
                 email,
                 name or email.partition("@")[0],
                 self._hasher.hash(password),
@@ -85,7 +85,7 @@ class UserTable:
 
     def get(self, user_id: object) -> HostUser | None:
         """The user a session names (None for no id, or one the table does not have)."""
-        return self._users.get(user_id) if isinstance(user_id, int) else None
+        return self._users.get(user_id) if isinstance(user_id, str) else None
 
     def by_email(self, email: str) -> HostUser | None:
         return next((u for u in self._users.values() if u.email.lower() == email.lower()), None)
@@ -162,7 +162,7 @@ def create_host_app(
         return _login_page(_local(next))
 
     @app.post(LOGIN_PATH)
-    async def login(request: Request, next: str = "/") -> HTMLResponse | RedirectResponse:
+    async def login(request: Request, next: str = "/") -> Response:
         form = parse_qs((await request.body()).decode(), keep_blank_values=True)
         email, password = form.get("email", [""])[0], form.get("password", [""])[0]
         user = users.authenticate(email, password)
@@ -193,6 +193,9 @@ class HostAppDriver:
         self, email: str, password: str, *, permissions: Iterable[str] = (), operator: bool = False
     ) -> HostIdentity:
         return self.users.add(email, password, permissions=permissions, operator=operator).identity()
+
+    def post_headers(self, browser: DashboardBrowser) -> dict[str, str]:
+        return {}  # the host has no CSRF protection of its own (octotp's forms carry octotp's token)
 
     def login(self, browser: DashboardBrowser, email: str, password: str) -> RawResult:
         form = browser.request("GET", LOGIN_PATH)

@@ -254,7 +254,8 @@ def host_login_for(
     dashboard_auth: DashboardAuth | None, login_url: str | None, logout_url: str | None, *, dashboard: bool
 ) -> HostLogin | None:
     """Core's ``HostLogin`` for these ``install``/``create_router`` arguments (None: octotp's own
-    accounts), or a ``ValueError`` saying which argument does not fit."""
+    accounts); a ``ValueError`` (``TypeError`` for a dependency that is not callable) says which
+    argument does not fit."""
     if dashboard_auth is None:
         if login_url != DEFAULT_LOGIN_URL or logout_url is not None:
             raise ValueError(

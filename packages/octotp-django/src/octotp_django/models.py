@@ -20,7 +20,9 @@ def new_id() -> str:
 
 
 class Account(models.Model):
-    """A dashboard user of the standalone service (Django sites use their own auth)."""
+    """A dashboard account: octotp's own user (the default), or, with ``OCTOTP["DASHBOARD_AUTH"] =
+    "django"``, the account octotp keeps for a Django user (made on the user's first visit; the audit
+    log and team memberships name it)."""
 
     id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
     email = models.CharField(max_length=320, unique=True)
@@ -67,6 +69,9 @@ class Project(models.Model):
     class Meta:
         db_table = "octotp_projects"
         indexes = [models.Index(fields=["owner"], name="ix_octotp_projects_owner_id")]
+        # With OCTOTP["DASHBOARD_AUTH"] = "django": a user holding it is an operator of the dashboard
+        # (as a superuser is); Django's model permissions on octotp's models give the rest.
+        permissions = [("operate", "Can operate the octotp service")]
 
     def __str__(self) -> str:
         return self.name

@@ -1,7 +1,8 @@
 """A Django site's own users reach the dashboard in a real browser: ``manage.py runserver`` on a
 project with ``OCTOTP = {"DASHBOARD_AUTH": "django"}`` (``django_host_settings.py``), a Django user
 with the ``octotp.add_project`` permission, Django's ``LoginView`` page → the dashboard, with no
-second login → a project and its API key, shown once and accepted by the API → "Sign out".
+second login → a project and its API key, shown once and accepted by the API → the audit log naming
+the user → "Log out" (octotp's own small session; the site's stays).
 """
 
 from __future__ import annotations
@@ -150,10 +151,18 @@ def test_djangos_login_page_opens_the_dashboard(page: Any, django_host: DjangoDe
     assert status == 201, created
     page.goto(f"{url}/dashboard/")
     assert "Shop sign-ups" in page.locator("table").inner_text()
+    page.goto(f"{url}/dashboard/projects/{project_id}/audit")
+    assert USERNAME in page.locator("main").inner_text()  # the audit log names the Django user
 
-    # Sign out: ends the dashboard's session and goes to LOGOUT_REDIRECT_URL, the host's "/".
-    page.get_by_role("button", name=re.compile("^(Sign|Log) out")).click()
+    # "Log out" ends the dashboard's own session and goes to LOGOUT_REDIRECT_URL, the host's "/";
+    # the site's session is the site's: the dashboard opens again without a login.
+    session = next(c["value"] for c in page.context.cookies() if c["name"] == "octotp_session")
+    page.get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{url}/")
+    assert page.locator("#who").inner_text() == f"Signed in: {USERNAME}"
+    page.goto(f"{url}/dashboard/")
+    assert page.locator("h1").inner_text() == "Projects"
+    assert session not in [c["value"] for c in page.context.cookies() if c["name"] == "octotp_session"]
 
     log = django_host.output()
     assert PASSWORD not in log

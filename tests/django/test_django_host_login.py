@@ -29,10 +29,12 @@ from octotp_django.auth import host_identity, host_login
 from .django_host_settings import LOGIN_URL, host_settings
 from .test_django_dashboard import RawDjangoClient
 
-pytestmark = pytest.mark.django_db(databases="__all__")
+# The behaviour is decided above the store (core's suites and the Django store suite run on every database).
+pytestmark = [pytest.mark.django_db(databases="__all__"), pytest.mark.one_database]
 
 BASE = "/octotp/dashboard"
 PASSWORD = "a long host password 1"
+_ZERO = "00000000-0000-4000-8000-000000000000"
 
 
 class DjangoHost:
@@ -103,7 +105,6 @@ def make_host_dashboard(octotp_db: str, clock: FrozenClock) -> Iterator[Callable
     reset_octotp()
 
 
-@pytest.mark.one_database
 class TestDjangoHostLogin(HostConsoleSuite):
     @pytest.fixture
     def make_dashboard(self, make_host_dashboard: Callable[..., MountedDashboard]) -> Callable[..., MountedDashboard]:
@@ -147,7 +148,6 @@ def _csrf_form(client: Client, path: str) -> dict[str, str]:
     return {name: match.group(1) for name, match in found.items() if match}
 
 
-@pytest.mark.one_database
 def test_anonymous_visitors_go_to_login_url_with_next(host: MountedDashboard) -> None:
     client = Client(enforce_csrf_checks=True)
     for path in ("/", "/projects/00000000-0000-4000-8000-000000000000?page=2"):
@@ -165,7 +165,6 @@ def test_anonymous_visitors_go_to_login_url_with_next(host: MountedDashboard) ->
     assert (back.status_code, back["Location"]) == (302, f"{BASE}/")
 
 
-@pytest.mark.one_database
 def test_login_url_may_be_a_url_name_and_logout_leads_to_logout_redirect_url(host: MountedDashboard) -> None:
     from django.conf import settings
 
@@ -198,7 +197,6 @@ def _every_route(values: dict[str, str]) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.one_database
 def test_a_user_without_octotp_permission_gets_403_on_every_page_and_post(host: MountedDashboard) -> None:
     owner = _user("owner")
     _grant(owner, "add_project")
@@ -230,10 +228,6 @@ def test_a_user_without_octotp_permission_gets_403_on_every_page_and_post(host: 
     assert [k.revoked_at for k in host.octotp.store.list_api_keys(project.id)] == [None]
 
 
-_ZERO = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.mark.one_database
 def test_a_post_without_djangos_csrf_token_is_refused_by_django(host: MountedDashboard) -> None:
     user = _user("poster")
     _grant(user, "add_project")
@@ -252,21 +246,17 @@ def test_a_post_without_djangos_csrf_token_is_refused_by_django(host: MountedDas
     assert [p.name for p in host.octotp.accounts.list_projects()] == ["With both tokens"]
 
 
-@pytest.mark.one_database
 def test_every_form_carries_djangos_csrf_token(host: MountedDashboard) -> None:
     user = _user("forms", is_superuser=True)
     client = _signed_in(user)
     page = client.get(BASE + "/").content.decode()
     forms = re.findall(r"<form[^>]*method=\"post\"[\s\S]*?</form>", page)
     assert len(forms) >= 2  # create a project, log out
-    token = client.cookies["csrftoken"].value
     for form in forms:
         assert 'name="csrfmiddlewaretoken"' in form, form
-    assert token  # the cookie Django set for the token the forms carry
 
 
 @pytest.mark.parametrize("how", ["is_superuser", "octotp.operate"])
-@pytest.mark.one_database
 def test_superusers_and_holders_of_octotp_operate_are_operators(host: MountedDashboard, how: str) -> None:
     user = _user(f"op-{uuid.uuid4().hex[:6]}", is_superuser=how == "is_superuser")
     if how == "octotp.operate":
@@ -283,7 +273,6 @@ def test_superusers_and_holders_of_octotp_operate_are_operators(host: MountedDas
     assert account.email == user.email
 
 
-@pytest.mark.one_database
 def test_the_identity_is_the_users(host: MountedDashboard) -> None:
     user = _user("grace")
     _grant(user, "view_project", "add_apikey")
@@ -308,7 +297,6 @@ def test_the_identity_is_the_users(host: MountedDashboard) -> None:
     assert "grace (grace@example.com)" in page  # the header names the Django user
 
 
-@pytest.mark.one_database
 def test_every_octotp_permission_exists_in_django(host: MountedDashboard) -> None:
     """Core's permission names are the codenames of octotp's models (and ``operate``)."""
     codenames = set(Permission.objects.filter(content_type__app_label="octotp").values_list("codename", flat=True))
@@ -317,7 +305,6 @@ def test_every_octotp_permission_exists_in_django(host: MountedDashboard) -> Non
     assert operate.name == "Can operate the octotp service"
 
 
-@pytest.mark.one_database
 def test_the_admin_shows_the_accounts_of_django_users(host: MountedDashboard) -> None:
     user = _user("visitor")
     _grant(user, "add_project")
@@ -328,12 +315,41 @@ def test_the_admin_shows_the_accounts_of_django_users(host: MountedDashboard) ->
     assert "visitor@example.com" in listing.content.decode()
     account = models.Account.objects.get(external_id=str(user.pk))
     assert account.email == "visitor@example.com"
+    detail = _signed_in(admin).get(reverse("admin:octotp_account_change", args=[account.id])).content.decode()
+    assert re.search(r'field-external_id[\s\S]*?<div class="readonly">' + str(user.pk) + "</div>", detail)
+    # Disabled in the admin: refused in the dashboard whatever the user's Django permissions.
+    admin_client = _signed_in(admin)
+    admin_client.get(reverse("admin:octotp_account_changelist"))
+    disabled = admin_client.post(
+        reverse("admin:octotp_account_changelist"),
+        {
+            "action": "disable",
+            "_selected_action": [account.id],
+            "csrfmiddlewaretoken": admin_client.cookies["csrftoken"].value,
+        },
+    )
+    assert disabled.status_code == 302
+    assert _signed_in(user).get(BASE + "/").status_code == 403
 
 
-@pytest.mark.one_database
 def test_django_mode_is_off_by_default(octotp_db: str, django_octotp: Octotp) -> None:
     """The default project (octotp's own accounts): no redirect to Django's login, octotp's login page."""
     response = Client().get(BASE + "/")
     assert response.status_code == 303
     assert response["Location"] == f"{BASE}/login"
     assert Client().get(BASE + "/login").status_code == 200
+
+
+def test_bodies_django_reads_first_still_reach_octotp(host: MountedDashboard) -> None:
+    """Django's CSRF check reads the form before octotp does: a multipart form is still there for
+    octotp (which takes only urlencoded forms: 403, not a 500), and a body over octotp's limit gets
+    octotp's 413."""
+    user = _user("bodies")
+    _grant(user, "add_project")
+    client = _signed_in(user)
+    fields = _csrf_form(client, BASE + "/")
+    multipart = client.post(BASE + "/projects", {**fields, "name": "Multipart"}, headers={"Host": "testserver"})
+    assert multipart.status_code == 403
+    large = _post(client, BASE + "/projects", {**fields, "name": "x" * 70_000})
+    assert large.status_code == 413
+    assert host.octotp.accounts.list_projects() == []

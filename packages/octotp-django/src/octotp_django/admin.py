@@ -136,8 +136,8 @@ class AccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("email", "is_active", "is_operator", "verified_at", "created_at")
     list_filter = ("is_active", "is_operator")
     search_fields = ("email",)
-    fields = ("id", "email", "is_active", "is_operator", "verified_at", "created_at")
-    readonly_fields = ("id", "created_at")
+    fields = ("id", "email", "is_active", "is_operator", "verified_at", "created_at", "external_id")
+    readonly_fields = ("id", "created_at", "external_id")
     ordering = ("email",)
     actions = ("disable", "enable")
 

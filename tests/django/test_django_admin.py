@@ -52,6 +52,7 @@ def test_pages_render_without_secrets(admin_client: Client, project: models.Proj
         reverse("admin:octotp_usageday_change", args=[usage.pk]),
         reverse("admin:octotp_auditevent_changelist"),
         reverse("admin:octotp_invitation_changelist"),
+        reverse("admin:octotp_account_changelist"),
     ]
     for url in pages:
         response = admin_client.get(url)
@@ -235,3 +236,97 @@ def test_a_plan_change_in_the_admin_is_audited(
     assert _change(admin_client, models.Project.objects.get(id=project.id), name="Renamed")[0] == 302  # no plan change
     events = [(e.action, e.actor, e.detail) for e in django_octotp.audit.for_project(str(project.id))]
     assert events == [("project.plan_changed", "admin (Django admin)", "free → pro")]
+
+
+@pytest.fixture
+def account(django_octotp: Octotp) -> models.Account:
+    created = django_octotp.accounts.create_account("Dana@Example.com", "long enough password 1")
+    return models.Account.objects.get(id=created.id)
+
+
+def _change_account(admin_client: Client, account: models.Account, **fields: object) -> int:
+    data: dict[str, object] = {"email": account.email, "verified_at_0": "", "verified_at_1": ""}
+    if account.verified_at is not None:
+        data["verified_at_0"] = account.verified_at.strftime("%Y-%m-%d")
+        data["verified_at_1"] = account.verified_at.strftime("%H:%M:%S")
+    if account.is_active:
+        data["is_active"] = "on"
+    if account.is_operator:
+        data["is_operator"] = "on"
+    data.update(fields)
+    data = {name: value for name, value in data.items() if value is not None}
+    response = admin_client.post(reverse("admin:octotp_account_change", args=[account.id]), data)
+    return response.status_code
+
+
+def test_accounts_are_listed_searched_and_never_show_a_password(admin_client: Client, account: models.Account) -> None:
+    listing = admin_client.get(reverse("admin:octotp_account_changelist"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert "dana@example.com" in body  # normalised by octotp when it was made
+    for column in ("email", "is_active", "is_operator", "verified_at", "created_at"):
+        assert f"column-{column}" in body, column
+    found = admin_client.get(reverse("admin:octotp_account_changelist"), {"q": "dana@"}).content.decode()
+    assert "dana@example.com" in found
+    missing = admin_client.get(reverse("admin:octotp_account_changelist"), {"q": "nobody"}).content.decode()
+    assert "dana@example.com" not in missing
+    page = admin_client.get(reverse("admin:octotp_account_change", args=[account.id]))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert set(form.fields) == {"email", "is_active", "is_operator", "verified_at"}
+    html = page.content.decode()
+    assert account.password_hash not in html
+    assert 'name="password' not in html
+    assert "password_hash" not in html
+    assert "Password hash" not in html
+    assert 'name="id"' not in html
+    assert 'name="created_at"' not in html
+    assert account.id in html
+    # octotp makes accounts (with their password) and an account is disabled rather than deleted
+    assert admin_client.get(reverse("admin:octotp_account_add")).status_code == 403
+    assert admin_client.get(reverse("admin:octotp_account_delete", args=[account.id])).status_code == 403
+
+
+def test_disabling_an_account_in_the_admin_ends_its_sessions_and_is_audited(
+    admin_client: Client, django_octotp: Octotp, account: models.Account
+) -> None:
+    models.DashboardSession.objects.create(
+        id_digest="d" * 64,
+        account=account,
+        csrf_token="c" * 32,
+        created_at=account.created_at,
+        last_seen_at=account.created_at,
+        expires_at=account.created_at.replace(year=account.created_at.year + 1),
+    )
+    assert _change_account(admin_client, account, is_active=None, is_operator="on") == 302
+    stored = models.Account.objects.get(id=account.id)
+    assert (stored.is_active, stored.is_operator) == (False, True)
+    assert not models.DashboardSession.objects.filter(account=account).exists()
+    events = [(e.action, e.actor, e.detail) for e in django_octotp.audit.for_account(str(account.id))]
+    assert sorted(events) == [
+        ("account.disabled", "admin (Django admin)", "1 session ended"),
+        ("account.operator_granted", "admin (Django admin)", ""),
+    ]
+    response = admin_client.post(
+        reverse("admin:octotp_account_changelist"), {"action": "enable", "_selected_action": [account.id]}, follow=True
+    )
+    assert "Enabled 1 account(s)." in response.content.decode()
+    assert models.Account.objects.get(id=account.id).is_active is True
+
+
+def test_account_email_is_normalised_and_unique(
+    admin_client: Client, django_octotp: Octotp, account: models.Account
+) -> None:
+    django_octotp.accounts.create_account("other@example.com", "long enough password 1")
+    assert _change_account(admin_client, account, email="  Dana.New@EXAMPLE.com ") == 302
+    assert models.Account.objects.get(id=account.id).email == "dana.new@example.com"
+    assert django_octotp.accounts.authenticate_account("dana.new@example.com", "long enough password 1") is not None
+    fresh = models.Account.objects.get(id=account.id)
+    for taken in ("Other@example.com", "not an email"):
+        response = admin_client.post(
+            reverse("admin:octotp_account_change", args=[account.id]),
+            {"email": taken, "is_active": "on", "verified_at_0": "", "verified_at_1": ""},
+        )
+        assert response.status_code == 200, taken
+        assert "email" in response.context["adminform"].form.errors, taken
+    assert models.Account.objects.get(id=account.id).email == fresh.email

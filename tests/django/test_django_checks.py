@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
@@ -163,3 +164,96 @@ def test_the_readme_documents_every_key_octotp_django_uses() -> None:
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
     used = {name.upper() for name in DjangoSettings.model_fields} - set(NOT_USED)
     assert used <= documented, sorted(used - documented)
+
+
+# -- host login (issue 15): OCTOTP["DASHBOARD_AUTH"] ----------------------------------------------
+def _host_login_checks(octotp: Any, **django: Any) -> list[tuple[str, str, str | None]]:
+    from octotp_django.checks import check_host_login
+
+    with override_settings(OCTOTP=octotp, **django):
+        return [(e.id or "", e.msg, e.hint) for e in [*check_settings(), *check_host_login()]]
+
+
+def test_dashboard_auth_takes_octotp_or_django() -> None:
+    from octotp_django.conf import dashboard_auth
+
+    assert _host_login_checks({"DASHBOARD_AUTH": "octotp"}) == []
+    assert _host_login_checks({"DASHBOARD_AUTH": "django"}) == []
+    assert dashboard_auth() == "octotp"
+    with override_settings(OCTOTP={"DASHBOARD_AUTH": "django"}):
+        assert dashboard_auth() == "django"
+        assert get_settings().code_length == 6  # not a core setting: left out of core's Settings
+
+
+@pytest.mark.parametrize("value", ["Django", "allauth", True, None])
+def test_a_bad_dashboard_auth_names_the_setting_and_the_choices(value: Any) -> None:
+    from octotp_django.conf import dashboard_auth
+
+    ((check_id, message, _hint),) = _host_login_checks({"DASHBOARD_AUTH": value})
+    assert check_id == "octotp.E003"
+    assert message.startswith("OCTOTP['DASHBOARD_AUTH']: must be 'octotp'")
+    assert "'django'" in message
+    assert repr(value) in message
+    with override_settings(OCTOTP={"DASHBOARD_AUTH": value}), pytest.raises(ImproperlyConfigured, match="DASHBOARD"):
+        dashboard_auth()
+
+
+def test_a_misspelt_dashboard_auth_gets_a_suggestion() -> None:
+    with override_settings(OCTOTP={"DASHBOARD_AUTHS": "django"}):
+        (error,) = check_settings()
+    assert (error.id, error.hint) == ("octotp.E002", "did you mean OCTOTP['DASHBOARD_AUTH']?")
+
+
+def test_django_mode_needs_django_contrib_auth() -> None:
+    from django.conf import settings
+
+    without_auth = [
+        app for app in settings.INSTALLED_APPS if app not in ("django.contrib.auth", "django.contrib.admin")
+    ]
+    with override_settings(INSTALLED_APPS=without_auth):
+        errors = _host_login_checks({"DASHBOARD_AUTH": "django"})
+        assert _host_login_checks({}) == []  # octotp's own accounts need no Django auth
+    ((check_id, message, hint),) = errors
+    assert check_id == "octotp.E009"
+    assert "OCTOTP['DASHBOARD_AUTH']" in message
+    assert "'django.contrib.auth' is not in INSTALLED_APPS" in message
+    assert hint is not None
+    assert "INSTALLED_APPS" in hint
+
+
+@pytest.mark.parametrize(
+    "dropped",
+    [
+        ["django.contrib.auth.middleware.AuthenticationMiddleware"],
+        [
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
+    ],
+)
+def test_django_mode_needs_the_session_and_authentication_middleware(dropped: list[str]) -> None:
+    from django.conf import settings
+
+    middleware = [path for path in settings.MIDDLEWARE if path not in dropped]
+    ((check_id, message, hint),) = _host_login_checks({"DASHBOARD_AUTH": "django"}, MIDDLEWARE=middleware)
+    assert check_id == "octotp.E010"
+    assert "request.user" in message
+    for path in dropped:
+        assert repr(path) in message
+    assert hint is not None
+    assert "AuthenticationMiddleware" in hint
+    assert _host_login_checks({}, MIDDLEWARE=middleware) == []
+
+
+def test_a_subclass_of_the_authentication_middleware_will_do() -> None:
+    from django.conf import settings
+
+    middleware = [
+        f"{__name__}.SiteAuthenticationMiddleware" if path.endswith(".AuthenticationMiddleware") else path
+        for path in settings.MIDDLEWARE
+    ]
+    assert _host_login_checks({"DASHBOARD_AUTH": "django"}, MIDDLEWARE=middleware) == []
+
+
+class SiteAuthenticationMiddleware(AuthenticationMiddleware):
+    """A site's own authentication middleware (a subclass of Django's, as many projects write)."""

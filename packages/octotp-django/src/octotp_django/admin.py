@@ -1,8 +1,11 @@
-"""Django admin for projects (with their team members), API keys (digest never shown; revoke action),
-tokens (read-only), the audit log and invitations (read-only).
+"""Django admin for octotp's dashboard accounts (no password field; disable/enable and the operator
+role go through core's operator actions), projects (with their team members), API keys (digest never
+shown; revoke action), tokens (read-only), the audit log and invitations (read-only).
 
 API keys are only ever created through octotp (the plain key is shown once, never stored): adding a
-project, or the "Create an API key" action, shows the new key on the page that answers.
+project, or the "Create an API key" action, shows the new key on the page that answers. Accounts are
+only ever created through octotp too (``manage.py octotp accounts create``, sign-up, invitations, or a
+Django user's first visit with ``OCTOTP["DASHBOARD_AUTH"] = "django"``), which sets their password.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ from octotp_core.console.operators import OperatorActions
 from octotp_core.errors import InvalidInput, NotFound
 from octotp_core.internal import CONSOLE_PROJECT_ID
 from octotp_core.projects import validate_project
+from octotp_core.recipients import normalise_email
 from octotp_core.states import token_state
 from octotp_core.store import Project as ProjectRecord
 from octotp_core.usage import freshness
 
 from .api import get_octotp
-from .models import ApiKey, AuditEvent, Invitation, Project, ProjectMember, Token, UsageDay
+from .models import Account, ApiKey, AuditEvent, Invitation, Project, ProjectMember, Token, UsageDay
+
+
+def _admin_label(request: HttpRequest) -> str:
+    """Who the audit log names for a change made in the Django admin."""
+    return f"{request.user.get_username()} (Django admin)"
 
 
 def _show_keys(
@@ -101,6 +110,74 @@ class ProjectForm(forms.ModelForm):  # type: ignore[type-arg]
         return cleaned
 
 
+class AccountForm(forms.ModelForm):  # type: ignore[type-arg]
+    """An account's email (normalised as octotp does, so it still signs in), flags and verification;
+    never its password hash."""
+
+    class Meta:
+        model = Account
+        fields = ["email", "is_active", "is_operator", "verified_at"]
+
+    def clean_email(self) -> str:
+        try:
+            return normalise_email(self.cleaned_data["email"], field="email").value
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.errors[0].reason) from None
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """octotp's own dashboard accounts. No password here: it is set through octotp (``manage.py octotp
+    accounts create``, the console's password reset and change pages). Disabling an account ends its
+    dashboard sessions at once; that and the operator role are saved through core's
+    ``OperatorActions``, so the audit log names the admin user as for every other way of changing them."""
+
+    form = AccountForm
+    list_display = ("email", "is_active", "is_operator", "verified_at", "created_at")
+    list_filter = ("is_active", "is_operator")
+    search_fields = ("email",)
+    fields = ("id", "email", "is_active", "is_operator", "verified_at", "created_at", "external_id")
+    readonly_fields = ("id", "created_at", "external_id")
+    ordering = ("email",)
+    actions = ("disable", "enable")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # octotp creates accounts (with their password); see the module's docstring
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # disable instead: the account's projects keep their owner, its audit trail stays
+
+    def save_model(self, request: HttpRequest, obj: Account, form: forms.ModelForm, change: bool) -> None:  # type: ignore[type-arg]
+        """Save the email and verification; the two flags through core's ``OperatorActions``."""
+        octotp = get_octotp()
+        before = octotp.store.get_account(str(obj.id))
+        active, operator = obj.is_active, obj.is_operator
+        if before is not None:
+            obj.is_active, obj.is_operator = before.is_active, before.is_operator
+        super().save_model(request, obj, form, change)
+        self._set_flags(request, str(obj.id), active=active, operator=operator)
+
+    def _set_flags(self, request: HttpRequest, account_id: str, *, active: bool, operator: bool) -> None:
+        octotp = get_octotp()
+        actions = OperatorActions(octotp)
+        account = actions.account(account_id)
+        label = _admin_label(request)
+        account = actions.set_active(account, active, actor=None, actor_label=label)
+        actions.set_operator(account, operator, actor=None, actor_label=label)
+
+    @admin.action(description="Disable the selected accounts (their dashboard sessions end)")
+    def disable(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset:
+            self._set_flags(request, str(account.id), active=False, operator=account.is_operator)
+        self.message_user(request, f"Disabled {len(queryset)} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Enable the selected accounts")
+    def enable(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        for account in queryset:
+            self._set_flags(request, str(account.id), active=True, operator=account.is_operator)
+        self.message_user(request, f"Enabled {len(queryset)} account(s).", messages.SUCCESS)
+
+
 class MemberInline(admin.TabularInline):  # type: ignore[type-arg]
     """A project's team members and their console roles (the owner is the project's ``owner``)."""
 
@@ -133,7 +210,7 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().save_model(request, obj, form, change)
         after = octotp.store.get_project(str(obj.id))
         if before is not None and after is not None:
-            label = f"{request.user.get_username()} (Django admin)"
+            label = _admin_label(request)
             actions = OperatorActions(octotp)
             actions.plan_changed(before, after, actor=None, actor_label=label)
             actions.suspension_changed(before, after, actor=None, actor_label=label)

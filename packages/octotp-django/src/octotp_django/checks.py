@@ -8,6 +8,9 @@
 - ``octotp.E006`` ``USE_TZ`` is off (octotp stores aware UTC timestamps)
 - ``octotp.E007`` a delivery backend cannot be imported
 - ``octotp.E008`` ``RATE_LIMIT_STORAGE`` is ``database://``, which octotp-django cannot offer
+- ``octotp.E009`` ``DASHBOARD_AUTH`` is ``"django"`` but ``django.contrib.auth`` is not installed
+- ``octotp.E010`` ``DASHBOARD_AUTH`` is ``"django"`` but ``MIDDLEWARE`` lacks Django's session or
+  authentication middleware (nothing would set ``request.user``)
 - ``octotp.W001`` ``RATE_LIMIT_STORAGE`` counts in each process while ``DEBUG`` is off: several
   worker processes (gunicorn ``--workers``, uWSGI ``processes``) would each count alone
 """
@@ -15,16 +18,16 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from octotp_core.ratelimit import DATABASE_SCHEME, storage_scheme, worker_storage_warning
 
-from .conf import validate
+from .conf import DASHBOARD_AUTH, validate
 
 
 def _importable(dotted_path: str) -> str | None:
@@ -90,6 +93,63 @@ def check_worker_storage(app_configs: Sequence[AppConfig] | None = None, **kwarg
             f"{setting}: {warning}",
             hint="with several gunicorn/uWSGI workers set OCTOTP['RATE_LIMIT_STORAGE'] = 'redis://HOST:6379/0'",
             id="octotp.W001",
+            obj=setting,
+        )
+    ]
+
+
+AUTH_APP = "django.contrib.auth"
+#: What ``request.user`` needs in ``MIDDLEWARE`` (a subclass of each will do), in this order.
+HOST_LOGIN_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+
+
+def _has_subclass(dotted_path: str, middleware: Sequence[str]) -> bool:
+    """Whether one of ``middleware`` is the class ``dotted_path`` or a subclass (as the admin's check asks)."""
+    from django.utils.module_loading import import_string
+
+    wanted = import_string(dotted_path)
+    for path in middleware:
+        try:
+            candidate = import_string(path)
+        except ImportError:
+            continue  # Django's own start-up reports a middleware that does not import
+        if isinstance(candidate, type) and issubclass(candidate, wanted):
+            return True
+    return False
+
+
+@register()
+def check_host_login(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """``OCTOTP["DASHBOARD_AUTH"] = "django"`` takes the dashboard's user from ``request.user``: that
+    needs ``django.contrib.auth`` and the middleware that sets ``request.user``."""
+    raw = getattr(django_settings, "OCTOTP", {})
+    if not isinstance(raw, Mapping) or raw.get(DASHBOARD_AUTH) != "django":
+        return []  # the default (octotp's own accounts), or a bad value check_settings reports
+    setting = f"OCTOTP[{DASHBOARD_AUTH!r}]"
+    if not apps.is_installed(AUTH_APP):
+        return [
+            Error(
+                f"{setting} is 'django', which signs users in with Django's auth, but {AUTH_APP!r} is not in "
+                "INSTALLED_APPS",
+                hint=f"add {AUTH_APP!r} (and 'django.contrib.contenttypes') to INSTALLED_APPS, or leave "
+                f"{setting} out to use octotp's own dashboard accounts",
+                id="octotp.E009",
+                obj=setting,
+            )
+        ]
+    middleware = list(getattr(django_settings, "MIDDLEWARE", None) or [])
+    missing = [path for path in HOST_LOGIN_MIDDLEWARE if not _has_subclass(path, middleware)]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"{setting} is 'django', which takes the dashboard's user from request.user, but MIDDLEWARE lacks "
+            + " and ".join(repr(path) for path in missing),
+            hint="add " + " and then ".join(repr(path) for path in HOST_LOGIN_MIDDLEWARE) + " to MIDDLEWARE",
+            id="octotp.E010",
             obj=setting,
         )
     ]

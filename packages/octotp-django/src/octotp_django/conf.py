@@ -5,6 +5,10 @@ Keys are the core ``Settings`` field names in upper case (``"CODE_LENGTH"``, ``"
 environment variables are not read, and there is no ``DATABASE_URL`` or ``DATA_DIR`` (octotp uses
 Django's database and keeps no files). Without ``SECRET_KEY``, octotp derives its secret from
 Django's ``SECRET_KEY`` (and its ``SECRET_KEY_FALLBACKS``, so rotating Django's secret rotates octotp's).
+
+One key is octotp-django's own, not a core setting: ``DASHBOARD_AUTH`` (``dashboard_auth()``), who
+signs in to the dashboard: ``"octotp"`` (octotp's own accounts, the default) or ``"django"`` (Django's
+users, ``LOGIN_URL`` and permissions).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -32,6 +36,10 @@ NOT_USED = {
 }
 #: Where every ``OCTOTP`` key is documented (named by the ``octotp.E002`` hint).
 SETTINGS_DOCS = "packages/octotp-django/README.md#settings"
+#: octotp-django's own key (not a core setting): who signs in to the dashboard.
+DASHBOARD_AUTH = "DASHBOARD_AUTH"
+DashboardAuth = Literal["octotp", "django"]
+DASHBOARD_AUTH_MODES: tuple[DashboardAuth, ...] = ("octotp", "django")
 
 
 DjangoSettings = ExplicitSettings
@@ -63,7 +71,7 @@ def _label(loc: tuple[Any, ...]) -> str:
 def _unknown_hint(key: object) -> str:
     """One "did you mean" from core's ``closest_setting`` (never a key octotp-django does not use),
     else where the keys are documented: a list of every key buries the one that was meant."""
-    used = [name for name in DjangoSettings.model_fields if name.upper() not in NOT_USED]
+    used = [name for name in DjangoSettings.model_fields if name.upper() not in NOT_USED] + [DASHBOARD_AUTH.lower()]
     close = closest_setting(key, used) if isinstance(key, str) else None
     if close is not None:
         return f"did you mean {SETTING}[{close.upper()!r}]?"
@@ -86,6 +94,11 @@ def _values() -> tuple[dict[str, Any], list[SettingProblem]]:
         label = f"{SETTING}[{key!r}]"
         if key in NOT_USED:
             problems.append(SettingProblem(label, f"{key} is not used by octotp-django", "octotp.E004", NOT_USED[key]))
+            continue
+        if key == DASHBOARD_AUTH:
+            problem = _dashboard_auth_problem(value)
+            if problem is not None:
+                problems.append(problem)
             continue
         name = key.lower() if isinstance(key, str) else ""
         if not isinstance(key, str) or key != key.upper() or name not in fields:
@@ -116,6 +129,28 @@ def _values() -> tuple[dict[str, Any], list[SettingProblem]]:
                 fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", [])
                 values["secret_key_fallbacks"] = [derive_secret(s) for s in fallbacks]
     return values, problems
+
+
+def _dashboard_auth_problem(value: object) -> SettingProblem | None:
+    if value in DASHBOARD_AUTH_MODES:
+        return None
+    return SettingProblem(
+        f"{SETTING}[{DASHBOARD_AUTH!r}]",
+        f"must be 'octotp' (octotp's own dashboard accounts, the default) or 'django' (your Django users, "
+        f"LOGIN_URL and permissions), not {value!r}",
+        "octotp.E003",
+    )
+
+
+def dashboard_auth() -> DashboardAuth:
+    """``OCTOTP["DASHBOARD_AUTH"]``: ``"octotp"`` (the default) or ``"django"``;
+    ``ImproperlyConfigured`` for any other value (``manage.py check`` reports it as ``octotp.E003``)."""
+    raw, _problems = _user_dict()
+    value = raw.get(DASHBOARD_AUTH, "octotp")
+    problem = _dashboard_auth_problem(value)
+    if problem is not None:
+        raise ImproperlyConfigured(f"{problem.setting}: {problem.message}")
+    return cast(DashboardAuth, value)
 
 
 def validate() -> tuple[Settings | None, list[SettingProblem]]:

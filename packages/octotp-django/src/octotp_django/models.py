@@ -20,7 +20,9 @@ def new_id() -> str:
 
 
 class Account(models.Model):
-    """A dashboard user of the standalone service (Django sites use their own auth)."""
+    """A dashboard account: octotp's own user (the default), or, with ``OCTOTP["DASHBOARD_AUTH"] =
+    "django"``, the account octotp keeps for a Django user (made on the user's first visit; the audit
+    log and team memberships name it)."""
 
     id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
     email = models.CharField(max_length=320, unique=True)

@@ -43,11 +43,18 @@ class OperatorActions:
         return account
 
     def set_active(
-        self, account: Account, active: bool, *, actor: Account | None, address: str | None = None
+        self,
+        account: Account,
+        active: bool,
+        *,
+        actor: Account | None,
+        address: str | None = None,
+        actor_label: str | None = None,
     ) -> Account:
         """Enable or disable ``account``. Disabling ends every session of it at once (the session
         check also refuses a disabled account's session, so one started in a race ends on its next
-        request). ``Forbidden`` when an operator would disable their own account."""
+        request). ``Forbidden`` when an operator would disable their own account. ``actor_label``
+        names an actor that is not an octotp account (the Django admin's user)."""
         if not active and actor is not None and actor.id == account.id:
             raise Forbidden("an operator cannot disable their own account")
         if account.is_active == active:
@@ -60,14 +67,23 @@ class OperatorActions:
             ended = self.store.delete_account_sessions(account.id)
             detail = f"{ended} session{'' if ended == 1 else 's'} ended"
         action = "account.enabled" if active else "account.disabled"
-        self.octotp.audit.record(action, actor=actor, account_id=account.id, detail=detail, address=address)
+        self.octotp.audit.record(
+            action, actor=actor, account_id=account.id, detail=detail, address=address, actor_label=actor_label
+        )
         log.info("operator %s account=%s", action, account.id)
         return changed
 
     def set_operator(
-        self, account: Account, operator: bool, *, actor: Account | None, address: str | None = None
+        self,
+        account: Account,
+        operator: bool,
+        *,
+        actor: Account | None,
+        address: str | None = None,
+        actor_label: str | None = None,
     ) -> Account:
-        """Make ``account`` an operator, or no longer one (``Forbidden`` for an operator's own account)."""
+        """Make ``account`` an operator, or no longer one (``Forbidden`` for an operator's own account);
+        ``actor_label`` as for ``set_active``."""
         if not operator and actor is not None and actor.id == account.id:
             raise Forbidden("an operator cannot remove their own operator role")
         if account.is_operator == operator:
@@ -76,7 +92,7 @@ class OperatorActions:
         if not self.store.update_account(changed):
             raise NotFound("no such account")
         action = "account.operator_granted" if operator else "account.operator_revoked"
-        self.octotp.audit.record(action, actor=actor, account_id=account.id, address=address)
+        self.octotp.audit.record(action, actor=actor, account_id=account.id, address=address, actor_label=actor_label)
         log.info("operator %s account=%s", action, account.id)
         return changed
 

@@ -38,6 +38,25 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     os.environ.update(saved)
 
 
+DATABASE_PARAMETERS = ("db_backend", "octotp_db")
+"""The fixtures that run a test once per selected database (core and Django)."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.one_database``: keep such a test on the first selected database only. Its
+    behaviour is decided above the store (pages, permissions), and the store suites and the core
+    and Django console suites run on every database."""
+    first = selected_backends()[0]
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on = next((params[name] for name in DATABASE_PARAMETERS if name in params), first)
+        (dropped if item.get_closest_marker("one_database") and on != first else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def unavailable(exc: Exception | str) -> None:
     """Fail in CI (OCTOTP_TEST_REQUIRE_SERVICES=1); skip, saying why, on a developer machine."""
     if services_required():

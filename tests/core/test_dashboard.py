@@ -9,14 +9,14 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from octotp_core import FrozenClock, Octotp, Settings
+from octotp_core import FrozenClock, HostIdentity, HostLogin, Octotp, Settings
 from octotp_core.dashboard import DashboardHandler, setup_url
 from octotp_core.http import ApiHandler, Request
 from octotp_core.store import Account
@@ -31,6 +31,7 @@ from octotp_core.testing.dashboard import (
     set_cookie_attributes,
 )
 from octotp_core.testing.databases import migrated_sqlite_url
+from octotp_core.testing.host_console import HostConsoleSuite, host_create_account
 
 from .conftest import MakeOctotp
 
@@ -67,6 +68,84 @@ class TestCoreHandler(ConsoleSuite):
         def build(**settings: object) -> MountedDashboard:
             octotp = make_octotp(**settings)
             return _mounted(octotp, HandlerClient(octotp))
+
+        return build
+
+
+class NeutralHost:
+    """A host app of its own in front of core's handler: users in a dict, a login form at
+    ``/host/login`` that sets the host's own cookie, and the ``HostIdentity`` it hands the dashboard."""
+
+    login_path = "/host/login"
+    COOKIE = "host_session"
+
+    def __init__(self) -> None:
+        self.users: dict[str, tuple[str, HostIdentity]] = {}
+        self.sessions: dict[str, HostIdentity] = {}
+
+    # -- HostDriver ---------------------------------------------------------------------------
+    def create_user(
+        self, email: str, password: str, *, permissions: Iterable[str] = (), operator: bool = False
+    ) -> HostIdentity:
+        identity = HostIdentity(uuid.uuid4().hex, email, operator, frozenset(permissions), email.split("@")[0])
+        self.users[email] = (password, identity)
+        return identity
+
+    def login(self, browser: DashboardBrowser, email: str, password: str) -> RawResult:
+        browser.request("GET", self.login_path)
+        return browser.request("POST", self.login_path, {"email": email, "password": password})
+
+    def post_headers(self, browser: DashboardBrowser) -> dict[str, str]:
+        return {}
+
+    # -- the host app's side --------------------------------------------------------------------
+    def answer(self, request: Request) -> RawResult:
+        if request.method == "GET":
+            return RawResult(200, [("Content-Type", "text/html")], b"<form method=post>...</form>")
+        email, password = (request.form.get(k, [""])[0] for k in ("email", "password"))
+        known = self.users.get(email)
+        if known is None or known[0] != password:
+            return RawResult(200, [("Content-Type", "text/html")], b"wrong")
+        session = uuid.uuid4().hex
+        self.sessions[session] = known[1]
+        return RawResult(302, [("Location", "/"), ("Set-Cookie", f"{self.COOKIE}={session}; Path=/")], b"")
+
+    def identity(self, request: Request) -> HostIdentity | None:
+        return self.sessions.get(request.cookies.get(self.COOKIE, ""))
+
+
+class HostHandlerClient(HandlerClient):
+    """``HandlerClient`` with the dashboard signed in by ``NeutralHost``."""
+
+    def __init__(self, octotp: Octotp, host: NeutralHost) -> None:
+        super().__init__(octotp)
+        self.host = host
+        self.dashboard = DashboardHandler(octotp, host_login=HostLogin(host.login_path, "/host/logout"))
+
+    def request(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> RawResult:
+        parts = urlsplit(path)
+        neutral = Request(method, parts.path, dict(headers or {}), body or b"", parts.query, self.client, self.scheme)
+        if parts.path == self.host.login_path:
+            return self.host.answer(neutral)
+        if parts.path == BASE or parts.path.startswith(BASE + "/"):
+            identity = self.host.identity(neutral)
+            neutral = dataclasses.replace(neutral, path=parts.path[len(BASE) :])
+            response = self.dashboard.handle(neutral, BASE, identity=identity)
+            return RawResult(response.status, list(response.headers), response.body)
+        return super().request(method, path, headers=headers, body=body)
+
+
+@pytest.mark.one_database
+class TestCoreHandlerWithHostLogin(HostConsoleSuite):
+    @pytest.fixture
+    def make_dashboard(self, make_octotp: MakeOctotp) -> Callable[..., MountedDashboard]:
+        def build(**settings: object) -> MountedDashboard:
+            octotp, host = make_octotp(**settings), NeutralHost()
+            client = HostHandlerClient(octotp, host)
+            create = host_create_account(octotp, host)
+            return MountedDashboard(client, BASE, "", create, {"octotp": octotp}, octotp=octotp, host=host)
 
         return build
 

@@ -52,6 +52,7 @@ def make_host(
         yield build
 
 
+@pytest.mark.one_database  # core's and Django's console suites run on every database
 class TestFastAPIHostDashboard(ConsoleSuite):
     @pytest.fixture
     def make_dashboard(self, make_host: Callable[..., MountedDashboard]) -> Callable[..., MountedDashboard]:

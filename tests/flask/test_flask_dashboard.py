@@ -46,6 +46,7 @@ def config(settings: dict[str, Any]) -> dict[str, Any]:
     return {f"OCTOTP_{name.upper()}": value for name, value in settings.items()}
 
 
+@pytest.mark.one_database  # core's and Django's console suites run on every database
 class TestFlaskDashboardUnderPrefix(ConsoleSuite):
     @pytest.fixture
     def make_dashboard(self, make_app: Callable[..., Flask], database_url: str) -> Callable[..., MountedDashboard]:
@@ -56,6 +57,7 @@ class TestFlaskDashboardUnderPrefix(ConsoleSuite):
         return build
 
 
+@pytest.mark.one_database  # core's and Django's console suites run on every database
 class TestFlaskDashboardAtRoot(ConsoleSuite):
     @pytest.fixture
     def make_dashboard(self, make_app: Callable[..., Flask], shared_sqlite_url: str) -> Callable[..., MountedDashboard]:

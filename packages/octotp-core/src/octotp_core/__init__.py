@@ -12,6 +12,7 @@ Quick start (in-process)::
 """
 
 from .clock import Clock, FrozenClock, SystemClock
+from .console.host import HOST_PERMISSIONS, HostIdentity, HostLogin
 from .core import Octotp
 from .errors import (
     AuthenticationFailed,
@@ -33,6 +34,7 @@ from .tokens import CreatedToken, TokenEvent, TokenService, Validation
 from .version import __version__
 
 __all__ = [
+    "HOST_PERMISSIONS",
     "TOKEN_STATES",
     "AuthenticationFailed",
     "Clock",
@@ -42,6 +44,8 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "FrozenClock",
+    "HostIdentity",
+    "HostLogin",
     "InvalidInput",
     "NotFound",
     "Octotp",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 import time
 import uuid
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 
 from . import apikeys
 from .clock import Clock
-from .errors import AuthenticationFailed, InvalidInput, NotFound, ProjectSuspended
+from .console.host import HostIdentity
+from .errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, ProjectSuspended
 from .ids import is_uuid
 from .internal import CONSOLE_PROJECT_ID
 from .passwords import hash_password, password_errors, verify_password
@@ -18,6 +20,14 @@ from .projects import validate_project
 from .recipients import normalise_email
 from .settings import Settings
 from .store import Account, ApiKey, Project, Store
+
+NO_PASSWORD = "!host-login"  # noqa: S105 - not a hash: no password verifies against it
+"""The password hash of an account that signs in only through its host app."""
+
+
+def _placeholder_email(external_id: str) -> str:
+    digest = hashlib.sha256(external_id.encode()).hexdigest()[:16]
+    return f"host-user-{digest}@host.invalid"
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,40 @@ class AccountService:
         )
         self.store.create_account(account)
         return account
+
+    def host_account(self, identity: HostIdentity) -> Account:
+        """The account that stands for a host app's user (``Account.external_id``), made on its first
+        visit and kept at the host's email address. It has no password (it signs in only through the
+        host) and is verified (the host vouches for it). Where the host's address is missing, not an
+        address, or already another account's, the account gets a placeholder address that no mail
+        reaches (``…@host.invalid``)."""
+        account = self.store.get_account_by_external_id(identity.id)
+        email = self._free_host_email(identity, account)
+        if account is None:
+            now = self.clock.now()
+            account = Account(str(uuid.uuid4()), email, NO_PASSWORD, now, verified_at=now, external_id=identity.id)
+            try:
+                self.store.create_account(account)
+            except Conflict:  # the same user's first visit in another request, or the address just taken
+                made = self.store.get_account_by_external_id(identity.id)
+                if made is not None:
+                    return made
+                account = dataclasses.replace(account, email=_placeholder_email(identity.id))
+                self.store.create_account(account)
+        elif account.email != email:
+            account = dataclasses.replace(account, email=email)
+            self.store.update_account(account)
+        return account
+
+    def _free_host_email(self, identity: HostIdentity, account: Account | None) -> str:
+        try:
+            email = normalise_email(identity.email, field="email").value
+        except InvalidInput:
+            return _placeholder_email(identity.id)
+        holder = self.store.get_account_by_email(email)
+        if holder is not None and (account is None or holder.id != account.id):
+            return account.email if account is not None else _placeholder_email(identity.id)
+        return email
 
     def check_password(self, password: str, email: str | None) -> None:
         """``InvalidInput`` listing every rule ``password`` breaks for the account ``email``

@@ -31,6 +31,13 @@ class Account(models.Model):
     verified_at = models.DateTimeField(
         null=True, blank=True, default=timezone.now, help_text="Blank: the email is not verified (no API keys)."
     )
+    external_id = models.CharField(
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The host user's id when the account stands for a Django user (DASHBOARD_AUTH = 'django').",
+    )
 
     class Meta:
         db_table = "octotp_accounts"
@@ -67,6 +74,8 @@ class Project(models.Model):
     class Meta:
         db_table = "octotp_projects"
         indexes = [models.Index(fields=["owner"], name="ix_octotp_projects_owner_id")]
+        # With OCTOTP = {"DASHBOARD_AUTH": "django"}: holders are the dashboard's operators (as superusers are).
+        permissions = [("operate", "Can operate the octotp service")]
 
     def __str__(self) -> str:
         return self.name

@@ -12,6 +12,7 @@ from typing import Literal, get_args
 
 from ..errors import Forbidden, NotFound
 from ..ids import is_uuid
+from ..internal import CONSOLE_PROJECT_ID
 from ..store import Account, Project, Store
 
 Role = Literal["owner", "admin", "developer", "viewer"]
@@ -68,13 +69,17 @@ class Access:
     account: Account
     project: Project
     role: Role | None
-    """The account's own role in the project (None: an operator who is not a member)."""
+    """The account's own role in the project (None: an operator who is not a member, or a host user
+    whose host permissions reach every project)."""
+    granted: frozenset[Action] = frozenset()
+    """What the account may do in every project besides its role (a host user's host permissions,
+    ``console.host``)."""
 
     def can(self, action: Action) -> bool:
         """Whether the account may take ``action`` here (a page uses this to show or hide a control)."""
         if action in KEY_ISSUING and not may_issue_keys(self.account):
             return False
-        return role_allows(self.role, action, operator=self.account.is_operator)
+        return action in self.granted or role_allows(self.role, action, operator=self.account.is_operator)
 
     def require(self, action: Action) -> None:
         """``Forbidden`` unless ``can(action)``."""
@@ -92,13 +97,14 @@ def role_of(store: Store, account: Account, project: Project) -> Role | None:
     return member.role if member is not None and member.role in MEMBER_ROLES else None  # type: ignore[return-value]
 
 
-def project_access(store: Store, account: Account, project_id: str) -> Access:
+def project_access(store: Store, account: Account, project_id: str, granted: frozenset[Action] = frozenset()) -> Access:
     """The account's access to a project, or ``NotFound`` when it has none (also for a project that
-    does not exist: a stranger cannot tell the two apart)."""
-    project = store.get_project(project_id) if is_uuid(project_id) else None
+    does not exist: a stranger cannot tell the two apart). ``granted``: what it may do in every
+    project besides its role (``Access.granted``)."""
+    project = store.get_project(project_id) if is_uuid(project_id) and project_id != CONSOLE_PROJECT_ID else None
     if project is None:
         raise NotFound("no such project")
     role = role_of(store, account, project)
-    if role is None and not account.is_operator:
+    if role is None and not account.is_operator and "project.view" not in granted:
         raise NotFound("no such project")
-    return Access(account, project, role)
+    return Access(account, project, role, granted)

@@ -100,18 +100,22 @@ class AccountViews(ViewArea):
 
     def routes(self) -> list[Route]:
         return [
-            route("/signup", signed_in=False, GET=self.signup_form, POST=self.signup),
-            route("/verify", signed_in=False, GET=self.verify_form, POST=self.verify),
-            route("/verify/resend", signed_in=False, POST=self.resend_verification),
-            route("/account/verify", POST=self.verify_signed_in),
-            route("/account/verify/resend", POST=self.resend_verification),
-            route("/reset", signed_in=False, GET=self.reset_form, POST=self.reset_request),
-            route("/reset/code", signed_in=False, GET=self.reset_code_form, POST=self.reset_confirm),
-            route("/reset/done", signed_in=False, GET=self.reset_done),
-            route("/account", GET=self.account_page),
-            route("/account/password", POST=self.change_password),
-            route("/account/sessions/others/end", POST=self.end_other_sessions),
-            route(f"/account/sessions/(?P<handle>[0-9a-f]{{{_HANDLE_LENGTH}}})/end", POST=self.end_session),
+            route("/signup", own_accounts=True, signed_in=False, GET=self.signup_form, POST=self.signup),
+            route("/verify", own_accounts=True, signed_in=False, GET=self.verify_form, POST=self.verify),
+            route("/verify/resend", own_accounts=True, signed_in=False, POST=self.resend_verification),
+            route("/account/verify", own_accounts=True, POST=self.verify_signed_in),
+            route("/account/verify/resend", own_accounts=True, POST=self.resend_verification),
+            route("/reset", own_accounts=True, signed_in=False, GET=self.reset_form, POST=self.reset_request),
+            route("/reset/code", own_accounts=True, signed_in=False, GET=self.reset_code_form, POST=self.reset_confirm),
+            route("/reset/done", own_accounts=True, signed_in=False, GET=self.reset_done),
+            route("/account", own_accounts=True, GET=self.account_page),
+            route("/account/password", own_accounts=True, POST=self.change_password),
+            route("/account/sessions/others/end", own_accounts=True, POST=self.end_other_sessions),
+            route(
+                f"/account/sessions/(?P<handle>[0-9a-f]{{{_HANDLE_LENGTH}}})/end",
+                own_accounts=True,
+                POST=self.end_session,
+            ),
         ]
 
     # -- helpers -----------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import dataclasses
 import logging
 import re
 import time
+from urllib.parse import quote
 
+from ..console.host import HostIdentity, HostLogin
 from ..core import Octotp
 from ..errors import Forbidden, NotFound, OctotpError, StorageUnavailable
 from ..http.api import MAX_BODY_BYTES, request_id_for
@@ -21,8 +23,8 @@ from .csrf import same_origin, tokens_match
 from .operator_views import LANDING_PATH, OperatorViews
 from .project_views import ProjectViews
 from .rendering import render, stylesheet
-from .routing import PROJECT, Route, route
-from .sessions import SessionManager
+from .routing import PROJECT, Route, View, route
+from .sessions import ActiveSession, SessionManager
 from .team_views import TeamViews
 from .throttle import LoginThrottle
 from .views import DashboardRequest, DashboardViews
@@ -45,10 +47,12 @@ SECURITY_HEADERS: list[tuple[str, str]] = [
 class DashboardHandler:
     """Answers the dashboard for one ``Octotp`` on neutral requests."""
 
-    def __init__(self, octotp: Octotp, *, api_docs: str | None = None) -> None:
+    def __init__(self, octotp: Octotp, *, api_docs: str | None = None, host_login: HostLogin | None = None) -> None:
         """``api_docs``: where the API docs page is, below octotp's mount prefix (the standalone
-        service passes ``/docs``); the landing page links to it."""
+        service passes ``/docs``); the landing page links to it. ``host_login``: the host app signs
+        the dashboard in (each request's ``identity``), not octotp's own accounts (``console.host``)."""
         self.octotp = octotp
+        self.host_login = host_login
         settings = octotp.settings
         self.sessions = SessionManager(octotp.store, settings, octotp.clock)
         self.throttle = LoginThrottle(
@@ -56,11 +60,12 @@ class DashboardHandler:
         )
         self.views = views = DashboardViews(octotp, self.sessions, self.throttle)
         views.api_docs = api_docs
+        views.host_login = host_login
         self._trusted_proxies = tuple(settings.trusted_proxies)
         self._routes: list[Route] = [
             route("/", GET=views.projects),
-            route("/login", signed_in=False, GET=views.login_form, POST=views.login),
-            route("/setup", signed_in=False, GET=views.setup_form, POST=views.setup),
+            route("/login", signed_in=False, own_accounts=True, GET=views.login_form, POST=views.login),
+            route("/setup", signed_in=False, own_accounts=True, GET=views.setup_form, POST=views.setup),
             route("/logout", POST=views.logout),
             route("/projects", POST=views.create_project),
             route(f"/projects/{PROJECT}", GET=views.project),
@@ -71,16 +76,26 @@ class DashboardHandler:
             self._routes += area(views).routes()
 
     # -- entry point -------------------------------------------------------------------------
-    def handle(self, request: Request, base: str) -> Response:
+    def handle(
+        self,
+        request: Request,
+        base: str,
+        *,
+        identity: HostIdentity | None = None,
+        host_csrf: tuple[str, str] | None = None,
+    ) -> Response:
         """Answer one dashboard request. ``request.path`` is relative to the dashboard ("/login");
         ``base`` is where it is mounted as the browser sees it ("/dashboard", "/octotp/dashboard").
-        ``request.client`` is the socket peer: the client's address is resolved here (``resolve_client``)."""
+        ``request.client`` is the socket peer: the client's address is resolved here (``resolve_client``).
+
+        With ``host_login``: ``identity`` is the host's signed-in user (None: anonymous, sent to the
+        host's login page) and ``host_csrf`` the host's own CSRF form field, which every form carries."""
         started = time.perf_counter()
         request = resolve_client(request, self._trusted_proxies)
-        call = DashboardRequest(request, base.rstrip("/"))
+        call = DashboardRequest(request, base.rstrip("/"), host_csrf=host_csrf)
         head = request.method.upper() == "HEAD"
         try:
-            response = self._dispatch(call)
+            response = self._dispatch(call, identity)
         except NotFound:
             response = self._error(call, 404, "Not found")
         except Forbidden as exc:
@@ -118,7 +133,7 @@ class DashboardHandler:
         page while sign-up is open, otherwise a redirect to the dashboard at ``base``."""
         return self.handle(dataclasses.replace(request, path=LANDING_PATH), base)
 
-    def _dispatch(self, call: DashboardRequest) -> Response:
+    def _dispatch(self, call: DashboardRequest, identity: HostIdentity | None) -> Response:
         request = call.request
         method = "GET" if request.method.upper() == "HEAD" else request.method.upper()
         if request.path == "":
@@ -139,6 +154,8 @@ class DashboardHandler:
                 return self._not_allowed(call, allowed)
             if len(request.body) > MAX_BODY_BYTES:
                 return self._error(call, 413, "Request too large")
+            if self.host_login is not None:
+                return self._host_dispatch(call, candidate, view, identity, match.groupdict())
             call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
             if candidate.signed_in and call.active is None:
                 return call.redirect("/login")
@@ -148,8 +165,58 @@ class DashboardHandler:
             return view(call, **match.groupdict())
         # The signed-in header as on every other page, so this 404 and a view's own (an operator page
         # asked for by another account) are the same page.
-        call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
+        if self.host_login is None:
+            call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
         return self._error(call, 404, "Not found")
+
+    # -- the host's login ----------------------------------------------------------------------
+    def _host_dispatch(
+        self, call: DashboardRequest, candidate: Route, view: View, identity: HostIdentity | None, args: dict[str, str]
+    ) -> Response:
+        """A route when the host signs the dashboard in: octotp's own login pages do not exist, an
+        anonymous visitor goes to the host's login, a signed-in one gets octotp's small session."""
+        if candidate.own_accounts:
+            return self._error(call, 404, "Not found")
+        if identity is None:
+            return self._to_host_login(call)
+        call.active = self._host_session(call, identity, gate=not candidate.any_user)
+        if call.request.method.upper() == "POST" and not self._csrf_ok(call, True):
+            log.info("dashboard CSRF check failed path=%s", _safe_path(call.request.path))
+            return self._error(call, 403, "Forbidden")
+        return view(call, **args)
+
+    def _to_host_login(self, call: DashboardRequest) -> Response:
+        """303 to the host's login page, ``next`` the page asked for (mount path and query included)."""
+        assert self.host_login is not None
+        request = call.request
+        here = call.base + request.path + (f"?{request.query_string}" if request.query_string else "")
+        login = self.host_login.login_url
+        return Response.redirect(f"{login}{'&' if '?' in login else '?'}next={quote(here, safe='/')}")
+
+    def _host_session(self, call: DashboardRequest, identity: HostIdentity, *, gate: bool) -> ActiveSession:
+        """The host user's account and octotp's small session for it (the CSRF token, the new key shown
+        once), started on the first visit, so there is never a second login. With ``gate``:
+        ``Forbidden`` for a user with no permission at all (no host permission, no project, not an
+        operator)."""
+        account = self.octotp.accounts.host_account(identity)
+        if not account.is_active:
+            raise Forbidden("this account is disabled in octotp")
+        if identity.is_operator and not account.is_operator:
+            account = dataclasses.replace(account, is_operator=True)
+        granted = identity.granted()
+        if gate and not (
+            account.is_operator
+            or granted
+            or identity.may_create_projects
+            or self.octotp.store.list_account_projects(account.id)
+        ):
+            raise Forbidden(f"{identity.label} has no permission to use octotp's dashboard")
+        cookie = call.request.cookies.get(SESSION_COOKIE)
+        active = self.sessions.resume(cookie, account)
+        if active is None:
+            session_id, active = self.sessions.start(account, replacing=cookie)
+            call.set_cookie(SESSION_COOKIE, session_id)
+        return dataclasses.replace(active, identity=identity, granted=granted)
 
     def _csrf_ok(self, call: DashboardRequest, signed_in: bool) -> bool:
         if not same_origin(call.request):

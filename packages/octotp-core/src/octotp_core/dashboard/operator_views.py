@@ -71,7 +71,7 @@ class OperatorViews(ViewArea):
             route(f"/operator/projects/{PROJECT}/plan", POST=self.set_plan),
             route(f"/operator/projects/{PROJECT}/(?P<action>suspend|resume)", POST=self.project_action),
             route("/plans", GET=self.plans_page),
-            route(LANDING_PATH, signed_in=False, GET=self.landing),
+            route(LANDING_PATH, signed_in=False, own_accounts=True, GET=self.landing),
         ]
 
     # -- shared ------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["iso"] = _iso
+    # What a page in a host-login dashboard adds (``DashboardViews.page``); absent elsewhere.
+    env.globals.update(host_csrf=None, host_login=False, who=None)
     return env
 
 

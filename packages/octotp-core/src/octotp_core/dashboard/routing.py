@@ -29,11 +29,19 @@ class Route:
     signed_in: bool
     """True: needs a session (and the session's CSRF token on POST). False: a page for signed-out
     visitors (login, setup, sign-up, reset: their pre-session CSRF token on POST)."""
+    own_accounts: bool = False
+    """Only where octotp's own accounts sign people in (login, sign-up, password): not found when the
+    host app signs the dashboard in."""
+    any_user: bool = False
+    """With the host's login: open to every signed-in host user, even one with no permission yet (an
+    invitation is how such a user gets a project)."""
 
 
-def route(path: str, signed_in: bool = True, **methods: View) -> Route:
+def route(
+    path: str, signed_in: bool = True, *, own_accounts: bool = False, any_user: bool = False, **methods: View
+) -> Route:
     """A ``Route`` for ``path`` (``{PROJECT}``-style groups become view keyword arguments)."""
-    return Route(re.compile(f"^{path}$"), methods, signed_in)
+    return Route(re.compile(f"^{path}$"), methods, signed_in, own_accounts, any_user)
 
 
 class ViewArea:

@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass
 
 from ..clock import Clock
+from ..console.host import HostIdentity
+from ..console.permissions import Action
 from ..settings import Settings
 from ..store import Account, DashboardSession, Store
 from .flash import seal, unseal
@@ -29,6 +31,10 @@ class ActiveSession:
     account: Account
     session_id: str
     """The id from the browser's cookie (kept in memory for this request only: it keys the flash)."""
+    identity: HostIdentity | None = None
+    """The host app's user, when the host signs the dashboard in (``console.host``)."""
+    granted: frozenset[Action] = frozenset()
+    """What the host's permissions allow in every project (``HostIdentity.granted``)."""
 
 
 class SessionManager:
@@ -68,8 +74,9 @@ class SessionManager:
         self.store.create_session(session)
         return session_id, ActiveSession(session, account, session_id)
 
-    def resume(self, session_id: str | None) -> ActiveSession | None:
-        """The live session for this id, or None (unknown, ended, or its account disabled)."""
+    def resume(self, session_id: str | None, account: Account | None = None) -> ActiveSession | None:
+        """The live session for this id, or None (unknown, ended, or its account disabled). With
+        ``account`` (already read: a host user's), only a session of that account is resumed."""
         if not session_id:
             return None
         digest = session_digest(session_id)
@@ -81,7 +88,9 @@ class SessionManager:
         if now >= session.expires_at or now >= self._end_of(session.created_at, session.last_seen_at):
             self.store.delete_session(digest)
             return None
-        account = self.store.get_account(session.account_id)
+        if account is not None and session.account_id != account.id:
+            return None
+        account = account or self.store.get_account(session.account_id)
         if account is None or not account.is_active:
             self.store.delete_session(digest)
             return None

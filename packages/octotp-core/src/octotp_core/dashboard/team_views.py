@@ -48,8 +48,10 @@ class TeamViews(ViewArea):
             route(f"/projects/{PROJECT}/members/(?P<account_id>{_ID})/role", POST=self.change_role),
             route(f"/projects/{PROJECT}/members/(?P<account_id>{_ID})/remove", POST=self.remove),
             route(f"/projects/{PROJECT}/transfer", POST=self.transfer),
-            route(f"/invitations/(?P<token>{_ID})", signed_in=False, GET=self.invitation, POST=self.sign_up),
-            route(f"/invitations/(?P<token>{_ID})/join", POST=self.join),
+            route(
+                f"/invitations/(?P<token>{_ID})", signed_in=False, any_user=True, GET=self.invitation, POST=self.sign_up
+            ),
+            route(f"/invitations/(?P<token>{_ID})/join", any_user=True, POST=self.join),
         ]
 
     # -- the members page --------------------------------------------------------------------
@@ -200,6 +202,8 @@ class TeamViews(ViewArea):
         return call.redirect(f"/projects/{opened.project.id}")
 
     def sign_up(self, call: DashboardRequest, token: str) -> Response:
+        if self.views.host_login is not None:  # the host app makes its users, not an invitation
+            raise NotFound("no sign-up with the host's login")
         opened = self._open(call, token)
         if isinstance(opened, Response):
             return opened

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..codes import MAX_CODE_LENGTH
+from ..console.host import HostLogin
 from ..console.permissions import Access, Action, may_issue_keys, project_access
 from ..core import Octotp
 from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -53,6 +54,8 @@ class DashboardRequest:
     """Where the dashboard is mounted, as the browser sees it ("/dashboard")."""
     active: ActiveSession | None = None
     set_cookies: list[str] = field(default_factory=list)
+    host_csrf: tuple[str, str] | None = None
+    """The host app's own CSRF form field (name, value) that every form also carries (Django's)."""
 
     @property
     def secure(self) -> bool:
@@ -92,6 +95,8 @@ class DashboardViews:
         self.sessions = sessions
         self.throttle = throttle
         self._secret = octotp.settings.secrets()[0]
+        self.host_login: HostLogin | None = None
+        """Set when the host app signs the dashboard in (``DashboardHandler(host_login=...)``)."""
         self.api_docs: str | None = None
         """Where the API docs page is below octotp's mount prefix, when the app serves one (``DashboardHandler``)."""
 
@@ -99,12 +104,16 @@ class DashboardViews:
     def page(self, call: DashboardRequest, status: int, template: str, **context: Any) -> Response:
         """Render a template with what every page needs (mount path, account, CSRF token)."""
         active = call.active
+        identity = active.identity if active else None
         return render(
             status,
             template,
             base=call.base,
             account=active.account if active else None,
             csrf_token=active.session.csrf_token if active else "",
+            host_csrf=call.host_csrf,
+            host_login=self.host_login is not None,
+            who=identity.label if identity else None,
             **context,
         )
 
@@ -189,6 +198,8 @@ class DashboardViews:
             self.sessions.end(session_id)
         call.active = None
         call.clear_cookie(SESSION_COOKIE)
+        if self.host_login is not None:  # the host's own session is the host's to end
+            return Response.redirect(self.host_login.logout_url or "/")
         return call.redirect("/login")
 
     # -- first-run setup ---------------------------------------------------------------------
@@ -246,15 +257,21 @@ class DashboardViews:
         """The signed-in account's access to the project after ``require(action)``: ``NotFound`` when it
         has none (also for another account's project), ``Forbidden`` when its role may not."""
         assert call.active is not None
-        access = project_access(self.octotp.store, call.active.account, project_id)
+        access = project_access(self.octotp.store, call.active.account, project_id, call.active.granted)
         access.require(action)
         return access
 
     def audit(self, call: DashboardRequest, action: str, *, project_id: str | None = None, detail: str = "") -> None:
         """Record what the signed-in account just did (``octotp_core.console.audit``)."""
         assert call.active is not None
+        identity = call.active.identity
         self.octotp.audit.record(
-            action, actor=call.active.account, project_id=project_id, detail=detail, address=call.request.client
+            action,
+            actor=call.active.account,
+            project_id=project_id,
+            detail=detail,
+            address=call.request.client,
+            actor_label=identity.label if identity else None,
         )
 
     def projects(
@@ -262,7 +279,10 @@ class DashboardViews:
     ) -> Response:
         assert call.active is not None
         account = call.active.account
-        projects = self.octotp.store.list_account_projects(account.id)
+        if "project.view" in call.active.granted:  # a host permission that reaches every project
+            projects = self.octotp.accounts.list_projects()
+        else:
+            projects = self.octotp.store.list_account_projects(account.id)
         return self.page(
             call,
             status,
@@ -270,15 +290,24 @@ class DashboardViews:
             projects=projects,
             errors=errors or [],
             name=name,
-            may_create=may_issue_keys(account),
+            may_create=self.may_create_projects(call.active),
         )
+
+    def may_create_projects(self, active: ActiveSession) -> bool:
+        """A verified account may; a host user needs the host's ``add_project`` (or to be an operator)."""
+        if active.identity is not None:
+            return active.identity.may_create_projects or active.account.is_operator
+        return may_issue_keys(active.account)
 
     def create_project(self, call: DashboardRequest) -> Response:
         assert call.active is not None
         # Plans are the operator's (CLI, Django admin): an owner's new project is on the default plan,
         # whatever the form sends.
         name = call.form("name")
-        if not may_issue_keys(call.active.account):
+        if active_host := call.active.identity:
+            if not self.may_create_projects(call.active):
+                raise Forbidden(f"{active_host.label} may not create projects (the host's add_project permission)")
+        elif not may_issue_keys(call.active.account):
             raise Forbidden("verify your email address first: unverified accounts cannot create projects or API keys")
         try:
             created = self.octotp.accounts.create_project(name, call.active.account)

@@ -21,7 +21,7 @@ from .models import (
     ProjectMemberRow,
     ProjectRow,
 )
-from .records import ACCOUNT_SETTABLE, AuditEvent, DashboardSession, Invitation, Member
+from .records import ACCOUNT_SETTABLE, Account, AuditEvent, DashboardSession, Invitation, Member
 from .statements import PROJECT_COLUMNS, _b, _columns, _names, _v, _values, api_keys, tokens, usage_daily
 
 accounts: Table = AccountRow.__table__  # type: ignore[assignment]
@@ -36,6 +36,8 @@ _LIMIT = bindparam("b_limit", type_=Integer)
 _OFFSET = bindparam("b_offset", type_=Integer)
 
 # -- accounts --------------------------------------------------------------------------------
+ACCOUNT_COLUMNS = _columns(accounts, Account)
+GET_ACCOUNT_BY_EXTERNAL_ID = select(*ACCOUNT_COLUMNS).where(accounts.c.external_id == _b(accounts, "external_id"))
 UPDATE_ACCOUNT = (
     update(accounts).where(accounts.c.id == _b(accounts, "id")).values(_values(accounts, list(ACCOUNT_SETTABLE)))
 )

@@ -47,6 +47,11 @@ class ConsoleStoreMixin:
         """Store the account's settable fields (``ACCOUNT_SETTABLE``); False when there is no such account."""
         return self._run_write(cs.UPDATE_ACCOUNT, cs.update_account_params(account)) == 1
 
+    def get_account_by_external_id(self, external_id: str) -> Account | None:
+        """The account that stands for the host user with this id (``Account.external_id``), or None."""
+        rows = self._run_rows(cs.GET_ACCOUNT_BY_EXTERNAL_ID, {"b_external_id": external_id})
+        return Account(*rows[0]) if rows else None
+
     def list_account_sessions(self, account_id: str, now: dt.datetime) -> list[DashboardSession]:
         """The account's sessions that have not ended by ``now``, newest first."""
         rows = self._run_rows(cs.LIST_ACCOUNT_SESSIONS, {"b_account_id": account_id, "b_now": now})

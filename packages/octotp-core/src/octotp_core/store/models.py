@@ -77,6 +77,8 @@ class AccountRow(Base):
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Migration 0006 marks existing accounts verified (an operator made them).
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The host's user id when the account stands for a host app's user (dashboard host login).
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True, index=True)
 
 
 class ProjectRow(Base):

@@ -50,6 +50,9 @@ class Store(Protocol):
 
     def list_accounts(self) -> list[Account]: ...
 
+    def get_account_by_external_id(self, external_id: str) -> Account | None:
+        """The account that stands for the host user with this id (``Account.external_id``), or None."""
+
     def update_account(self, account: Account) -> bool:
         """Store the account's settable fields (``ACCOUNT_SETTABLE``); False when there is no such account."""
 

@@ -21,9 +21,12 @@ class Account:
     verified_at: dt.datetime | None = None
     """When the owner proved the email address (by a code); None: unverified, so no API keys. Accounts
     made by an operator (CLI, setup link, Django admin) are verified when they are created."""
+    external_id: str | None = None
+    """The host app's user id when this account stands for a host user (the dashboard's host login:
+    ``HostIdentity.id``); None for octotp's own accounts."""
 
 
-ACCOUNT_SETTABLE = ("email", "password_hash", "is_active", "is_operator", "verified_at")
+ACCOUNT_SETTABLE = ("email", "password_hash", "is_active", "is_operator", "verified_at", "external_id")
 """The ``Account`` fields ``Store.update_account`` writes."""
 
 

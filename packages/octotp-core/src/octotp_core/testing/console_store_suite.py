@@ -65,6 +65,17 @@ class ConsoleStoreSuite:
         assert store.get_account(account.id) == changed
         assert store.update_account(dataclasses.replace(changed, id=_uid())) is False
 
+    def test_accounts_of_host_users_are_found_by_their_external_id(self, store: Store, now: dt.datetime) -> None:
+        host_user = f"host:{_uid()}"
+        account = dataclasses.replace(self.make_account(store, now), external_id=host_user)
+        assert store.update_account(account) is True
+        assert store.get_account_by_external_id(host_user) == account
+        assert store.get_account_by_external_id(f"host:{_uid()}") is None
+        twin = dataclasses.replace(self.make_account(store, now), external_id=host_user)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the store's own unique-constraint error
+            store.update_account(twin)
+        assert store.get_account_by_external_id(host_user) == account
+
     def test_sessions_of_an_account_and_ending_the_others(self, store: Store, now: dt.datetime) -> None:
         account, other = self.make_account(store, now), self.make_account(store, now)
         made = []

@@ -79,12 +79,31 @@ class Team:
         return urlsplit(link).path[len(self.mounted.base) :]
 
     def sign_up(self, path: str) -> DashboardBrowser:
-        """Open an invitation link signed out and create the account from it."""
+        """Open an invitation link signed out and create the account from it (with the host's login:
+        a new host user with no permission signs in on the host's page and joins from the link)."""
+        if self.mounted.host is not None:
+            return self._host_user_joins(path)
         browser = self.mounted.browser()
         page = browser.get(path)
         assert page.status == 200, page.text
         fields = {"csrf_token": hidden_field(page, "csrf_token"), "password": PASSWORD, "password_confirm": PASSWORD}
         joined = browser.post(path, fields)
+        assert (joined.status, joined.header("location")) == (
+            303,
+            f"{self.mounted.base}/projects/{self.project_id}",
+        ), joined.text
+        return browser
+
+    def _host_user_joins(self, path: str) -> DashboardBrowser:
+        assert self.mounted.host is not None
+        invitation = self.octotp.store.get_invitation(hashlib.sha256(_invitation_token(path).encode()).hexdigest())
+        assert invitation is not None, path
+        self.mounted.host.create_user(invitation.email, PASSWORD)
+        browser = self.mounted.browser()
+        assert browser.login(invitation.email, PASSWORD).status == 303
+        page = browser.get(path)
+        assert page.status == 200, page.text
+        joined = browser.post(f"{path}/join", {"csrf_token": hidden_field(page, "csrf_token")})
         assert (joined.status, joined.header("location")) == (
             303,
             f"{self.mounted.base}/projects/{self.project_id}",

@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from ..console.host import HostIdentity
 from ..store import Account
 
 HOST = "testserver"
@@ -83,12 +84,44 @@ def set_cookie_attributes(header: str) -> dict[str, str]:
     return attributes
 
 
+class HostDriver(Protocol):
+    """A test host app's own users and login page, for the dashboard signed in by the host
+    (``HostConsoleSuite``). Each adapter's tests implement it for their host app."""
+
+    login_path: str
+    """Where the dashboard sends anonymous visitors, from the app's root, without ``?next=``."""
+
+    def create_user(
+        self, email: str, password: str, *, permissions: Iterable[str] = (), operator: bool = False
+    ) -> HostIdentity:
+        """Make a user the host's own way; the identity the adapter will hand the dashboard for it."""
+        ...
+
+    def login(self, browser: DashboardBrowser, email: str, password: str) -> RawResult:
+        """Sign in on the host's real login page (``browser.request``); the host's answer."""
+        ...
+
+    def post_headers(self, browser: DashboardBrowser) -> dict[str, str]:
+        """Headers the host's own CSRF protection wants on a POST (Django: ``X-CSRFToken``), or none."""
+        ...
+
+
 class DashboardBrowser:
     """Keeps cookies like a browser, sends ``Host`` (and ``Origin`` on POST) like one, posts forms."""
 
-    def __init__(self, client: RawClient, base: str, *, host: str = HOST, scheme: str = "http") -> None:
+    def __init__(
+        self,
+        client: RawClient,
+        base: str,
+        *,
+        host: str = HOST,
+        scheme: str = "http",
+        host_login: HostDriver | None = None,
+    ) -> None:
         self.client, self.base, self.host, self.scheme = client, base.rstrip("/"), host, scheme
         self.cookies: dict[str, str] = {}
+        self.host_login = host_login
+        """The host app's login, when the host signs the dashboard in: ``login`` goes through it."""
 
     @property
     def origin(self) -> str:
@@ -112,6 +145,23 @@ class DashboardBrowser:
                     self.cookies[name] = morsel.value
         return result
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,
+    ) -> RawResult:
+        """A request to a path from the app's root (the host's own pages), keeping cookies; with
+        ``fields``, a form POST from this browser's origin."""
+        extra: dict[str, str | None] = {}
+        body = None
+        if fields is not None:
+            extra = {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin}
+            body = urlencode(dict(fields)).encode()
+        extra.update(headers or {})
+        return self._keep_cookies(self.client.request(method, path, headers=self._headers(extra), body=body))
+
     def get(self, path: str, headers: Mapping[str, str | None] | None = None) -> RawResult:
         """GET a dashboard path ("/login")."""
         return self._keep_cookies(self.client.request("GET", self.base + path, headers=self._headers(headers)))
@@ -133,6 +183,8 @@ class DashboardBrowser:
         extra: dict[str, str | None] = {"Content-Type": "application/x-www-form-urlencoded"}
         if origin:
             extra["Origin"] = self.origin
+        if self.host_login is not None:
+            extra.update(self.host_login.post_headers(self))
         extra.update(headers or {})
         body = urlencode(dict(fields)).encode()
         return self._keep_cookies(
@@ -147,7 +199,12 @@ class DashboardBrowser:
         return self.get(location[len(self.base) :])
 
     def login(self, email: str, password: str) -> RawResult:
-        """Open the login page and submit it."""
+        """Open the login page and submit it. With the host's login: sign in on the host's page, then
+        open the dashboard (its 303 to the home page, as after octotp's own login)."""
+        if self.host_login is not None:
+            answer = self.host_login.login(self, email, password)
+            assert answer.status in (302, 303), ("the host's login failed", answer.status, answer.text[:300])
+            return self.get("")
         page = self.get("/login")
         return self.post(
             "/login", {"csrf_token": hidden_field(page, "csrf_token"), "email": email, "password": password}
@@ -168,13 +225,17 @@ class MountedDashboard:
     api_prefix: str
     """Where the API is, from the app's root ("/octotp"; "" at the root)."""
     create_account: Callable[[str, str], Account]
+    """Makes a user who may create projects: an octotp account, or with ``host`` a host user with
+    ``add_project`` (and returns the account that stands for it, ``AccountService.host_account``)."""
     extra: dict[str, Any] = field(default_factory=dict)
     octotp: Any = None
     """The app's ``Octotp`` (its store, services and clock), for what a suite sets up behind the pages:
     an operator account, an advanced ``FrozenClock``."""
+    host: HostDriver | None = None
+    """Set when the host app signs the dashboard in (``HostConsoleSuite``)."""
 
     def browser(self) -> DashboardBrowser:
-        return DashboardBrowser(self.client, self.base)
+        return DashboardBrowser(self.client, self.base, host_login=self.host)
 
     def create_token(self, api_key: str, project_id: str, email: str) -> RawResult:
         body = json.dumps({"projectId": project_id, "recipientEmail": email}).encode()

@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import (  # type: ignore[import-untyped]  # Flask-Login ships no type hints
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from octotp_core import Clock, HostIdentity
@@ -201,8 +208,16 @@ class FlaskLoginDriver:
     def create_user(
         self, email: str, password: str, *, permissions: Iterable[str] = (), operator: bool = False
     ) -> HostIdentity:
-        user = self.users.add(email, password, is_admin=operator, permissions=permissions)
-        return HostIdentity(str(user.id), user.email, operator=user.is_admin, permissions=user.permissions)
+        return self.identity(self.users.add(email, password, is_admin=operator, permissions=permissions))
+
+    @staticmethod
+    def identity(user: HostUser) -> HostIdentity:
+        """What ``current_identity`` derives for ``user`` once signed in."""
+        return HostIdentity(user.id, user.email, operator=user.is_admin, permissions=user.permissions, name=user.name)
+
+    def post_headers(self, browser: DashboardBrowser) -> dict[str, str]:
+        """None: the host has no CSRF protection of its own (octotp's forms carry octotp's token)."""
+        return {}
 
     def login(self, browser: DashboardBrowser, email: str, password: str) -> RawResult:
         form = browser.request("GET", LOGIN_PATH)

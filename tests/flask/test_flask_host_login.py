@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from octotp_core import FrozenClock, HostIdentity
+from octotp_core import FrozenClock
 from octotp_core.store import Account
 from octotp_core.testing.dashboard import DashboardBrowser, MountedDashboard, hidden_field
 from octotp_core.testing.host_console import HostConsoleSuite
@@ -27,7 +27,7 @@ from octotp_flask import ConfigurationError, Octotp, get_octotp
 from .login_host import FlaskLoginDriver, create_login_host, current_identity, host_users
 from .test_flask_dashboard import RawFlaskClient, config
 
-PASSWORD = "a host user's long password"  # noqa: S105 - a test user's password
+PASSWORD = "a host user's long password"
 MakeHost = Callable[..., Flask]
 
 
@@ -39,8 +39,8 @@ def make_host(tmp_path: Path, test_secret: str, clock: FrozenClock, shared_sqlit
     def build(**options: Any) -> Flask:
         options.setdefault("database_url", shared_sqlite_url)
         options.setdefault("clock", clock)
+        options["config"] = {"TESTING": True, **options.get("config", {})}
         app = create_login_host(secret_key=test_secret, data_dir=tmp_path / f"host-{len(apps)}", **options)
-        app.config["TESTING"] = True
         apps.append(app)
         return app
 
@@ -83,7 +83,8 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, next_page
 
 
 def login_redirect(path: str) -> str:
-    return "/login?next=" + quote(path, safe="")
+    """Where the dashboard sends an anonymous visitor who asked for ``path``."""
+    return "/login?next=" + quote(path, safe="/")
 
 
 @pytest.mark.parametrize("login_url", ["login", "/login"])
@@ -91,15 +92,15 @@ def test_anonymous_visitors_go_to_the_hosts_login_and_come_back(make_host: MakeH
     app = make_host(login_url=login_url)
     host_users(app).add("ada@example.com", PASSWORD, permissions={"add_project"})
     client = app.test_client()
-    for path in ("/octotp/dashboard/", "/octotp/dashboard/tokens?q=x%40y", "/octotp/dashboard/login"):
+    for path in ("/octotp/dashboard/", "/octotp/dashboard/plans?q=x%40y"):
         answer = client.get(path)
         assert (answer.status_code, answer.headers["Location"]) == (303, login_redirect(path))
     posted = client.post("/octotp/dashboard/projects", data={"name": "x"})
     assert (posted.status_code, posted.headers["Location"].partition("?")[0]) == (303, "/login")
 
     # The host's login view sends the browser back to the page it asked for: no second login.
-    assert sign_in(client, "ada@example.com", next_page="/octotp/dashboard/tokens?q=x%40y") == (
-        "/octotp/dashboard/tokens?q=x%40y"
+    assert sign_in(client, "ada@example.com", next_page="/octotp/dashboard/plans?q=x%40y") == (
+        "/octotp/dashboard/plans?q=x%40y"
     )
     page = client.get("/octotp/dashboard/")
     assert page.status_code == 200
@@ -118,34 +119,36 @@ def test_octotps_own_account_pages_are_not_there(make_host: MakeHost) -> None:
     host_users(app).add("ada@example.com", PASSWORD, permissions={"add_project"})
     client = app.test_client()
     sign_in(client, "ada@example.com")
-    for path in ("/login", "/setup", "/signup", "/verify", "/reset"):
+    for path in ("/login", "/setup", "/signup", "/verify", "/reset", "/account"):
         assert client.get("/octotp/dashboard" + path).status_code == 404, path
 
 
 def test_a_user_without_permission_is_refused_every_page_and_form(make_host: MakeHost) -> None:
     app = make_host()
     users = host_users(app)
-    owner, nobody = users.add("owner@example.com", PASSWORD, permissions={"add_project"}), users.add(
-        "nobody@example.com", PASSWORD
-    )
+    owner = users.add("owner@example.com", PASSWORD, permissions={"add_project"})
+    nobody = users.add("nobody@example.com", PASSWORD)
     with app.app_context():
         core = get_octotp()
-        account = core.accounts.host_account(current_identity_of(owner))
-        project_id = core.accounts.create_project("Shop", owner=account).project.id
+        account = core.accounts.host_account(FlaskLoginDriver.identity(owner))
+        pid = core.accounts.create_project("Shop", owner=account).project.id
     client = app.test_client()
     sign_in(client, nobody.email)
-    pages = ["/", "/tokens", "/account", f"/projects/{project_id}", f"/projects/{project_id}/members", "/operator"]
+    pages = ["/", "/plans", "/account/activity", "/operator/accounts", "/operator/projects"]
+    pages += [f"/projects/{pid}{page}" for page in ("", "/tokens", "/members", "/audit", "/delete")]
     for path in pages:
         answer = client.get("/octotp/dashboard" + path)
         assert (answer.status_code, "Not allowed" in answer.text) == (403, True), path
-    forms = ["/projects", f"/projects/{project_id}/keys", f"/projects/{project_id}/settings", "/logout"]
+    forms = ["/projects", f"/operator/projects/{pid}/plan"]
+    forms += [f"/projects/{pid}/{form}" for form in ("settings", "keys", "tokens", "delete", "invitations", "transfer")]
     for path in forms:
-        answer = client.post("/octotp/dashboard" + path, data={"name": "x"})
-        assert answer.status_code == 403, path
-
-
-def current_identity_of(user: Any) -> HostIdentity:
-    return HostIdentity(str(user.id), user.email, operator=user.is_admin, permissions=user.permissions)
+        answer = client.post("/octotp/dashboard" + path, data={"name": "Taken over", "email": nobody.email})
+        assert (answer.status_code, "Not allowed" in answer.text) == (403, True), path
+    with app.app_context():
+        project = get_octotp().store.get_project(pid)
+        assert project is not None
+        assert project.name == "Shop"
+        assert [p.name for p in get_octotp().accounts.list_projects()].count("Taken over") == 0
 
 
 def test_logging_out_of_the_host_signs_out_of_the_dashboard(make_host: MakeHost) -> None:
@@ -159,13 +162,17 @@ def test_logging_out_of_the_host_signs_out_of_the_dashboard(make_host: MakeHost)
     assert (answer.status_code, answer.headers["Location"]) == (303, login_redirect("/octotp/dashboard/"))
 
 
-def test_sign_out_leads_to_the_hosts_logout(make_host: MakeHost) -> None:
+def test_log_out_leads_to_the_hosts_logout(make_host: MakeHost) -> None:
     app = make_host()
     host_users(app).add("ada@example.com", PASSWORD, permissions={"add_project"})
     client = app.test_client()
     sign_in(client, "ada@example.com")
     page = client.get("/octotp/dashboard/")
-    answer = client.post("/octotp/dashboard/logout", data={"csrf_token": hidden_field(page.text, "csrf_token")})
+    answer = client.post(
+        "/octotp/dashboard/logout",
+        data={"csrf_token": hidden_field(page.text, "csrf_token")},
+        headers={"Origin": "http://localhost"},
+    )
     assert (answer.status_code, answer.headers["Location"]) == (303, "/logout")
     assert client.get("/logout").headers["Location"] == "/"
     assert client.get("/octotp/dashboard/").status_code == 303
@@ -226,7 +233,7 @@ def test_init_app_refuses_host_login_that_cannot_work(
 
 def test_dashboard_auth_must_be_callable(shared_sqlite_url: str) -> None:
     with pytest.raises(TypeError, match="dashboard_auth must be a function taking no arguments"):
-        Octotp(flask_app(OCTOTP_DATABASE_URL=shared_sqlite_url), dashboard_auth="current_user", login_url="/login")
+        Octotp(flask_app(OCTOTP_DATABASE_URL=shared_sqlite_url), dashboard_auth="current_user", login_url="/login")  # type: ignore[arg-type]
 
 
 def test_dashboard_auth_returning_something_else_fails_the_request(make_host: MakeHost) -> None:
@@ -237,7 +244,7 @@ def test_dashboard_auth_returning_something_else_fails_the_request(make_host: Ma
 
 def test_a_login_endpoint_the_app_does_not_have_fails_the_request(make_host: MakeHost) -> None:
     app = make_host(login_url="auth.login")
-    with pytest.raises(RuntimeError, match="login_url='auth.login' is neither a URL"):
+    with pytest.raises(RuntimeError, match=r"login_url='auth\.login' is neither a URL"):
         app.test_client().get("/octotp/dashboard/")
 
 
@@ -265,10 +272,12 @@ def test_the_driver_signs_in_through_the_form(make_host: MakeHost) -> None:
     app = make_host()
     driver = FlaskLoginDriver(host_users(app))
     identity = driver.create_user("ada@example.com", PASSWORD, permissions={"view_project"}, operator=True)
-    assert (identity.email, identity.operator, identity.permissions) == ("ada@example.com", True, {"view_project"})
+    assert (identity.email, identity.operator, identity.permissions) == (
+        "ada@example.com",
+        True,
+        frozenset({"view_project"}),
+    )
     browser = DashboardBrowser(RawFlaskClient(app.test_client(use_cookies=False)), "/octotp/dashboard")
     signed_in = driver.login(browser, "ada@example.com", PASSWORD)
     assert signed_in.status == 303
     assert browser.get("/").status == 200
-
-

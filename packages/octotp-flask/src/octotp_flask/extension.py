@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from typing_extensions import Unpack
 
 import octotp_core
-from octotp_core import Clock, CreatedToken, Validation
+from octotp_core import Clock, CreatedToken, Validation, http
 from octotp_core.dashboard import DashboardHandler
 from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler, normalise_prefix
@@ -30,7 +30,7 @@ from .blueprint import make_blueprint
 from .cli import octotp_cli
 from .config import PREFIX, check_keys, option_keys, set_defaults, settings_from_config
 from .errors import handle_octotp_errors
-from .host_login import DashboardAuth, HostAuth
+from .host_login import DashboardAuth, HostAuth, HostDashboard
 from .signals import send_token_signal
 
 EXTENSION_KEY = "octotp"
@@ -128,7 +128,11 @@ class Octotp:
 
         if app.config[PREFIX + "REGISTER_BLUEPRINT"]:
             handler = ApiHandler(core)
-            dashboard = dashboard_answer(core, host_auth) if settings.dashboard else None
+            dashboard: Callable[[http.Request, str], http.Response] | None = None
+            if host_auth is not None:
+                dashboard = HostDashboard(core, host_auth)
+            elif settings.dashboard:
+                dashboard = DashboardHandler(core).handle
             prefix = normalise_prefix(app.config[PREFIX + "URL_PREFIX"])
             blueprint = make_blueprint(prefix, lambda: handler, dashboard)
             app.register_blueprint(blueprint, url_prefix=prefix or None)

@@ -5,13 +5,23 @@ from octotp_flask import Octotp
 
 app = Flask(__name__)
 app.config["OCTOTP_DATABASE_URL"] = "sqlite:///octotp.db"
-octotp = Octotp(app)  # /api/tokens, /api/tokens/validate, `flask octotp ...`
+octotp = Octotp(app)  # /api/tokens, /api/tokens/validate, the dashboard, `flask octotp ...`
+
+The dashboard signed in by your own users (Flask-Login)::
+
+    from flask_login import current_user as me
+    from octotp_flask import HostIdentity
+
+    user = lambda: HostIdentity(str(me.id), me.email, operator=me.is_admin) if me.is_authenticated else None
+    octotp = Octotp(app, dashboard_auth=user, login_url="login")  # anonymous visitors: url_for("login")
 """
 
 try:
     import flask  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only without Flask installed
     raise ImportError("octotp_flask needs Flask: pip install octotp-flask (or pip install 'flask>=2.3')") from exc
+
+from octotp_core import HOST_PERMISSIONS, HostIdentity
 
 from . import signals
 from .config import ConfigurationError
@@ -21,7 +31,9 @@ from .signals import token_approved, token_created, token_failed, token_locked
 from .version import __version__
 
 __all__ = [
+    "HOST_PERMISSIONS",
     "ConfigurationError",
+    "HostIdentity",
     "Octotp",
     "__version__",
     "cancel_token",

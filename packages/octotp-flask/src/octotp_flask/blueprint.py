@@ -13,7 +13,6 @@ from werkzeug.routing import PathConverter
 from werkzeug.wsgi import get_input_stream
 
 from octotp_core import http
-from octotp_core.dashboard import DashboardHandler
 from octotp_core.http import DASHBOARD_PATH, Mount, root_claims
 
 #: Under a prefix, every path below the prefix is octotp's.
@@ -32,10 +31,12 @@ class AnyPath(PathConverter):
 def make_blueprint(
     url_prefix: str,
     handler: Callable[[], http.ApiHandler],
-    dashboard: Callable[[], DashboardHandler] | None = None,
+    dashboard: Callable[[http.Request, str], http.Response] | None = None,
 ) -> Blueprint:
     """A blueprint named ``octotp`` whose views hand every API request to ``handler()`` and, when
-    ``dashboard`` is given, every request below ``<url_prefix>/dashboard`` to ``dashboard()``.
+    ``dashboard`` is given, every request below ``<url_prefix>/dashboard`` to
+    ``dashboard(request, base)`` (a core ``DashboardHandler.handle``, or the host login's
+    ``HostDashboard``, called inside the Flask request).
 
     Register it with ``url_prefix`` (already normalised).
     """
@@ -54,7 +55,7 @@ def make_blueprint(
         def dashboard_view(rest: str = "") -> Response:
             mount = Mount(url_prefix, request.script_root)
             neutral = to_neutral_request(request, mount.dashboard_path(request.path))
-            return to_native_response(dashboard().handle(neutral, mount.dashboard_base))
+            return to_native_response(dashboard(neutral, mount.dashboard_base))
 
         for rule in _subtree_rules(DASHBOARD_PATH):
             _add_rule(blueprint, rule, "dashboard", dashboard_view)

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from typing_extensions import Unpack
 
 import octotp_core
-from octotp_core import Clock, CreatedToken, Validation
+from octotp_core import Clock, CreatedToken, Validation, http
 from octotp_core.dashboard import DashboardHandler
 from octotp_core.delivery import DeliveryBackend
 from octotp_core.http import ApiHandler, normalise_prefix
@@ -30,6 +30,7 @@ from .blueprint import make_blueprint
 from .cli import octotp_cli
 from .config import PREFIX, check_keys, option_keys, set_defaults, settings_from_config
 from .errors import handle_octotp_errors
+from .host_login import DashboardAuth, HostAuth, HostDashboard
 from .signals import send_token_signal
 
 EXTENSION_KEY = "octotp"
@@ -57,6 +58,10 @@ class Octotp:
       called inside the app context. Same as the ``OCTOTP_ENGINE`` key.
     - ``store``: a ready ``Store`` (then ``engine`` is only used for migrations).
     - ``clock``, ``backends``: passed to core (tests, custom delivery).
+    - ``dashboard_auth``, ``login_url``, ``logout_url``: the dashboard signed in by the app's own
+      users (host login, ``octotp_flask.host_login``): ``dashboard_auth()`` returns the current
+      user's ``HostIdentity`` or None; anonymous visitors are sent to ``login_url`` (a URL, or an
+      endpoint name built with ``url_for``). Without ``dashboard_auth``, octotp's own accounts.
     """
 
     def __init__(
@@ -66,6 +71,9 @@ class Octotp:
         store: Store | None = None,
         clock: Clock | None = None,
         backends: dict[str, DeliveryBackend] | None = None,
+        dashboard_auth: DashboardAuth | None = None,
+        login_url: str | None = None,
+        logout_url: str | None = None,
         **options: Any,
     ) -> None:
         unknown = set(options) - option_keys()
@@ -75,19 +83,38 @@ class Octotp:
         self._store = store
         self._clock = clock
         self._backends = backends
+        self._dashboard_auth, self._login_url, self._logout_url = dashboard_auth, login_url, logout_url
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        dashboard_auth: DashboardAuth | None = None,
+        login_url: str | None = None,
+        logout_url: str | None = None,
+    ) -> None:
         """Configure octotp for ``app``: defaults for ``OCTOTP_*``, the core ``Octotp``, blueprint, CLI.
 
+        ``dashboard_auth``, ``login_url``, ``logout_url``: host login for this app, as for ``Octotp(...)``
+        (each one given here wins over the extension's).
+
         Raises ``octotp_flask.config.ConfigurationError`` naming the key for an unknown ``OCTOTP_*``
-        key or a refused value."""
+        key or a refused value, or naming the argument for host-login arguments that do not fit
+        together (``dashboard_auth`` without ``login_url``, or while no dashboard is mounted)."""
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("octotp is already initialised on this app")
+        host_auth = HostAuth.from_arguments(
+            dashboard_auth if dashboard_auth is not None else self._dashboard_auth,
+            login_url if login_url is not None else self._login_url,
+            logout_url if logout_url is not None else self._logout_url,
+        )
         check_keys(app)
         set_defaults(app, self._options)
         settings = settings_from_config(app)
+        if host_auth is not None:
+            host_auth.check_mounted(dashboard=settings.dashboard, blueprint=app.config[PREFIX + "REGISTER_BLUEPRINT"])
         with app.app_context():
             engine = resolve_engine(app.config[PREFIX + "ENGINE"])
         core = octotp_core.Octotp(
@@ -101,9 +128,13 @@ class Octotp:
 
         if app.config[PREFIX + "REGISTER_BLUEPRINT"]:
             handler = ApiHandler(core)
-            dashboard = DashboardHandler(core) if settings.dashboard else None
+            dashboard: Callable[[http.Request, str], http.Response] | None = None
+            if host_auth is not None:
+                dashboard = HostDashboard(core, host_auth)
+            elif settings.dashboard:
+                dashboard = DashboardHandler(core).handle
             prefix = normalise_prefix(app.config[PREFIX + "URL_PREFIX"])
-            blueprint = make_blueprint(prefix, lambda: handler, (lambda: dashboard) if dashboard else None)
+            blueprint = make_blueprint(prefix, lambda: handler, dashboard)
             app.register_blueprint(blueprint, url_prefix=prefix or None)
         if app.config[PREFIX + "HANDLE_ERRORS"]:
             handle_octotp_errors(app)

@@ -185,9 +185,9 @@ def test_login_url_may_be_a_url_name_and_logout_leads_to_logout_redirect_url(hos
 def _every_route(values: dict[str, str]) -> list[tuple[str, str]]:
     """(method, path) for every route of the dashboard a signed-in host user may ask for (not
     octotp's own account pages, not an invitation link), its path groups filled from ``values``."""
-    handler = get_dashboard_handler(host_login())
+    handler = get_dashboard_handler()
     found = []
-    for route in handler._routes:
+    for route in handler.routes:
         if route.own_accounts or route.any_user:
             continue
         path = route.pattern.pattern.removeprefix("^").removesuffix("$")

@@ -13,7 +13,6 @@ from octotp_core import Clock, Octotp
 from octotp_core.inprocess import InProcessApi
 
 if TYPE_CHECKING:
-    from octotp_core import HostLogin
     from octotp_core.dashboard import DashboardHandler
     from octotp_core.http import ApiHandler
 
@@ -65,18 +64,18 @@ def get_api_handler() -> ApiHandler:
     return handler
 
 
-def get_dashboard_handler(host_login: HostLogin | None = None) -> DashboardHandler:
-    """The core ``DashboardHandler`` for ``get_octotp()`` (what the dashboard view calls); with
-    ``host_login`` (``OCTOTP["DASHBOARD_AUTH"] = "django"``), signed in by Django's login."""
+def get_dashboard_handler() -> DashboardHandler:
+    """The core ``DashboardHandler`` for ``get_octotp()`` (what the dashboard view calls; with
+    ``OCTOTP["DASHBOARD_AUTH"] = "django"`` the view hands it Django's login with each request)."""
     global _dashboard
     handler = _dashboard
     octotp = get_octotp()
-    if handler is None or handler.octotp is not octotp or handler.host_login != host_login:
+    if handler is None or handler.octotp is not octotp:
         from octotp_core.dashboard import DashboardHandler
 
         with _lock:
-            if _dashboard is None or _dashboard.octotp is not octotp or _dashboard.host_login != host_login:
-                _dashboard = DashboardHandler(octotp, host_login=host_login)
+            if _dashboard is None or _dashboard.octotp is not octotp:
+                _dashboard = DashboardHandler(octotp)
             handler = _dashboard
     return handler
 

@@ -133,8 +133,9 @@ def _answer(
     identity: HostIdentity | None = None,
     host_csrf: tuple[str, str] | None = None,
 ) -> HttpResponse:
-    handler = get_dashboard_handler(host_login)
-    answer = handler.handle(neutral, mount.dashboard_base, identity=identity, host_csrf=host_csrf)
+    answer = get_dashboard_handler().handle(
+        neutral, mount.dashboard_base, identity=identity, host_csrf=host_csrf, host_login=host_login
+    )
     response = to_native_response(answer)
     # The handler logged this request itself, its path redacted (an invitation link's token is in
     # the path): Django's own "Not Found: <path>" line for a 4xx would repeat it unredacted. The flag

@@ -14,7 +14,6 @@ with ``url_for`` in each request (so a host view registered after ``init_app``, 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,9 +31,6 @@ DashboardAuth = Callable[[], HostIdentity | None]
 
 #: What makes ``login_url``/``logout_url`` a URL rather than an endpoint name (Flask-Login's rule).
 URL_STARTS = ("/", "http://", "https://")
-#: Core handlers kept per app, one per distinct pair of built addresses (one, unless the app is
-#: served under several ``SCRIPT_NAME``s); past this many, a handler is built for the request alone.
-MAX_HANDLERS = 8
 
 
 @dataclass(frozen=True)
@@ -120,25 +116,14 @@ class HostDashboard:
     """The dashboard of one app signed in by the host: each request's identity from
     ``dashboard_auth``, answered by core's ``DashboardHandler`` in host mode.
 
-    Core's handler holds its ``HostLogin``; an endpoint name is built per request (``url_for``
-    depends on the app's ``SCRIPT_NAME``), so one handler is kept per distinct ``HostLogin``."""
+    The login addresses are built per request (an endpoint name's URL depends on the app's
+    ``SCRIPT_NAME``) and handed to core with the identity."""
 
     def __init__(self, core: octotp_core.Octotp, auth: HostAuth) -> None:
-        self._core, self._auth = core, auth
-        self._handlers: dict[HostLogin, DashboardHandler] = {}
-        self._lock = threading.Lock()
-
-    def handler(self) -> DashboardHandler:
-        """Core's handler for the current request's login addresses."""
-        login = self._auth.host_login()
-        with self._lock:
-            handler = self._handlers.get(login)
-            if handler is None:
-                handler = DashboardHandler(self._core, host_login=login)
-                if len(self._handlers) < MAX_HANDLERS:
-                    self._handlers[login] = handler
-        return handler
+        self._auth = auth
+        self.handler = DashboardHandler(core)
 
     def __call__(self, request: http.Request, base: str) -> http.Response:
         """Answer one dashboard request (call inside the Flask request)."""
-        return self.handler().handle(request, base, identity=self._auth.identity())
+        login = self._auth.host_login()
+        return self.handler.handle(request, base, identity=self._auth.identity(), host_login=login)

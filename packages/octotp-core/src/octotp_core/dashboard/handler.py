@@ -60,7 +60,6 @@ class DashboardHandler:
         )
         self.views = views = DashboardViews(octotp, self.sessions, self.throttle)
         views.api_docs = api_docs
-        views.host_login = host_login
         self._trusted_proxies = tuple(settings.trusted_proxies)
         self._routes: list[Route] = [
             route("/", GET=views.projects),
@@ -75,6 +74,11 @@ class DashboardHandler:
         for area in (AccountViews, TeamViews, OperatorViews, ProjectViews):
             self._routes += area(views).routes()
 
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every page and action of the dashboard (what an adapter's tests may walk)."""
+        return tuple(self._routes)
+
     # -- entry point -------------------------------------------------------------------------
     def handle(
         self,
@@ -83,16 +87,21 @@ class DashboardHandler:
         *,
         identity: HostIdentity | None = None,
         host_csrf: tuple[str, str] | None = None,
+        host_login: HostLogin | None = None,
     ) -> Response:
         """Answer one dashboard request. ``request.path`` is relative to the dashboard ("/login");
         ``base`` is where it is mounted as the browser sees it ("/dashboard", "/octotp/dashboard").
         ``request.client`` is the socket peer: the client's address is resolved here (``resolve_client``).
 
         With ``host_login``: ``identity`` is the host's signed-in user (None: anonymous, sent to the
-        host's login page) and ``host_csrf`` the host's own CSRF form field, which every form carries."""
+        host's login page) and ``host_csrf`` the host's own CSRF form field, which every form carries;
+        ``host_login`` replaces the handler's own for this request (a host that builds its login URL
+        per request, as Flask's ``url_for`` does), and puts a handler made without one in host mode."""
         started = time.perf_counter()
         request = resolve_client(request, self._trusted_proxies)
-        call = DashboardRequest(request, base.rstrip("/"), host_csrf=host_csrf)
+        call = DashboardRequest(
+            request, base.rstrip("/"), host_csrf=host_csrf, host_login=host_login or self.host_login
+        )
         head = request.method.upper() == "HEAD"
         try:
             response = self._dispatch(call, identity)
@@ -154,7 +163,7 @@ class DashboardHandler:
                 return self._not_allowed(call, allowed)
             if len(request.body) > MAX_BODY_BYTES:
                 return self._error(call, 413, "Request too large")
-            if self.host_login is not None:
+            if call.host_login is not None:
                 return self._host_dispatch(call, candidate, view, identity, match.groupdict())
             call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
             if candidate.signed_in and call.active is None:
@@ -165,7 +174,7 @@ class DashboardHandler:
             return view(call, **match.groupdict())
         # The signed-in header as on every other page, so this 404 and a view's own (an operator page
         # asked for by another account) are the same page.
-        if self.host_login is None:
+        if call.host_login is None:
             call.active = self.sessions.resume(request.cookies.get(SESSION_COOKIE))
         return self._error(call, 404, "Not found")
 
@@ -187,10 +196,10 @@ class DashboardHandler:
 
     def _to_host_login(self, call: DashboardRequest) -> Response:
         """303 to the host's login page, ``next`` the page asked for (mount path and query included)."""
-        assert self.host_login is not None
+        assert call.host_login is not None
         request = call.request
         here = call.base + request.path + (f"?{request.query_string}" if request.query_string else "")
-        login = self.host_login.login_url
+        login = call.host_login.login_url
         return Response.redirect(f"{login}{'&' if '?' in login else '?'}next={quote(here, safe='/')}")
 
     def _host_session(self, call: DashboardRequest, identity: HostIdentity, *, gate: bool) -> ActiveSession:

@@ -202,7 +202,7 @@ class TeamViews(ViewArea):
         return call.redirect(f"/projects/{opened.project.id}")
 
     def sign_up(self, call: DashboardRequest, token: str) -> Response:
-        if self.views.host_login is not None:  # the host app makes its users, not an invitation
+        if call.host_login is not None:  # the host app makes its users, not an invitation
             raise NotFound("no sign-up with the host's login")
         opened = self._open(call, token)
         if isinstance(opened, Response):

@@ -56,6 +56,8 @@ class DashboardRequest:
     set_cookies: list[str] = field(default_factory=list)
     host_csrf: tuple[str, str] | None = None
     """The host app's own CSRF form field (name, value) that every form also carries (Django's)."""
+    host_login: HostLogin | None = None
+    """Set when the host app signs the dashboard in (``console.host``)."""
 
     @property
     def secure(self) -> bool:
@@ -95,8 +97,6 @@ class DashboardViews:
         self.sessions = sessions
         self.throttle = throttle
         self._secret = octotp.settings.secrets()[0]
-        self.host_login: HostLogin | None = None
-        """Set when the host app signs the dashboard in (``DashboardHandler(host_login=...)``)."""
         self.api_docs: str | None = None
         """Where the API docs page is below octotp's mount prefix, when the app serves one (``DashboardHandler``)."""
 
@@ -112,7 +112,7 @@ class DashboardViews:
             account=active.account if active else None,
             csrf_token=active.session.csrf_token if active else "",
             host_csrf=call.host_csrf,
-            host_login=self.host_login is not None,
+            host_login=call.host_login is not None,
             who=identity.label if identity else None,
             **context,
         )
@@ -198,8 +198,8 @@ class DashboardViews:
             self.sessions.end(session_id)
         call.active = None
         call.clear_cookie(SESSION_COOKIE)
-        if self.host_login is not None:  # the host's own session is the host's to end
-            return Response.redirect(self.host_login.logout_url or "/")
+        if call.host_login is not None:  # the host's own session is the host's to end
+            return Response.redirect(call.host_login.logout_url or "/")
         return call.redirect("/login")
 
     # -- first-run setup ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from .console.audit import AuditLog
 from .delivery import DeliveryBackend, load_backend
 from .hashing import make_code_hasher
 from .inprocess import InProcessApi
+from .outbox import Outbox, Worker
 from .ratelimit import RateLimits
 from .settings import Settings
 from .store import SqlAlchemyStore, Store, make_engine
@@ -53,8 +54,17 @@ class Octotp(InProcessApi):
             }
         self.accounts = AccountService(store, settings, self.clock)
         self.audit = AuditLog(store, settings, self.clock)
+        self.outbox = Outbox(store, settings, self.clock, backends, secrets)
         self.tokens = TokenService(
-            store, settings, self.hasher, self.limits, self.clock, secrets[0], backends, fallback_secrets=secrets[1:]
+            store,
+            settings,
+            self.hasher,
+            self.limits,
+            self.clock,
+            secrets[0],
+            backends,
+            fallback_secrets=secrets[1:],
+            outbox=self.outbox,
         )
 
     def migrate(self) -> None:
@@ -66,6 +76,13 @@ class Octotp(InProcessApi):
         upgrade(self.engine)
 
     # -- the in-process API (create_token, validate_token, cancel_token) comes from InProcessApi --
+
+    def start_worker(self) -> Worker | None:
+        """With ``delivery_mode="queue"``: a ``Worker`` sending this octotp's jobs in a daemon thread
+        (what ``octotp serve`` runs in each of its processes); None otherwise. Stop it with ``stop()``."""
+        if self.settings.delivery_mode != "queue":
+            return None
+        return Worker(self.outbox).start()
 
     def close(self) -> None:
         """Write pending usage counters and release database connections."""

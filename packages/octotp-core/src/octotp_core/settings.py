@@ -152,6 +152,17 @@ class Settings(BaseSettings):
     delivery_options: dict[str, Any] = Field(default_factory=dict)
     """Keyword options for the delivery backends (SMTP host, Twilio account...), as each backend documents."""
 
+    delivery_mode: Literal["sync", "queue"] = "sync"
+    """How ``send: true`` delivers. ``sync``: inside the create request, which fails (502
+    ``delivery_failed``, no usable code left) when sending fails. ``queue``: the code's delivery is a
+    job written with the token (the outbox) and sent by a worker (``octotp worker``, or the one
+    ``octotp serve`` runs), retried until the code expires; create answers at once."""
+    delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    """How long a worker holds a job it claimed; a job whose worker died is taken over after it."""
+    delivery_retry_seconds: float = Field(default=2.0, gt=0)
+    """The first retry's delay after a transient failure; each next one doubles (up to a minute),
+    with jitter."""
+
     usage_flush_seconds: float = Field(default=1.0, ge=0)
     """How often a process writes its added-up usage counters to the database (0: at every count)."""
     api_key_cache_seconds: float = Field(default=2.0, ge=0)

@@ -23,6 +23,7 @@ from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimi
 from .events import notify
 from .hashing import CodeHasher
 from .ids import is_uuid
+from .outbox.queue import Outbox
 from .projects import TokenPolicy, token_policy
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
@@ -102,8 +103,11 @@ class TokenService:
         secret: bytes,
         backends: dict[str, DeliveryBackend],
         fallback_secrets: list[bytes] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
+        """``outbox``: where ``send`` puts a code's delivery with ``delivery_mode="queue"``."""
         self.store, self.settings, self.hasher, self.limits, self.clock = store, settings, hasher, limits, clock
+        self.outbox = outbox
         self._secret = secret
         self._fallback_secrets = fallback_secrets or []
         self.backends = backends
@@ -182,9 +186,15 @@ class TokenService:
             expires_at=now + dt.timedelta(seconds=expires_in),
             max_attempts=self.settings.max_attempts,
         )
-        self.store.insert_token(token)
+        queued = send and self.outbox is not None and self.settings.delivery_mode == "queue"
+        if queued:
+            assert self.outbox is not None
+            job = self.outbox.code_job(token, recipient.value, code, project.name, expires_in, locale)
+            self.store.insert_token_with_job(token, job)  # one transaction: the outbox
+        else:
+            self.store.insert_token(token)
         self.meter.count(project.id, now.date(), "created")
-        if send:
+        if send and not queued:
             self._deliver(token, recipient, code, project, expires_in, locale)
         log.info("token created id=%s project=%s recipient=%s sent=%s", token.id, project.id, recipient.hint, send)
         self._emit(TokenEvent("created", project.id, token.id, recipient.hint, purpose_value))
@@ -358,4 +368,5 @@ class TokenService:
         a day); return how many tokens."""
         now = self.clock.now()
         self.store.purge_idempotency_keys(now - dt.timedelta(hours=24))
+        self.store.purge_jobs(now - dt.timedelta(seconds=grace_seconds))  # finished ones, with their tokens
         return self.store.purge_tokens(now - dt.timedelta(seconds=grace_seconds))

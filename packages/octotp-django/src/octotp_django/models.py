@@ -276,3 +276,32 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at} {self.action}"
+
+
+class Job(models.Model):
+    """The outbox: a message to send (a code's delivery or an event webhook), written with its token
+    and sent by a worker. ``payload`` is sealed with the server secret and wiped once the job is done."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    kind = models.CharField(max_length=20)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    token_id = models.CharField(max_length=36, unique=True, null=True, blank=True)
+    state = models.CharField(max_length=10)
+    attempts = models.IntegerField(default=0)
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    payload = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    claimed_by = models.CharField(max_length=64, null=True, blank=True)
+    reason = models.CharField(max_length=64, null=True, blank=True)
+    provider_id = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "octotp_jobs"
+        verbose_name = "delivery job"
+        indexes = [models.Index(fields=["state", "due_at"], name="ix_octotp_jobs_state_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.state}"

@@ -43,11 +43,13 @@ from sqlalchemy.sql.elements import Label
 from octotp_core.errors import Conflict
 from octotp_core.store import Account, ApiKey, DashboardSession, IdempotencyRecord, NewToken, Project, Token, UsageDay
 from octotp_core.store import statements as sql
-from octotp_core.store.console_store import ConsoleStoreMixin, Step
+from octotp_core.store.console_store import ConsoleStoreMixin
 from octotp_core.store.guard import storage_guard
+from octotp_core.store.job_store import JobStoreMixin
 from octotp_core.store.models import UTCDateTime
 from octotp_core.store.protocol import IdempotencyClaimRaced
 from octotp_core.store.records import PROJECT_SETTABLE
+from octotp_core.store.runner import Step
 
 from . import models as m
 
@@ -273,7 +275,7 @@ def _statement_model(statement: Any) -> type[Model]:
     return _model(table.name)
 
 
-class DjangoStore(ConsoleStoreMixin):
+class DjangoStore(ConsoleStoreMixin, JobStoreMixin):
     """The store on Django's database connections (routed like any model of the ``octotp`` app)."""
 
     def __init__(self, using: str | None = None) -> None:
@@ -310,6 +312,28 @@ class DjangoStore(ConsoleStoreMixin):
         except _NoChange:
             return None
         return counts
+
+    @_guard
+    def _run_claim(
+        self,
+        candidates: Any,
+        params: Mapping[str, Any],
+        claim: Any,
+        claim_params: Callable[[Sequence[Any]], Mapping[str, Any]],
+    ) -> list[Sequence[Any]]:
+        run = self._writer(_statement_model(claim))
+        claimed: list[Sequence[Any]] = []
+        if run.backend.dialect_name == "sqlite":
+            # No row locks to take, and a deferred transaction that reads before it writes would fail
+            # at once against another writer ("database is locked"): each claim is its own statement,
+            # which is all the conditional update needs.
+            return [row for row in run.all(candidates, params) if run.write(claim, claim_params(row)) == 1]
+        with transaction.atomic(using=run.db):
+            for row in run.all(candidates, params):
+                with run.connection.cursor() as cursor:
+                    if run.execute(cursor, claim, claim_params(row)) == 1:
+                        claimed.append(row)
+        return claimed
 
     # -- helpers -----------------------------------------------------------------------------
     def _write_db(self, model: type[Model]) -> str:

@@ -28,7 +28,10 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = core.start_worker()  # delivery_mode="queue": this process sends queued codes too
         yield
+        if worker is not None:
+            worker.stop()
         core.close()
 
     app = FastAPI(

@@ -5,7 +5,9 @@ Written once and mounted by every front end (``octotp``, ``flask octotp``, ``man
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import signal
 import sys
 
 import click
@@ -13,6 +15,7 @@ import click
 from ..console.operators import OperatorActions
 from ..core import Octotp
 from ..migrate import current_revision, head_revision, upgrade
+from ..outbox import Worker
 from ..states import token_state
 from ..store import Account
 from .context import emit, json_option, pass_octotp
@@ -500,4 +503,24 @@ def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
     )
 
 
-CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge]
+@click.command("worker")
+@click.option("--poll", default=0.5, show_default=True, help="Seconds to wait when no job is due.")
+@click.option("--batch", default=20, show_default=True, help="Jobs claimed at a time.")
+@pass_octotp
+def worker(octotp: Octotp, poll: float, batch: int) -> None:
+    """Send queued deliveries (delivery_mode=queue) until stopped (Ctrl-C, SIGTERM). Run as many as
+    you like, on any machines sharing the database: each job is sent by one of them."""
+    running = Worker(octotp.outbox, poll=poll, batch=batch)
+    if octotp.settings.delivery_mode != "queue":
+        click.echo("note: delivery_mode is sync, so nothing is queued for this worker (OCTOTP_DELIVERY_MODE=queue)")
+
+    def stop(signum: int, frame: object) -> None:
+        running.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"octotp worker {running.name} sending queued deliveries; Ctrl-C stops it")
+    with contextlib.suppress(KeyboardInterrupt):
+        running.run()
+
+
+CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker]

@@ -12,14 +12,17 @@ import importlib
 from typing import Any, Protocol
 
 from .message import Message, render
+from .outcomes import PermanentFailure
 
 
 class DeliveryBackend(Protocol):
-    """Sends one rendered message; raises any exception on failure."""
+    """Sends one rendered message; raises ``PermanentFailure`` when no retry can help, any other
+    exception for a failure that may pass. May return the provider's id of the message (Twilio's
+    message SID), which the provider's status callbacks name."""
 
     name: str
 
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message) -> str | None: ...
 
 
 def load_backend(dotted_path: str, options: dict[str, Any]) -> DeliveryBackend:
@@ -31,4 +34,4 @@ def load_backend(dotted_path: str, options: dict[str, Any]) -> DeliveryBackend:
     return backend
 
 
-__all__ = ["DeliveryBackend", "Message", "load_backend", "render"]
+__all__ = ["DeliveryBackend", "Message", "PermanentFailure", "load_backend", "render"]

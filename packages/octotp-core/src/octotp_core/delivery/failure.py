@@ -19,6 +19,8 @@ import smtplib
 import urllib.error
 import urllib.parse
 
+from .outcomes import PermanentFailure
+
 #: The console backend: what development needs instead of a mail server or an SMS provider.
 CONSOLE_BACKEND = "octotp_core.delivery.console.ConsoleBackend"
 
@@ -35,6 +37,8 @@ def origin(url: str) -> str:
 def describe_error(exc: BaseException) -> str:
     """The exception's type, with the operating system's words or the status code when it has them."""
     name = type(exc).__name__
+    if isinstance(exc, PermanentFailure) and exc.__cause__ is not None:
+        return describe_error(exc.__cause__)  # what the backend met, which made it permanent
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{name} (SMTP reply {exc.smtp_code})"
     if isinstance(exc, urllib.error.HTTPError):

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 
 from .failure import CONSOLE_BACKEND
 from .message import Message
+from .outcomes import PermanentFailure
 
 
 class SmtpBackend:
@@ -41,15 +42,26 @@ class SmtpBackend:
     )
 
     def send(self, message: Message) -> None:
+        """Send by SMTP; a 5xx refusal (but of the login) is a ``PermanentFailure``, anything else may pass."""
         mail = EmailMessage()
         mail["From"] = self.from_addr
         mail["To"] = message.to
         mail["Subject"] = message.subject
         mail.set_content(message.body)
         smtp_class = smtplib.SMTP_SSL if self.use_tls else smtplib.SMTP
-        with smtp_class(self.host, self.port, timeout=self.timeout) as client:
-            if self.starttls:
-                client.starttls(context=ssl.create_default_context())
-            if self.username:
-                client.login(self.username, self.password or "")
-            client.send_message(mail)
+        try:
+            with smtp_class(self.host, self.port, timeout=self.timeout) as client:
+                if self.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if self.username:
+                    client.login(self.username, self.password or "")
+                client.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            if all(code >= 500 for code, _ in exc.recipients.values()):
+                raise PermanentFailure("invalid_recipient") from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError):
+                raise PermanentFailure("rejected") from exc  # 5xx: the server will not take it
+            raise
+        return None

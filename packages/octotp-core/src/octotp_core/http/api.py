@@ -19,7 +19,7 @@ from ..core import Octotp
 from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied, ProjectSuspended
 from ..ratelimit import LimitState
 from ..states import token_state
-from ..store import Project
+from ..store import Job, Project
 from .idempotency import RequestFingerprints, check_key, run_idempotent
 from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
@@ -262,6 +262,7 @@ class ApiHandler:
             "closedAt": format_timestamp(token.closed_at) if token.closed_at else None,
             "attempts": token.attempts,
             "maxAttempts": token.max_attempts,
+            "delivery": _delivery(self.octotp.store.get_token_job(token.id)),
         }
         response = Response.json(200, data)
         response.headers.append(_NO_STORE)
@@ -327,3 +328,16 @@ def _limit_headers(state: LimitState | None) -> list[tuple[str, str]]:
 def _safe_path(path: str) -> str:
     """The path as logged: never longer than 200 characters, never containing something key-shaped."""
     return re.sub(r"octotp_[A-Za-z0-9]+", "octotp_[redacted]", path)[:200]
+
+
+def _delivery(job: Job | None) -> dict[str, Any] | None:
+    """A token's ``delivery`` member: its job's state, never its payload."""
+    if job is None:
+        return None
+    return {
+        "state": job.state,
+        "reason": job.reason,
+        "attempts": job.attempts,
+        "sentAt": format_timestamp(job.sent_at) if job.sent_at else None,
+        "deliveredAt": format_timestamp(job.delivered_at) if job.delivered_at else None,
+    }

@@ -55,6 +55,18 @@ class ValidationResponse(_Body):
     status: Literal["approved", "incorrect", "expired", "locked", "not_found"]
 
 
+class DeliveryState(_Body):
+    """A code's delivery through the outbox (``delivery_mode`` ``queue``)."""
+
+    state: Literal["queued", "sending", "sent", "delivered", "failed"]
+    reason: str | None = Field(
+        default=None, description="Why it failed (failed), or what went wrong on the last try (queued again)"
+    )
+    attempts: int = Field(description="Tries so far")
+    sent_at: str | None = Field(default=None, description="ISO-8601 UTC")
+    delivered_at: str | None = Field(default=None, description="ISO-8601 UTC, where the provider reports it")
+
+
 class TokenStateResponse(_Body):
     """``200`` body of ``GET /api/tokens/{tokenId}``: the token's state, never its code."""
 
@@ -70,6 +82,9 @@ class TokenStateResponse(_Body):
     closed_at: str | None = Field(default=None, description="ISO-8601 UTC; null while the token is open")
     attempts: int = Field(description="Wrong or reserved attempts so far")
     max_attempts: int
+    delivery: DeliveryState | None = Field(
+        default=None, description="Its delivery, when it was sent through the outbox (null otherwise)"
+    )
 
 
 #: Where the in-process API's Python parameter names differ from the HTTP API's JSON members; any

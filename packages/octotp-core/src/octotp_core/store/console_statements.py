@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Table, bindparam, delete, insert, or_, select, update
 
+from .job_statements import DELETE_PROJECT_JOBS
 from .models import (
     AccountRow,
     AuditEventRow,
@@ -77,6 +78,7 @@ LIST_ACCOUNT_PROJECTS = (
 # A project and everything it owns, children first (no database-level cascade is relied on: Django
 # creates its foreign keys without ON DELETE), in one transaction.
 DELETE_PROJECT = (
+    DELETE_PROJECT_JOBS,
     *(
         delete(table).where(table.c.project_id == _b(table, "project_id"))
         for table in (idempotency_keys, usage_daily, tokens, api_keys, members, invitations)

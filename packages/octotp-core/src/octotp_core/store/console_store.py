@@ -6,41 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import console_statements as cs
 from . import statements as sql
 from .records import Account, AuditEvent, DashboardSession, Invitation, Member, Project, Token, TokenFilter
-
-Step = tuple[Any, Mapping[str, Any]]
+from .runner import StatementRunner, Step
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class ConsoleStoreMixin:
+class ConsoleStoreMixin(StatementRunner):
     """Accounts' settable fields, sessions per account, members, invitations, the audit log, project
     deletion and the filtered token list. A store class mixes this in and defines the primitives."""
-
-    # -- primitives (each store) -------------------------------------------------------------
-    def _run_write(self, statement: Any, params: Mapping[str, Any]) -> int:
-        """Run one writing statement; its row count."""
-        raise NotImplementedError
-
-    def _run_rows(self, statement: Any, params: Mapping[str, Any]) -> list[Sequence[Any]]:
-        """Every row a select returns, converted as the store reads values."""
-        raise NotImplementedError
-
-    def _run_insert(self, statement: Any, params: Mapping[str, Any], conflict: str) -> None:
-        """Run an insert; ``Conflict(conflict)`` when it breaks a unique constraint."""
-        raise NotImplementedError
-
-    def _run_transaction(self, steps: Sequence[Step], *, first_must_change: bool = False) -> list[int] | None:
-        """Run the steps in one transaction; their row counts. With ``first_must_change``, roll back and
-        return None when the first step changes no row."""
-        raise NotImplementedError
 
     # -- accounts ----------------------------------------------------------------------------
     def update_account(self, account: Account) -> bool:

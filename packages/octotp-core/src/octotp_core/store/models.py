@@ -140,6 +140,33 @@ class TokenRow(Base):
     closed_reason: Mapped[str | None] = mapped_column(String(20))
 
 
+class JobRow(Base):
+    """The outbox: a message to send, written with its token (``Job``)."""
+
+    __tablename__ = "octotp_jobs"
+    __table_args__ = (
+        # What a worker claims: due jobs in order, one index seek whatever the table holds.
+        Index("ix_octotp_jobs_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"), index=True)
+    # Not a foreign key: purge and project deletion delete jobs with their tokens explicitly.
+    token_id: Mapped[str | None] = mapped_column(String(36), unique=True, index=True)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    payload: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class UsageRow(Base):
     __tablename__ = "octotp_usage_daily"
 

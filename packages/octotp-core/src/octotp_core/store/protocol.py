@@ -17,6 +17,7 @@ from .records import (
     DashboardSession,
     IdempotencyRecord,
     Invitation,
+    Job,
     Member,
     NewToken,
     Project,
@@ -240,3 +241,46 @@ class Store(Protocol):
 
     def purge_sessions(self, expired_before: dt.datetime) -> int:
         """Delete sessions whose ``expires_at`` is before the given time; return how many."""
+
+    # the outbox (jobs)
+    def insert_token_with_job(self, token: NewToken, job: Job) -> None:
+        """Insert the token (superseding its binding's earlier ones) and the job that sends it, in one
+        transaction."""
+
+    def insert_job(self, job: Job) -> None:
+        """Insert a job of its own (an event webhook)."""
+
+    def get_job(self, job_id: str) -> Job | None: ...
+
+    def get_token_job(self, token_id: str) -> Job | None:
+        """The job that sends this token's code, if it was sent through the outbox."""
+
+    def get_provider_job(self, provider_id: str) -> Job | None:
+        """The job whose message the provider knows by this id."""
+
+    def claim_jobs(self, worker: str, now: dt.datetime, lease_until: dt.datetime, limit: int) -> list[Job]:
+        """Claim up to ``limit`` due jobs for ``worker`` until ``lease_until``: one worker per job,
+        whatever the concurrency (conditional updates; ``FOR UPDATE SKIP LOCKED`` where it exists)."""
+
+    def finish_job(
+        self,
+        job_id: str,
+        worker: str,
+        state: str,
+        *,
+        reason: str | None = None,
+        provider_id: str | None = None,
+        sent_at: dt.datetime | None = None,
+    ) -> bool:
+        """``sent`` or ``failed`` for a job ``worker`` still holds (payload wiped); False otherwise."""
+
+    def retry_job(self, job_id: str, worker: str, due_at: dt.datetime, reason: str) -> bool:
+        """Back in the queue, due at ``due_at``, for a job ``worker`` still holds."""
+
+    def provider_update(
+        self, provider_id: str, state: str, *, reason: str | None = None, delivered_at: dt.datetime | None = None
+    ) -> bool:
+        """What the provider reports about a sent message (``delivered``, or ``failed``)."""
+
+    def purge_jobs(self, expired_before: dt.datetime) -> int:
+        """Delete finished jobs that expired before this instant; how many."""

@@ -207,3 +207,37 @@ class TokenFilter:
     """One of ``octotp_core.states.TOKEN_STATES``, decided at ``now`` as ``token_state`` decides it."""
     purpose: str | None = None
     channel: str | None = None
+
+
+JOB_STATES = ("queued", "sending", "sent", "delivered", "failed")
+"""A job's states: ``queued`` (waiting for its ``due_at``), ``sending`` (claimed by a worker until
+its lease, ``due_at``, ends), then ``sent`` (the backend took it), ``delivered`` (the provider says
+it arrived) or ``failed`` (with a ``reason``)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One message to send: a code's delivery (``kind="code"``, one per token) or an event webhook.
+    Written with its token in one transaction (the outbox), sent by a worker (``octotp_core.outbox``)."""
+
+    id: str
+    kind: str
+    project_id: str
+    token_id: str | None
+    state: str
+    attempts: int
+    due_at: dt.datetime
+    """``queued``: when it may next be tried; ``sending``: when the worker's lease ends."""
+    expires_at: dt.datetime
+    """Never sent after this (a code's expiry)."""
+    payload: str | None
+    """What to send, sealed with a key derived from the server secret (``outbox.payload``); wiped
+    (None) once the job is done."""
+    created_at: dt.datetime
+    claimed_by: str | None = None
+    reason: str | None = None
+    """Why it failed (``failed``), or what went wrong on the last try (``queued`` again)."""
+    provider_id: str | None = None
+    """The provider's id of the message (Twilio's message SID), which its status callbacks name."""
+    sent_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None

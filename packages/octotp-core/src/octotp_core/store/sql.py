@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, delete, insert, select, text, update
@@ -13,8 +13,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import Conflict
 from . import statements as sql
-from .console_store import ConsoleStoreMixin, Step
+from .console_store import ConsoleStoreMixin
 from .guard import storage_guard
+from .job_store import JobStoreMixin
 from .models import AccountRow, DashboardSessionRow, ProjectRow
 from .protocol import IdempotencyClaimRaced
 from .records import (
@@ -28,6 +29,7 @@ from .records import (
     Token,
     UsageDay,
 )
+from .runner import Step
 
 # The shared statements' tables, re-exported under the names tests and benchmarks seed through.
 from .statements import api_keys as api_keys
@@ -54,7 +56,7 @@ class _NoChange(Exception):
     """A transaction's first step changed nothing: roll it back."""
 
 
-class SqlAlchemyStore(ConsoleStoreMixin):
+class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin):
     """The store on any SQLAlchemy engine (its own, or a host application's)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -112,6 +114,21 @@ class SqlAlchemyStore(ConsoleStoreMixin):
         except _NoChange:
             return None
         return counts
+
+    @_guard
+    def _run_claim(
+        self,
+        candidates: Any,
+        params: Mapping[str, Any],
+        claim: Any,
+        claim_params: Callable[[Sequence[Any]], Mapping[str, Any]],
+    ) -> list[Sequence[Any]]:
+        claimed: list[Sequence[Any]] = []
+        with self._begin() as conn:
+            for row in conn.execute(candidates, dict(params)).all():
+                if conn.execute(claim, dict(claim_params(row))).rowcount == 1:
+                    claimed.append(row)
+        return claimed
 
     # -- health ------------------------------------------------------------------------------
     @_guard

@@ -6,6 +6,7 @@ user reads it from an inbox: ``code_for(to)`` and ``link_for(to)`` parse the new
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -34,6 +35,13 @@ class _Keep:
         self.box = box
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.box.delay:
+            await asyncio.sleep(self.box.delay)  # a slow relay
+        with self.box.lock:
+            refusal = self.box.refusals.pop(0) if self.box.refusals else None
+        if refusal is not None:
+            self.box.refused += 1
+            return refusal
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self.box.lock:
@@ -42,9 +50,16 @@ class _Keep:
 
 
 class Mailbox:
-    """An SMTP server on 127.0.0.1:``port`` keeping (envelope recipients, message) pairs."""
+    """An SMTP server on 127.0.0.1:``port`` keeping (envelope recipients, message) pairs.
 
-    def __init__(self) -> None:
+    ``refuse``: replies given to the next messages instead of accepting them, in order
+    (``"451 4.3.0 Try again later"`` is a transient failure, ``"550 5.1.1 No such user"`` a permanent
+    one); ``delay``: seconds it takes to answer each message (a slow relay)."""
+
+    def __init__(self, *, refuse: list[str] | None = None, delay: float = 0.0) -> None:
+        self.refusals = list(refuse or [])
+        self.refused = 0
+        self.delay = delay
         self.port = free_port()
         self.host = "127.0.0.1"
         self.messages: list[tuple[list[str], EmailMessage]] = []

@@ -1,0 +1,8 @@
+"""The outbox: deliveries as jobs written with their tokens and sent by workers (``delivery_mode``
+``queue``). ``Outbox`` makes, sends and retries jobs; ``Worker`` runs it in a thread (``octotp
+serve``) or a process of its own (``octotp worker``)."""
+
+from .queue import Outbox, backoff
+from .worker import Worker
+
+__all__ = ["Outbox", "Worker", "backoff"]

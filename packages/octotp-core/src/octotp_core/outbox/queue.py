@@ -1,0 +1,127 @@
+"""``Outbox``: makes a code's delivery job, and sends due jobs: claimed by one worker at a time
+(``Store.claim_jobs``), retried with backoff and jitter after a transient failure until the code
+expires, stopped at once by a permanent one (``delivery.PermanentFailure``). Nothing is sent after
+its code expires, nor for a code that was cancelled or replaced meanwhile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+
+from ..clock import Clock
+from ..delivery import DeliveryBackend, render
+from ..delivery.failure import describe_failure
+from ..delivery.outcomes import PermanentFailure
+from ..settings import Settings
+from ..store import Job, NewToken, Store
+from .payload import seal, unseal
+
+log = logging.getLogger("octotp.outbox")
+
+MAX_RETRY_SECONDS = 60.0
+
+
+def backoff(attempt: int, first: float, rng: random.Random | None = None) -> float:
+    """Seconds before try ``attempt + 1`` after ``attempt`` failed: ``first`` doubling per attempt up
+    to a minute, times a jitter factor in [0.5, 1.5) so that failed jobs do not retry in step."""
+    base: float = min(MAX_RETRY_SECONDS, first * 2.0 ** max(0, attempt - 1))
+    jitter = (rng or random).random()  # spreading retries out: not a secret
+    return base * (0.5 + jitter)
+
+
+class Outbox:
+    """Jobs for one ``Octotp``: ``code_job`` when a token is created, ``run_once`` in a worker."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        backends: Mapping[str, DeliveryBackend],
+        secrets: Sequence[bytes],
+    ) -> None:
+        self.store, self.settings, self.clock, self.backends = store, settings, clock, backends
+        self._secrets = list(secrets)
+        self.lease = dt.timedelta(seconds=settings.delivery_lease_seconds)
+
+    def code_job(
+        self, token: NewToken, to: str, code: str, project_name: str, expires_in: int, locale: str | None
+    ) -> Job:
+        """The job that sends ``token``'s code, to be stored with the token (``insert_token_with_job``)."""
+        job_id = str(uuid.uuid4())
+        payload = {"to": to, "code": code, "project": project_name, "expires_in": expires_in, "locale": locale}
+        return Job(
+            id=job_id,
+            kind="code",
+            project_id=token.project_id,
+            token_id=token.id,
+            state="queued",
+            attempts=0,
+            due_at=token.created_at,
+            expires_at=token.expires_at,
+            payload=seal(self._secrets[0], job_id, payload),
+            created_at=token.created_at,
+        )
+
+    def run_once(self, worker: str, limit: int = 20) -> int:
+        """Claim up to ``limit`` due jobs for ``worker`` and send each; how many were claimed."""
+        now = self.clock.now()
+        jobs = self.store.claim_jobs(worker, now, now + self.lease, limit)
+        for job in jobs:
+            self._run(job, worker)
+        return len(jobs)
+
+    # -- one job -----------------------------------------------------------------------------
+    def _run(self, job: Job, worker: str) -> None:
+        now = self.clock.now()
+        if now >= job.expires_at:
+            self._fail(job, worker, "expired")
+            return
+        token = self.store.get_token(job.token_id) if job.token_id else None
+        if job.kind == "code" and (token is None or token.closed_at is not None):
+            self._fail(job, worker, "token_closed", close=False)  # cancelled or replaced: never sent
+            return
+        payload = unseal(self._secrets, job.id, job.payload or "")
+        if payload is None or token is None:
+            self._fail(job, worker, "unreadable")
+            return
+        message = render(
+            token.channel, payload["to"], payload["code"], payload["project"], payload["expires_in"], payload["locale"]
+        )
+        backend = self.backends[token.channel]
+        try:
+            provider_id = backend.send(message)
+        except PermanentFailure as exc:
+            log.warning("delivery failed job=%s token=%s reason=%s", job.id, job.token_id, exc.reason)
+            self._fail(job, worker, exc.reason)
+            return
+        except Exception as exc:
+            self._retry(job, worker, describe_failure(backend, exc), type(exc).__name__)
+            return
+        sent = self.store.finish_job(
+            job.id,
+            worker,
+            "sent",
+            provider_id=provider_id if isinstance(provider_id, str) else None,
+            sent_at=self.clock.now(),
+        )
+        log.info("delivery sent job=%s token=%s attempt=%s recorded=%s", job.id, job.token_id, job.attempts, sent)
+
+    def _retry(self, job: Job, worker: str, described: str, reason: str) -> None:
+        due = self.clock.now() + dt.timedelta(seconds=backoff(job.attempts, self.settings.delivery_retry_seconds))
+        if due >= job.expires_at:
+            log.warning("delivery failed job=%s token=%s %s; the code expires first", job.id, job.token_id, described)
+            self._fail(job, worker, "expired")
+            return
+        log.info(
+            "delivery will be retried job=%s token=%s attempt=%s %s", job.id, job.token_id, job.attempts, described
+        )
+        self.store.retry_job(job.id, worker, due, reason[:64])
+
+    def _fail(self, job: Job, worker: str, reason: str, *, close: bool = True) -> None:
+        if self.store.finish_job(job.id, worker, "failed", reason=reason) and close and job.token_id:
+            # No usable code is left behind a delivery that failed (as with a synchronous one).
+            self.store.close_token(job.token_id, self.clock.now(), "delivery_failed")

@@ -1,0 +1,67 @@
+"""The outbox's SQL (``octotp_jobs``), written once for both stores, as ``statements`` is for tokens.
+
+Bound parameters follow ``statements``: ``b_*`` for conditions, ``v_*`` for values written. Every
+change of state is a conditional UPDATE whose row count says whether it happened: a worker claims a
+due job only while it is still due (``CLAIM_JOB``), and finishes only a job it still holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Integer, Table, bindparam, delete, insert, not_, or_, select, update
+
+from .models import JobRow
+from .records import Job
+from .statements import _b, _columns, _names, _values
+
+jobs: Table = JobRow.__table__  # type: ignore[assignment]
+
+JOB_COLUMNS = _columns(jobs, Job)
+INSERT_JOB = insert(jobs).values(_values(jobs, _names(Job)))
+GET_JOB = select(*JOB_COLUMNS).where(jobs.c.id == _b(jobs, "id"))
+GET_TOKEN_JOB = select(*JOB_COLUMNS).where(jobs.c.token_id == _b(jobs, "token_id"))
+GET_PROVIDER_JOB = select(*JOB_COLUMNS).where(jobs.c.provider_id == _b(jobs, "provider_id"))
+
+# (Comparisons joined by OR rather than IN: no expanding parameters in statements both stores compile.)
+_OPEN = or_(jobs.c.state == "queued", jobs.c.state == "sending")
+_DUE = (_OPEN, jobs.c.due_at <= _b(jobs, "now", "due_at"))
+
+# Due jobs, oldest first; on PostgreSQL and MariaDB the rows are locked, skipping those another
+# worker holds (SQLite has no row locks and writes one transaction at a time).
+DUE_JOBS = (
+    select(jobs.c.id)
+    .where(*_DUE)
+    .order_by(jobs.c.due_at)
+    .limit(bindparam("b_limit", type_=Integer))
+    .with_for_update(skip_locked=True)
+)
+CLAIM_JOB = (
+    update(jobs)
+    .where(jobs.c.id == _b(jobs, "id"), *_DUE)
+    .values(
+        state="sending",
+        due_at=_b(jobs, "lease_until", "due_at"),
+        claimed_by=_b(jobs, "worker", "claimed_by"),
+        attempts=jobs.c.attempts + 1,
+    )
+)
+_HELD = (jobs.c.id == _b(jobs, "id"), jobs.c.state == "sending", jobs.c.claimed_by == _b(jobs, "worker", "claimed_by"))
+FINISH_JOB = (
+    update(jobs)
+    .where(*_HELD)
+    .values(**_values(jobs, ["state", "reason", "provider_id", "sent_at"]), payload=None, claimed_by=None)
+)
+RETRY_JOB = update(jobs).where(*_HELD).values(**_values(jobs, ["due_at", "reason"]), state="queued", claimed_by=None)
+PROVIDER_UPDATE = (
+    update(jobs)
+    .where(jobs.c.provider_id == _b(jobs, "provider_id"), or_(jobs.c.state == "sent", jobs.c.state == "delivered"))
+    .values(**_values(jobs, ["state", "reason", "delivered_at"]))
+)
+PURGE_JOBS = delete(jobs).where(jobs.c.expires_at < _b(jobs, "before", "expires_at"), not_(_OPEN))
+DELETE_PROJECT_JOBS = delete(jobs).where(jobs.c.project_id == _b(jobs, "project_id"))
+
+
+def insert_job_params(job: Job) -> dict[str, Any]:
+    """The parameters of ``INSERT_JOB``."""
+    return {f"v_{name}": getattr(job, name) for name in _names(Job)}

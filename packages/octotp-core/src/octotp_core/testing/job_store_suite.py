@@ -1,0 +1,149 @@
+"""Store conformance for the outbox (``octotp_jobs``): written with its token in one transaction,
+claimed by exactly one of many racing workers, taken over after a lease, finished only by its
+holder, purged. Mixed into ``StoreSuite`` (its helpers: ``make_project``, ``make_token``,
+``concurrency``, ``thread_done``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections import Counter
+from typing import Any, ClassVar
+
+import pytest
+
+from ..store import Job, NewToken, Project, Store
+from .console_store_suite import _together
+
+
+def job_for(token: NewToken, *, due_at: dt.datetime | None = None) -> Job:
+    """A queued code job for ``token`` (its payload an opaque stand-in)."""
+    return Job(
+        id=str(uuid.uuid4()),
+        kind="code",
+        project_id=token.project_id,
+        token_id=token.id,
+        state="queued",
+        attempts=0,
+        due_at=due_at or token.created_at,
+        expires_at=token.expires_at,
+        payload="sealed-stand-in",
+        created_at=token.created_at,
+    )
+
+
+class JobStoreSuite:
+    """The outbox's store methods, as every store must answer them."""
+
+    make_project: Any
+    make_token: Any
+    concurrency: ClassVar[int]
+    thread_done: Any
+
+    def _queued(self, store: Store, project: Project, now: dt.datetime, **token: Any) -> tuple[NewToken, Job]:
+        made = self.make_token(project, now, **token)
+        job = job_for(made)
+        store.insert_token_with_job(made, job)
+        return made, job
+
+    def test_a_token_and_its_job_are_written_together(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token, job = self._queued(store, project, now)
+        assert store.get_token(token.id) is not None
+        assert store.get_job(job.id) == job
+        assert store.get_token_job(token.id) == job
+        again = job_for(token)  # a second job for the same token breaks the unique token_id ...
+        other = self.make_token(project, now)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the store's own unique-constraint error
+            store.insert_token_with_job(other, dataclasses.replace(again, token_id=token.id))
+        assert store.get_token(other.id) is None  # ... and takes its token with it: one transaction
+
+    def test_a_new_token_with_its_job_supersedes_the_bindings_earlier_one(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        first, _ = self._queued(store, project, now, digest="ab" * 32)
+        second, _ = self._queued(store, project, now + dt.timedelta(seconds=1), digest="ab" * 32)
+        assert store.get_token(first.id).closed_reason == "superseded"  # type: ignore[union-attr]
+        assert store.get_token(second.id).closed_at is None  # type: ignore[union-attr]
+
+    def test_claims_take_due_jobs_once_and_lease_them(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        _, due = self._queued(store, project, now)
+        later = self.make_token(project, now)
+        store.insert_token_with_job(later, job_for(later, due_at=now + dt.timedelta(seconds=30)))
+        lease = now + dt.timedelta(seconds=10)
+        claimed = [j for j in store.claim_jobs("w1", now, lease, 100) if j.project_id == project.id]
+        assert [j.id for j in claimed] == [due.id]
+        held = claimed[0]
+        assert (held.state, held.claimed_by, held.attempts, held.due_at) == ("sending", "w1", 1, lease)
+        assert [j for j in store.claim_jobs("w2", now, lease, 100) if j.project_id == project.id] == []
+        # The lease ends (the worker died): another worker takes it over, and the first may not finish it.
+        after = lease + dt.timedelta(seconds=1)
+        taken = [j for j in store.claim_jobs("w2", after, after + dt.timedelta(seconds=10), 100) if j.id == due.id]
+        assert [(j.claimed_by, j.attempts) for j in taken] == [("w2", 2)]
+        assert store.finish_job(due.id, "w1", "sent", sent_at=after) is False
+        assert store.finish_job(due.id, "w2", "sent", provider_id="SM123", sent_at=after) is True
+        done = store.get_job(due.id)
+        assert done is not None
+        assert (done.state, done.payload, done.provider_id, done.sent_at, done.claimed_by) == (
+            "sent",
+            None,
+            "SM123",
+            after,
+            None,
+        )
+        assert store.finish_job(due.id, "w2", "failed", reason="x") is False  # done is done
+
+    def test_racing_workers_claim_each_job_exactly_once(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        ids = {self._queued(store, project, now)[1].id for _ in range(self.concurrency * 2)}
+        lease = now + dt.timedelta(seconds=60)
+        names = iter(f"w{i}" for i in range(self.concurrency))
+
+        def claim() -> list[str]:
+            worker, mine = next(names), []
+            while batch := store.claim_jobs(worker, now, lease, 3):
+                mine += [j.id for j in batch]
+            return mine
+
+        results = _together(self.concurrency, claim, self.thread_done)
+        claimed = Counter(job_id for result in results for job_id in result if job_id in ids)
+        assert set(claimed) == ids
+        assert set(claimed.values()) == {1}, "a job was claimed by two workers"
+
+    def test_retry_puts_a_held_job_back_until_its_due_time(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        _, job = self._queued(store, project, now)
+        (_held,) = [j for j in store.claim_jobs("w1", now, now + dt.timedelta(seconds=5), 100) if j.id == job.id]
+        due = now + dt.timedelta(seconds=4)
+        assert store.retry_job(job.id, "w2", due, "TimeoutError") is False  # not its job
+        assert store.retry_job(job.id, "w1", due, "TimeoutError") is True
+        again = store.get_job(job.id)
+        assert again is not None
+        assert (again.state, again.due_at, again.reason, again.claimed_by) == ("queued", due, "TimeoutError", None)
+        assert not [j for j in store.claim_jobs("w1", now, now, 100) if j.id == job.id]  # not due yet
+        assert [j.attempts for j in store.claim_jobs("w1", due, due, 100) if j.id == job.id] == [2]
+
+    def test_provider_reports_and_purge(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        token, job = self._queued(store, project, now, ttl=60)
+        store.claim_jobs("w1", now, now + dt.timedelta(seconds=5), 100)
+        provider = f"SM{uuid.uuid4().hex}"
+        store.finish_job(job.id, "w1", "sent", provider_id=provider, sent_at=now)
+        assert store.get_provider_job(provider) == store.get_job(job.id)
+        assert store.provider_update(provider, "delivered", delivered_at=now) is True
+        assert store.get_job(job.id).state == "delivered"  # type: ignore[union-attr]
+        assert store.provider_update(f"SM{uuid.uuid4().hex}", "delivered", delivered_at=now) is False
+        _, open_job = self._queued(store, project, now, ttl=60)
+        after = token.expires_at + dt.timedelta(seconds=1)
+        store.purge_jobs(after)
+        assert store.get_job(job.id) is None  # finished and expired: gone
+        assert store.get_job(open_job.id) is not None  # still open: a worker will fail it as expired
+
+    def test_deleting_a_project_deletes_its_jobs(self, store: Store, now: dt.datetime) -> None:
+        project, other = self.make_project(store, now), self.make_project(store, now)
+        _, job = self._queued(store, project, now)
+        _, kept = self._queued(store, other, now)
+        assert store.delete_project(project.id) is True
+        assert store.get_job(job.id) is None
+        assert store.get_job(kept.id) is not None

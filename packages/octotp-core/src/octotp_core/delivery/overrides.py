@@ -101,8 +101,10 @@ def render_template(field: str, source: str, code: str, minutes: int, project: s
         text = template.render(code=code, minutes=minutes, project=project)
     except TemplateError as exc:  # SecurityError and UndefinedError are TemplateErrors
         raise TemplateRefused(f"does not render ({exc.message})") from None
-    except (TypeError, ValueError, ArithmeticError):
-        raise TemplateRefused("does not render (a comparison or arithmetic on the wrong kind of value)") from None
+    except ArithmeticError as exc:
+        raise TemplateRefused(f"does not render ({exc})") from None
+    except (TypeError, ValueError):
+        raise TemplateRefused("does not render (a comparison of a number with text)") from None
     return " ".join(text.split()) if field == "subject" else text.strip()
 
 

@@ -2,7 +2,7 @@
 
 Two environments, both ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``: one for plain
 text (subject, text body, SMS) and one that autoescapes (the HTML body). Neither has globals
-(``range``, ``lipsum``, ``cycler``...), tests beyond none, or filters beyond a short list that cannot
+(``range``, ``lipsum``, ``cycler``...), no tests (``is defined``...), and no filters beyond a short list that cannot
 make a message large or reach an object (``upper``, ``lower``, ``title``, ``capitalize``, ``trim``,
 ``truncate``, ``replace``, ``default``, ``escape``, ``string``). Arithmetic works on small whole
 numbers only (``minutes % 10`` for a plural), so no ``"x" * 10**9``.
@@ -63,6 +63,7 @@ _TAGS: dict[type[nodes.Node], str] = {
     nodes.Include: "{% include %}",
     nodes.Import: "{% import %}",
     nodes.FromImport: "{% from ... import %}",
+    nodes.Scope: "{% autoescape %}",  # the node {% autoescape %} wraps its modifier in
     nodes.ScopedEvalContextModifier: "{% autoescape %}",
     nodes.EvalContextModifier: "{% autoescape %}",
 }
@@ -157,28 +158,43 @@ def _refusal(node: nodes.Node) -> str | None:
 
 def check_source(source: str, kind: Kind = "text") -> nodes.Template:
     """Parse a project's template and apply the rules; ``TemplateRefused`` says what breaks one."""
-    environment = ENVIRONMENTS[kind]
     try:
-        tree = environment.parse(source)
+        return _checked(ENVIRONMENTS[kind].parse(source))
     except TemplateSyntaxError as exc:
         raise TemplateRefused(f"is not a valid template (line {exc.lineno}: {exc.message})") from None
-    except RecursionError:
+    except RecursionError:  # thousands of nested brackets: Jinja's parser and the walk recurse
         raise TemplateRefused("nests too deeply") from None
-    unknown = sorted(meta.find_undeclared_variables(tree) - set(VARIABLES))
-    if unknown:
-        raise TemplateRefused(f"may only use the variables {', '.join(VARIABLES)} (not {', '.join(unknown)})")
+
+
+def _checked(tree: nodes.Template) -> nodes.Template:
     for node in _walk(tree):
         reason = _refusal(node)
         if reason is not None:
             raise TemplateRefused(reason)
+    # Every name the template reads (a name Jinja treats as special, such as self, too), then Jinja's
+    # own view of what the template looks up in its context.
+    names = {node.name for node in tree.find_all(nodes.Name)}
+    if names - set(VARIABLES):
+        raise TemplateRefused(_unknown(names))
+    undeclared = meta.find_undeclared_variables(tree)
+    if undeclared - set(VARIABLES):
+        raise TemplateRefused(_unknown(undeclared))
     return tree
+
+
+def _unknown(names: set[str]) -> str:
+    unknown = ", ".join(sorted(names - set(VARIABLES)))
+    return f"may only use the variables code, minutes and project (not {unknown})"
 
 
 @functools.lru_cache(maxsize=256)
 def compile_source(source: str, kind: Kind = "text") -> Template:
     """A project's template, checked (``check_source``) and compiled in the sandbox (cached by text)."""
-    environment = ENVIRONMENTS[kind]
-    return environment.from_string(check_source(source, kind))
+    tree = check_source(source, kind)
+    try:
+        return ENVIRONMENTS[kind].from_string(tree)
+    except RecursionError:
+        raise TemplateRefused("nests too deeply") from None
 
 
 def shipped(path: str) -> Template:

@@ -74,7 +74,7 @@ def test_djangos_smtp_backend_delivers_a_code_that_validates(
         token = octotp_django.create_token(project_id, email="user@example.com", send=True)
     assert token.sent
     [message] = inbox.messages
-    [code] = re.findall(r"\b\d{6}\b", message)
+    [code] = set(re.findall(r"\b\d{6}\b", message))  # in the subject and the body: one code
     assert octotp_django.validate_token(project_id, email="user@example.com", code=code).is_valid
 
 

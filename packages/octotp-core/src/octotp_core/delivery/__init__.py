@@ -4,6 +4,10 @@ A backend is any class with a ``name`` (its key in ``delivery_options``) and
 ``send(message: Message) -> None`` that raises on failure, and optionally a ``destination`` and a
 ``development_hint`` that the failure's log line names (``delivery.failure``). Built in: ``console``, ``smtp``,
 ``webhook`` and ``twilio``; the Django package adds one on Django's mail framework.
+
+What they send is a ``Message`` from ``render``: sandboxed Jinja2 templates per shipped locale
+(``message``, ``locales``), a project's own words checked by ``validate_overrides`` (``overrides``),
+and an SMS's size in segments from ``sms_segments`` (``sms``).
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import importlib
 from typing import Any, Protocol
 
+from .locales import SHIPPED_LOCALES, negotiate
 from .message import Message, render
 from .outcomes import PermanentFailure
+from .overrides import validate_overrides
+from .sms import SmsSegments, sms_segments
 
 
 class DeliveryBackend(Protocol):
@@ -34,4 +41,15 @@ def load_backend(dotted_path: str, options: dict[str, Any]) -> DeliveryBackend:
     return backend
 
 
-__all__ = ["DeliveryBackend", "Message", "PermanentFailure", "load_backend", "render"]
+__all__ = [
+    "SHIPPED_LOCALES",
+    "DeliveryBackend",
+    "Message",
+    "PermanentFailure",
+    "SmsSegments",
+    "load_backend",
+    "negotiate",
+    "render",
+    "sms_segments",
+    "validate_overrides",
+]

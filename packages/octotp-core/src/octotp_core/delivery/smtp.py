@@ -1,10 +1,18 @@
-"""Email through any SMTP server (standard library only)."""
+"""Email through any SMTP server (standard library only).
+
+A message with HTML goes as ``multipart/alternative`` (the plain text first, then the HTML, as RFC
+2046 orders them: a client shows the last part it can); one without goes as plain text. The project's
+sender name becomes the From display name on the backend's ``from_addr``, and its reply-to the
+Reply-To header.
+"""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 
 from .failure import CONSOLE_BACKEND
 from .message import Message
@@ -41,13 +49,32 @@ class SmtpBackend:
         f"to {CONSOLE_BACKEND}"
     )
 
+    def sender(self, sender_name: str | None) -> str | Address:
+        """The From header: ``from_addr``, under ``sender_name`` when the message has one."""
+        if not sender_name:
+            return self.from_addr
+        _, addr_spec = parseaddr(self.from_addr)
+        return Address(display_name=sender_name, addr_spec=addr_spec or self.from_addr)
+
+    def compose(self, message: Message) -> EmailMessage:
+        """The email as it goes on the wire (``send`` hands it to the server)."""
+        mail = EmailMessage()
+        mail["From"] = self.sender(message.sender_name)
+        mail["To"] = message.to
+        if message.reply_to:
+            mail["Reply-To"] = message.reply_to
+        mail["Subject"] = message.subject
+        mail["Date"] = formatdate(usegmt=True)
+        # The domain from from_addr: make_msgid's default asks the resolver for this host's name.
+        mail["Message-ID"] = make_msgid(domain=parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost")
+        mail.set_content(message.body)
+        if message.html is not None:
+            mail.add_alternative(message.html, subtype="html")
+        return mail
+
     def send(self, message: Message) -> None:
         """Send by SMTP; a 5xx refusal (but of the login) is a ``PermanentFailure``, anything else may pass."""
-        mail = EmailMessage()
-        mail["From"] = self.from_addr
-        mail["To"] = message.to
-        mail["Subject"] = message.subject
-        mail.set_content(message.body)
+        mail = self.compose(message)
         smtp_class = smtplib.SMTP_SSL if self.use_tls else smtplib.SMTP
         try:
             with smtp_class(self.host, self.port, timeout=self.timeout) as client:

@@ -22,8 +22,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class WebhookBackend:
-    """POSTs ``{channel, to, code, subject, body, locale}`` as JSON with an HMAC signature (and ``link``
-    for a message that carries a link instead of a code)."""
+    """POSTs ``{channel, to, code, subject, body, locale}`` as JSON with an HMAC signature, plus ``html``,
+    ``sender_name`` and ``reply_to`` when the message has them (an email's HTML part, the project's
+    sender) and ``link`` for a message that carries a link instead of a code."""
 
     name = "webhook"
 
@@ -48,6 +49,10 @@ class WebhookBackend:
         }
         if message.link is not None:  # a link message (the console's invitations): its code is empty
             payload["link"] = message.link
+        for member in ("html", "sender_name", "reply_to"):
+            value = getattr(message, member)
+            if value is not None:
+                payload[member] = value
         body = json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310 - http(s) checked in __init__
             self.url,

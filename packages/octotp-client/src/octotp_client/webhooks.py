@@ -16,14 +16,14 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 import standardwebhooks
 
 from .errors import ConfigurationError, WebhookVerificationError
 
-__all__ = ["TOLERANCE", "verify_webhook"]
+__all__ = ["TOLERANCE", "Headers", "verify_webhook"]
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 TOLERANCE = dt.timedelta(minutes=5)
@@ -31,7 +31,14 @@ TOLERANCE = dt.timedelta(minutes=5)
 _HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
-def verify_webhook(payload: bytes | str, headers: Mapping[str, str], secret: str) -> dict[str, Any]:
+class Headers(Protocol):
+    """A request's headers: any ``Mapping[str, str]`` (Django's and Starlette's ``request.headers``),
+    or anything else whose ``items()`` gives name/value pairs (Werkzeug's ``Headers``, Flask's)."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def verify_webhook(payload: bytes | str, headers: Headers, secret: str) -> dict[str, Any]:
     """Check that ``payload`` was signed by octotp with ``secret`` less than five minutes ago, and
     return it parsed: an event (``{"type", "timestamp", "data"}``) or a code-delivery message
     (``{"channel", "to", "code", ...}``).

@@ -23,6 +23,8 @@ from octotp_core.webhooks import WebhookEvent, new_secret, signature_headers
 
 from ..webhook_receiver import Verify, WebhookReceiver, running
 
+pytestmark = pytest.mark.xdist_group("client")
+
 MESSAGE = Message("sms", "+442079460123", "042917", "", "Your code is 042917.", "en")
 
 

@@ -9,7 +9,8 @@
         assert octotp.validate_token(email="user@example.com", code=token.code).is_valid
 
 ``AsyncOctotpClient`` (``pip install 'octotp-client[async]'``) has the same methods with ``await``.
-Errors are in ``octotp_client.errors``; the retry rule is in the README.
+Errors are in ``octotp_client.errors``; the retry rule is in the README. ``verify_webhook(body,
+headers, secret)`` checks the Standard Webhooks signature of a webhook octotp sent.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
     ServiceUnavailableError,
+    WebhookVerificationError,
 )
 from .models import CreatedToken, Health, Token, Validation
 from .version import __version__
+from .webhooks import verify_webhook
 
 if TYPE_CHECKING:
     from .async_client import AsyncOctotpClient
@@ -70,5 +73,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Token",
     "Validation",
+    "WebhookVerificationError",
     "__version__",
+    "verify_webhook",
 ]

@@ -3,7 +3,8 @@
 ::
 
     OctotpError                      base of everything below
-    ├── ConfigurationError           missing/invalid base_url, api_key or project id (also a ValueError)
+    ├── ConfigurationError           missing/invalid base_url, api_key, project id or webhook secret (also a ValueError)
+    ├── WebhookVerificationError     ``verify_webhook``: a missing header, a stale timestamp, a bad signature
     ├── APIConnectionError           no HTTP response: refused, reset, DNS, TLS...
     │   └── APITimeoutError          connecting or reading took longer than ``timeout``
     └── APIError                     the server answered with an error status (any status not listed below)
@@ -46,6 +47,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServiceUnavailableError",
+    "WebhookVerificationError",
     "error_for_response",
 ]
 
@@ -84,6 +86,15 @@ class OctotpError(Exception):
 
 class ConfigurationError(OctotpError, ValueError):
     """The client is missing a setting (``base_url``, ``api_key``, project id) or one is invalid."""
+
+
+class WebhookVerificationError(OctotpError):
+    """``verify_webhook`` refused a request: it is not a webhook that octotp signed with this secret,
+    or not a fresh one. Answer it with a 400 and do not act on it. ``code`` says why:
+    ``missing_header`` (a ``webhook-id``, ``webhook-timestamp`` or ``webhook-signature`` header is
+    absent), ``invalid_header`` (one is malformed), ``timestamp_too_old`` / ``timestamp_too_new``
+    (more than five minutes from this machine's clock: a replay, or a clock that is off),
+    ``invalid_signature`` (a changed body, another secret), ``invalid_payload`` (not a JSON object)."""
 
 
 class APIConnectionError(OctotpError):

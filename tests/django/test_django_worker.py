@@ -35,7 +35,7 @@ from octotp_django import get_octotp
 octotp = get_octotp()
 job = octotp.store.get_token_job({token!r})
 result = octotp.tokens.validate({project!r}, email={to!r}, code=input())
-print(json.dumps({{"job": job.state, "status": result.status}}))
+print(json.dumps({{"job": job.state, "job_id": job.id, "status": result.status}}))
 """
 
 
@@ -107,4 +107,6 @@ def test_manage_py_octotp_worker_sends_the_queued_code(tmp_path: Path, mailbox: 
     code = mailbox.code_for(to)
     assert code not in log_path.read_text()
     validated = _shell(site, VALIDATE.format(token=created["token"], project=created["project"], to=to), code + "\n")
-    assert validated == {"job": "sent", "status": "approved"}
+    assert (validated["job"], validated["status"]) == ("sent", "approved")
+    # The Message-ID is the job's, the same on a re-send (a worker killed after the server accepted it).
+    assert str(mailbox.wait_for(to)["Message-ID"]).startswith(f"<{validated['job_id']}@")

@@ -99,4 +99,5 @@ def test_flask_octotp_worker_sends_the_hosts_queued_code(
         job = get_octotp().store.get_token_job(created.id)
         assert job is not None
         assert job.state == "sent"
+        assert mailbox.wait_for(to)["Message-ID"] == f"<{job.id}@localhost>"  # the job's: the same on a re-send
         assert get_octotp().tokens.validate(project, email=to, code=created.code).status == "approved"

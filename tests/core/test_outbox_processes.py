@@ -1,6 +1,7 @@
 """``octotp worker`` as real processes (issue 16): two workers share the queue of one database
 (PostgreSQL, SQLite), one is killed with SIGKILL in the middle of a batch and a replacement starts;
-once every job is sent, the SMTP server (aiosmtpd, 0.5 s per message) holds each code exactly once.
+once every job is sent, the SMTP server (aiosmtpd, 0.5 s per message) holds every code, once each
+but for the one the killed worker may have had in flight (below).
 
 SMTP cannot make "sent" and "recorded as sent" one step: a worker killed after the server accepted a
 message and before the job was marked ``sent`` leaves a job that is sent again after its lease. The
@@ -174,5 +175,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(database_url: str, tmp_path: Pa
         if count > 1:  # the one message in flight when the worker died: the same job, the same Message-ID
             assert count == 2
             assert len(box.to(to)) == 2
-    assert duplicates <= 1
-    assert (len(messages), duplicates) == (CODES, 0), report
+    # Nothing else is ever sent twice: at most the one message the killed worker had in flight (seen
+    # about once in 14 runs on SQLite, whose commit after the SMTP reply takes longest; never on PostgreSQL).
+    assert duplicates <= 1, report
+    assert len(messages) == CODES + duplicates

@@ -12,6 +12,7 @@ its host and port, and suggests the console backend.
 from __future__ import annotations
 
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.utils import DNS_NAME
 
 from octotp_core.delivery import Message
 
@@ -30,7 +31,11 @@ class DjangoEmailBackend:
     def send(self, message: Message) -> None:
         """Send one message; raise when Django's backend fails or reports nothing sent."""
         connection = get_connection(self.backend, fail_silently=False)
-        email = EmailMessage(message.subject, message.body, self.from_email, [message.to], connection=connection)
+        # A queued delivery's Message-ID is its job's (as core's SMTP backend makes it): the same on a re-send.
+        headers = {"Message-ID": f"<{message.delivery_id}@{DNS_NAME}>"} if message.delivery_id else None
+        email = EmailMessage(
+            message.subject, message.body, self.from_email, [message.to], connection=connection, headers=headers
+        )
         if email.send(fail_silently=False) != 1:
             raise RuntimeError("Django's email backend sent nothing")
 

@@ -39,6 +39,10 @@ class Message:
     ``link`` is set, and ``code`` empty, for a message that carries a one-time link instead of a
     code (the console's invitations); the body holds whichever it is, so a backend that sends the
     body needs nothing else.
+
+    ``delivery_id`` is set for a queued delivery: its job's id, the same on every attempt, so that a
+    message sent twice (a worker that died after the server accepted it and before the job was
+    marked sent) can be told apart by its receiver: the SMTP backend makes it the Message-ID.
     """
 
     channel: str
@@ -51,6 +55,7 @@ class Message:
     html: str | None = None
     sender_name: str | None = None
     reply_to: str | None = None
+    delivery_id: str | None = None
 
     def __repr__(self) -> str:
         return f"Message(channel={self.channel!r}, locale={self.locale!r})"

@@ -66,7 +66,9 @@ class SmtpBackend:
         mail["Subject"] = message.subject
         mail["Date"] = formatdate(usegmt=True)
         # The domain from from_addr: make_msgid's default asks the resolver for this host's name.
-        mail["Message-ID"] = make_msgid(domain=parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost")
+        domain = parseaddr(self.from_addr)[1].rpartition("@")[2] or "localhost"
+        # A queued delivery's Message-ID is its job's: a message sent again after a crash is the same message.
+        mail["Message-ID"] = f"<{message.delivery_id}@{domain}>" if message.delivery_id else make_msgid(domain=domain)
         mail.set_content(message.body)
         if message.html is not None:
             mail.add_alternative(message.html, subtype="html")

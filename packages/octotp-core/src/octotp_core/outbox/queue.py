@@ -5,6 +5,7 @@ its code expires, nor for a code that was cancelled or replaced meanwhile."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -75,10 +76,18 @@ class Outbox:
         )
 
     def run_once(self, worker: str, limit: int = 20) -> int:
-        """Claim up to ``limit`` due jobs for ``worker`` and send each; how many were claimed."""
+        """Claim up to ``limit`` due jobs for ``worker`` and send each while half the lease is left;
+        how many were claimed."""
         now = self.clock.now()
-        jobs = self.store.claim_jobs(worker, now, now + self.lease, limit)
-        for job in jobs:
+        lease_until = now + self.lease
+        jobs = self.store.claim_jobs(worker, now, lease_until, limit)
+        for done, job in enumerate(jobs):
+            # The lease covers the whole batch: a job still unsent when it ends may be claimed by another
+            # worker, and sending it here too would send it twice. So a job is only started while half the
+            # lease is left; the rest of the batch is claimed again (by any worker) when the lease ends.
+            if self.clock.now() >= lease_until - self.lease / 2:
+                log.info("outbox lease running out worker=%s: %s claimed jobs left for later", worker, len(jobs) - done)
+                break
             self._run(job, worker)
         return len(jobs)
 
@@ -107,6 +116,7 @@ class Outbox:
             payload["locale"],
             overrides=message_overrides(project) if project is not None else None,
         )
+        message = dataclasses.replace(message, delivery_id=job.id)  # the same Message-ID on every attempt
         backend = self.backends[token.channel]
         try:
             provider_id = backend.send(message)

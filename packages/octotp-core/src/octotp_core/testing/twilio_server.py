@@ -116,10 +116,20 @@ class TwilioServer:
             return [m for m in self.messages if m.form["To"] == number]
 
     def callback(
-        self, message: SentMessage, status: str, *, error_code: int | None = None, url: str | None = None
+        self,
+        message: SentMessage,
+        status: str,
+        *,
+        error_code: int | None = None,
+        url: str | None = None,
+        via: str | None = None,
     ) -> tuple[int, bytes]:
-        """POST the status callback Twilio sends for ``message`` (to its ``StatusCallback``, or
-        ``url``), signed with ``X-Twilio-Signature``; the answer's status and body."""
+        """POST the status callback Twilio sends for ``message`` to its ``StatusCallback`` (or
+        ``url``), signed with ``X-Twilio-Signature``; the answer's status and body.
+
+        ``via`` (``http://127.0.0.1:8000``) is where the request really goes, as a reverse proxy in
+        front of the app forwards it: the signed URL's path and query kept, the signature still
+        over the public URL Twilio called."""
         target = url or message.form["StatusCallback"]
         params = {
             "AccountSid": self.account_sid,
@@ -135,7 +145,11 @@ class TwilioServer:
             params["MessagingServiceSid"] = message.form["MessagingServiceSid"]
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
-        return post_signed(target, params, twilio_signature(self.auth_token, target, params.items()))
+        signature = twilio_signature(self.auth_token, target, params.items())
+        if via is not None:
+            parts = urllib.parse.urlsplit(target)
+            target = via.rstrip("/") + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
+        return post_signed(target, params, signature)
 
 
 def post_signed(url: str, params: dict[str, str], signature: str | None) -> tuple[int, bytes]:

@@ -293,3 +293,28 @@ def test_public_url_is_the_signed_url_without_a_status_callback_url(
 def test_without_twilio_the_endpoint_is_404(make_octotp: MakeOctotp) -> None:
     status, body = _callback(ApiHandler(make_octotp()), {"MessageSid": "SM1", "MessageStatus": "sent"}, "x")
     assert (status, body["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "code"),
+    [
+        ("application/json", b'{"MessageSid": "SM1"}', 415, "unsupported_media_type"),
+        (None, b"MessageSid=SM1", 415, "unsupported_media_type"),
+        ("application/x-www-form-urlencoded", b"\xff\xfe=\x00", 403, "invalid_signature"),
+        ("application/x-www-form-urlencoded", b"MessageSid=SM1&MessageSid=SM2", 403, "invalid_signature"),
+        ("application/x-www-form-urlencoded", b"a" * (64 * 1024 + 1), 413, "payload_too_large"),
+    ],
+)
+def test_odd_bodies_are_refused_with_a_problem_never_a_500(
+    make_octotp: MakeOctotp, twilio: TwilioServer, content_type: str | None, body: bytes, status: int, code: str
+) -> None:
+    api = ApiHandler(make_octotp(**twilio.delivery_settings(status_callback_url=CALLBACK)))
+    headers = {"X-Twilio-Signature": "x"} | ({"Content-Type": content_type} if content_type else {})
+    answer = api.handle(Request("POST", STATUS_PATH, headers, body))
+    assert (answer.status, json.loads(answer.body)["code"]) == (status, code)
+    assert answer.content_type == "application/problem+json"
+
+
+def test_a_get_is_405(make_octotp: MakeOctotp) -> None:
+    answer = ApiHandler(make_octotp()).handle(Request("GET", STATUS_PATH))
+    assert (answer.status, answer.header("Allow")) == (405, "POST")

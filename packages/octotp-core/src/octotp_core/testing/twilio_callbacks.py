@@ -4,9 +4,9 @@
 code is created with ``send: true`` (``delivery_mode="queue"``: the server's worker sends it to the
 test Twilio), then the test Twilio posts its status callbacks over real HTTP, signed as Twilio signs
 them for the public URL the backend gave it (``status_callback_url``), while the request itself goes
-to ``base_url`` as a proxy forwards it. Checked: ``sent`` changes nothing, ``delivered`` is recorded
-and shown by ``GET /api/tokens/{id}``, a forged or missing signature is a 403 problem, an unknown
-SID a 404 problem.
+to ``base_url``'s origin with the public URL's path, as a proxy forwards it. Checked: ``sent``
+changes nothing, ``delivered`` is recorded and shown by ``GET /api/tokens/{id}``, a forged or
+missing signature is a 403 problem, an unknown SID a 404 problem.
 """
 
 from __future__ import annotations
@@ -51,31 +51,33 @@ def check_status_callbacks(base_url: str, octotp: Octotp, twilio: TwilioServer, 
     assert answer.status == 201, answer.body
     token_id = json.loads(answer.body)["id"]
     message = _sent(twilio, phone)
+    server = urllib.parse.urlsplit(base_url)
+    origin = f"{server.scheme}://{server.netloc}"  # where the proxy forwards the public URL's path
     deadline = time.monotonic() + 10
     while _delivery(client, key, token_id)["state"] != "sent":  # the worker records the SID after Twilio's 201
         assert time.monotonic() < deadline, "the job was never marked sent"
         time.sleep(0.05)
 
-    status, _ = twilio.callback(message, "sent", via=base_url)
+    status, _ = twilio.callback(message, "sent", via=origin)
     assert status == 204
     assert _delivery(client, key, token_id)["state"] == "sent"
 
     public = message.form["StatusCallback"]
-    path = urllib.parse.urlsplit(public).path
+    path = urllib.parse.urlsplit(public).path  # with the host's prefix, when octotp is mounted under one
     params = {"MessageSid": message.sid, "MessageStatus": "delivered"}
     forged = twilio_signature("not-the-auth-token", public, params.items())
     for signature in (None, forged):
-        status, raw = post_signed(base_url + path, params, signature)
+        status, raw = post_signed(origin + path, params, signature)
         assert status == 403, raw
         assert json.loads(raw)["code"] == "invalid_signature"
     assert _delivery(client, key, token_id)["state"] == "sent"
 
     unknown = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
-    status, raw = post_signed(base_url + path, unknown, twilio_signature(twilio.auth_token, public, unknown.items()))
+    status, raw = post_signed(origin + path, unknown, twilio_signature(twilio.auth_token, public, unknown.items()))
     assert status == 404, raw
     assert json.loads(raw)["code"] == "not_found"
 
-    status, _ = twilio.callback(message, "delivered", via=base_url)
+    status, _ = twilio.callback(message, "delivered", via=origin)
     assert status == 204
     delivery = _delivery(client, key, token_id)
     assert delivery["state"] == "delivered"

@@ -54,7 +54,7 @@ def test_openapi_document_describes_exactly_the_table() -> None:
     ids = {
         doc["paths"][r.path][op.method.lower()]["operationId"] for r in ROUTES for op in r.operations if op.documented
     }
-    assert ids == {"createToken", "validateToken", "getToken", "cancelToken", "health", "ready"}
+    assert ids == {"createToken", "validateToken", "getToken", "cancelToken", "twilioStatus", "health", "ready"}
     assert "/openapi.json" not in doc["paths"]
     for route in ROUTES:
         for op in route.operations:
@@ -94,6 +94,7 @@ def test_find_route_takes_path_parameters() -> None:
 def test_root_claims_come_from_the_table() -> None:
     assert root_claims() == (
         Claim("/api/tokens", subtree=True),
+        Claim("/api/delivery/twilio/status", subtree=False),
         Claim("/healthz", subtree=False),
         Claim("/readyz", subtree=False),
         Claim("/openapi.json", subtree=False),

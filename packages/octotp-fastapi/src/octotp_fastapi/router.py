@@ -187,7 +187,7 @@ def _documented(operation: Operation) -> dict[str, Any]:
         extra["parameters"] = [p.openapi() for p in operation.parameters]
     if operation.request_model:
         schema = operation.request_model.model_json_schema(by_alias=True)
-        extra["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        extra["requestBody"] = {"required": True, "content": {operation.request_media_type: {"schema": schema}}}
     return {
         "methods": [operation.method],
         "status_code": operation.status,

@@ -20,7 +20,11 @@ from .outcomes import PermanentFailure
 
 
 class SmtpBackend:
-    """Sends email over SMTP, optionally with STARTTLS or implicit TLS and a login."""
+    """Sends email over SMTP, optionally with STARTTLS or implicit TLS and a login.
+
+    The server's certificate is checked against the system's CAs, or ``ca_file`` (a PEM bundle) for
+    a relay with a private CA. A refused login (535) is a ``PermanentFailure`` (``provider_auth``):
+    a wrong password does not heal by retrying, and relays lock accounts that keep failing."""
 
     name = "smtp"
 
@@ -34,10 +38,15 @@ class SmtpBackend:
         starttls: bool = False,
         use_tls: bool = False,
         timeout: float = 10.0,
+        ca_file: str | None = None,
     ) -> None:
         self.host, self.port, self.from_addr = host, port, from_addr
         self.username, self.password = username, password
         self.starttls, self.use_tls, self.timeout = starttls, use_tls, timeout
+        self.ca_file = ca_file
+
+    def __repr__(self) -> str:  # never the password
+        return f"SmtpBackend(host={self.host!r}, port={self.port!r}, username={self.username!r})"
 
     @property
     def destination(self) -> str:
@@ -75,13 +84,18 @@ class SmtpBackend:
         return mail
 
     def send(self, message: Message) -> None:
-        """Send by SMTP; a 5xx refusal (but of the login) is a ``PermanentFailure``, anything else may pass."""
+        """Send by SMTP; a 5xx refusal or a refused login is a ``PermanentFailure``, anything else may pass."""
         mail = self.compose(message)
-        smtp_class = smtplib.SMTP_SSL if self.use_tls else smtplib.SMTP
+        context = ssl.create_default_context(cafile=self.ca_file)
         try:
-            with smtp_class(self.host, self.port, timeout=self.timeout) as client:
+            client = (
+                smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+                if self.use_tls
+                else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            )
+            with client:
                 if self.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=context)
                 if self.username:
                     client.login(self.username, self.password or "")
                 client.send_message(mail)
@@ -89,8 +103,12 @@ class SmtpBackend:
             if all(code >= 500 for code, _ in exc.recipients.values()):
                 raise PermanentFailure("invalid_recipient") from exc
             raise
+        except smtplib.SMTPAuthenticationError as exc:
+            if exc.smtp_code >= 500:  # 535: wrong user or password (a 454 is the server's trouble)
+                raise PermanentFailure("provider_auth") from exc
+            raise
         except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError):
+            if exc.smtp_code >= 500:
                 raise PermanentFailure("rejected") from exc  # 5xx: the server will not take it
             raise
         return None

@@ -27,6 +27,7 @@ from .openapi import openapi_document
 from .problems import problem, problem_for, request_id_from
 from .proxies import resolve_client
 from .routes import find_route
+from .twilio_status import twilio_status
 
 log = logging.getLogger("octotp.http")
 
@@ -88,6 +89,7 @@ class ApiHandler:
             "validate_token": self._validate,
             "get_token": self._get_token,
             "cancel_token": self._cancel,
+            "twilio_status": self._twilio_status,
             "health": self._healthz,
             "ready": self._readyz,
             "openapi": self._openapi_json,
@@ -274,6 +276,9 @@ class ApiHandler:
         call.project_id = project.id
         self.octotp.tokens.cancel(project, call.path_params["tokenId"])
         return Response(204)
+
+    def _twilio_status(self, request: Request, call: _RequestFacts) -> Response:
+        return twilio_status(self.octotp, request, call.request_id, MAX_BODY_BYTES)
 
     def _healthz(self, request: Request, call: _RequestFacts) -> Response:
         return Response.json(200, {"status": "ok"})

@@ -120,3 +120,14 @@ class Problem(BaseModel):
     request_id: str = Field(alias="requestId")
     errors: list[FieldProblem] | None = None
     retry_after: int | None = Field(default=None, alias="retryAfter")
+
+
+class TwilioStatusCallback(BaseModel):
+    """The form Twilio posts to a message's ``StatusCallback`` (the members octotp reads; Twilio
+    sends more, all of them signed)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    MessageSid: str = Field(max_length=64, description="The message's SID (``SM`` + 32 hex digits).")
+    MessageStatus: str = Field(max_length=32, description="queued, sent, delivered, undelivered, failed, ...")
+    ErrorCode: str | None = Field(default=None, max_length=16, description="Twilio's error code of a failure.")

@@ -42,7 +42,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.parameters:
         document["parameters"] = [p.openapi() for p in op.parameters]
     if op.request_model:
-        document["requestBody"] = {"required": True, "content": _content("application/json", op.request_model.__name__)}
+        content = _content(op.request_media_type, op.request_model.__name__)
+        document["requestBody"] = {"required": True, "content": content}
     document["responses"] = {str(op.status): success} | {
         str(status): {"description": text, "content": _content("application/problem+json", "Problem")}
         for status, text in op.errors

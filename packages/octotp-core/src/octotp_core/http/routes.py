@@ -21,12 +21,16 @@ from .models import (
     CreatedTokenResponse,
     CreateTokenRequest,
     TokenStateResponse,
+    TwilioStatusCallback,
     ValidateTokenRequest,
     ValidationResponse,
 )
 
 DASHBOARD_PATH = "/dashboard"
 """The dashboard's place below octotp's prefix."""
+
+TWILIO_STATUS_PATH = "/api/delivery/twilio/status"
+"""Where Twilio's status callbacks are received, below octotp's prefix."""
 
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -70,6 +74,8 @@ class Operation:
     parameters: tuple[Parameter, ...] = ()
     errors: tuple[tuple[int, str], ...] = ()
     documented: bool = True
+    request_media_type: str = "application/json"
+    """How ``request_model`` travels: JSON, or a form (``application/x-www-form-urlencoded``)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,30 @@ ROUTES: tuple[Route, ...] = (
                 headers="request_id",
                 parameters=(_TOKEN_ID,),
                 errors=(_NO_KEY, _SUSPENDED, (404, "No open token with this id in the key's project"), _STORAGE),
+            ),
+        ),
+    ),
+    Route(
+        TWILIO_STATUS_PATH,
+        (
+            Operation(
+                "POST",
+                "twilio_status",
+                "twilioStatus",
+                "Twilio's status callback for an SMS (signed with X-Twilio-Signature)",
+                204,
+                "Recorded (or a status octotp does not track)",
+                request_model=TwilioStatusCallback,
+                parameters=(Parameter("X-Twilio-Signature", "header", max_length=128),),
+                errors=(
+                    (400, "A required form field is missing or invalid (see `errors`)"),
+                    (403, "Missing or invalid X-Twilio-Signature (`invalid_signature`)"),
+                    (404, "No message with this MessageSid, or Twilio is not this server's SMS backend"),
+                    _TOO_LARGE,
+                    (415, "Body is not application/x-www-form-urlencoded"),
+                    _STORAGE,
+                ),
+                request_media_type="application/x-www-form-urlencoded",
             ),
         ),
     ),

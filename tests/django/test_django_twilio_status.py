@@ -1,0 +1,44 @@
+"""Twilio's status callbacks over real HTTP to the Django test project (octotp under ``/octotp``,
+Django's ``WSGIHandler`` on the standard library's server): the signed URL carries the prefix, the
+API view is CSRF-exempt, octotp's own worker sends the code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import override_settings
+
+from octotp_core.testing.servers import ThreadedWsgi
+from octotp_core.testing.twilio_callbacks import STATUS_PATH, check_status_callbacks
+from octotp_core.testing.twilio_server import TwilioServer
+from octotp_django.api import get_octotp, reset_octotp
+
+from . import django_project_settings as project_settings
+
+# transaction=True: the server's threads must see the project this test creates.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioServer]:
+    server = TwilioServer().start()
+    settings = server.delivery_settings(status_callback_url="https://shop.example.com/octotp" + STATUS_PATH)
+    options = {**project_settings.OCTOTP, "DELIVERY_MODE": "queue", **{k.upper(): v for k, v in settings.items()}}
+    with override_settings(OCTOTP=options):
+        reset_octotp()
+        yield server
+    reset_octotp()
+    server.stop()
+
+
+def test_status_callbacks_reach_the_django_project(twilio: TwilioServer) -> None:
+    core = get_octotp()
+    worker = core.start_worker()
+    assert worker is not None
+    try:
+        with ThreadedWsgi(WSGIHandler()) as server:
+            check_status_callbacks(server.url + "/octotp", core, twilio, "+14155550122")
+    finally:
+        worker.stop()

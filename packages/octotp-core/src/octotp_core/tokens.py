@@ -86,16 +86,20 @@ class TokenEvent:
     reason: str | None = None
 
     def signal_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments every adapter's signals send: the event and each of its fields."""
-        return {
+        """The keyword arguments every adapter's signals send: the event and each of its fields
+        (``reason`` for the delivery events only, so receivers written with the token events' exact
+        keywords keep working)."""
+        kwargs = {
             "event": self,
             "project_id": self.project_id,
             "token_id": self.token_id,
             "recipient_hint": self.recipient_hint,
             "purpose": self.purpose,
             "status": self.status,
-            "reason": self.reason,
         }
+        if self.kind.startswith("delivery."):
+            kwargs["reason"] = self.reason
+        return kwargs
 
 
 class TokenService:

@@ -3,7 +3,8 @@
 Each is sent with ``sender`` = :class:`octotp_django.models.Token` and keyword arguments
 ``event`` (the core ``TokenEvent``), ``project_id``, ``token_id``, ``recipient_hint`` (masked,
 e.g. ``j***@example.com``), ``purpose``, ``status`` (the validation's; ``None`` for
-``token_created`` and deliveries) and ``reason`` (``delivery_failed``'s; otherwise ``None``).
+``token_created`` and deliveries), and for ``delivery_sent`` / ``delivery_failed`` also
+``reason`` (why it failed; ``None`` once sent).
 ``delivery_sent`` and ``delivery_failed`` come from the outbox (``"DELIVERY_MODE": "queue"``),
 wherever the job is sent: ``manage.py octotp worker`` or a host's task queue::
 

@@ -118,6 +118,8 @@ class AccountService:
             email = normalise_email(identity.email, field="email").value
         except InvalidInput:
             return _placeholder_email(identity.id)
+        if account is not None and account.email == email:
+            return email  # unchanged since the last visit: no lookup (this runs on every page)
         holder = self.store.get_account_by_email(email)
         if holder is not None and (account is None or holder.id != account.id):
             return account.email if account is not None else _placeholder_email(identity.id)

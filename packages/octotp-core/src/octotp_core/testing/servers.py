@@ -51,22 +51,35 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, ti
 class ServeProcess:
     """``octotp serve`` in a subprocess; ``env`` must hold at least ``OCTOTP_DATA_DIR`` (its log goes there).
 
+    With ``app`` (``"package.module:factory"``), uvicorn serves that app factory instead (a host app
+    in a process of its own), octotp mounted at ``prefix`` (its ``/healthz`` is polled there).
+
     Stop it with ``stop()`` (SIGTERM: uvicorn shuts down gracefully, then re-raises the signal, so the
     exit status is -15), or use it as a context manager.
     """
 
-    def __init__(self, env: dict[str, str], *, workers: int = 1, startup_timeout: float = 90.0) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        workers: int = 1,
+        startup_timeout: float = 90.0,
+        app: str | None = None,
+        prefix: str = "",
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(env["OCTOTP_DATA_DIR"]) / f"serve-{self.port}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "octotp_core.cli", "serve", "--port", str(self.port)]
+        if app is not None:
+            command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(self.port)]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 [*command, "--workers", str(workers)], env=clean_environment(env), stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            wait_until_healthy(self.url, self.proc, self.log, startup_timeout)
+            wait_until_healthy(self.url + prefix, self.proc, self.log, startup_timeout)
         except BaseException:
             self.stop()
             raise

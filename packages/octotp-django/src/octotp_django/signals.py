@@ -6,7 +6,7 @@ e.g. ``j***@example.com``), ``purpose``, ``status`` (the validation's; ``None`` 
 ``token_created`` and deliveries), and for ``delivery_sent`` / ``delivery_failed`` also
 ``reason`` (why it failed; ``None`` once sent).
 ``delivery_sent`` and ``delivery_failed`` come from the outbox (``"DELIVERY_MODE": "queue"``),
-wherever the job is sent: ``manage.py octotp worker`` or a host's task queue::
+wherever the job is sent: a worker or a host's task queue (``DELIVERY_DISPATCH``)::
 
     from django.dispatch import receiver
     from octotp_django.signals import token_locked

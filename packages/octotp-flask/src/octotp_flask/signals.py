@@ -4,7 +4,7 @@ The sender is the Flask app; keyword arguments are ``event`` (the core ``TokenEv
 fields ``project_id``, ``token_id``, ``recipient_hint`` (masked, e.g. ``j***@example.com``),
 ``purpose``, ``status`` (validations), and for the delivery signals ``reason``. ``delivery_sent`` and
 ``delivery_failed`` come from the outbox (``OCTOTP_DELIVERY_MODE = "queue"``), wherever the job is
-sent: a request, ``flask octotp worker`` or a host's task queue::
+sent: a worker thread or a host's task queue (``OCTOTP_DELIVERY_DISPATCH``)::
 
     from octotp_flask.signals import token_locked
 

@@ -25,6 +25,15 @@ def hand_over(job_id: str) -> None:
     handed.append(job_id)
 
 
+inline: list[Octotp] = []
+"""The octotp whose jobs ``send_at_once`` sends."""
+
+
+def send_at_once(job_id: str) -> None:
+    """A ``delivery_dispatch`` target whose task runs in this process, at once (Celery's eager mode)."""
+    inline[0].outbox.send_job(job_id, "inline")
+
+
 def broken_queue(job_id: str) -> None:
     """A ``delivery_dispatch`` target whose broker is down."""
     raise ConnectionRefusedError("broker unreachable")
@@ -156,3 +165,12 @@ def test_a_dispatch_that_fails_leaves_the_job_to_the_polling_worker(
     assert to not in caplog.text
     _drain(octotp)
     assert mailbox.code_for(to) == created.code
+
+
+def test_a_task_run_at_once_tells_created_before_delivery_sent(make_octotp: MakeOctotp, mailbox: Mailbox) -> None:
+    octotp, project, events = _queued(make_octotp, mailbox, delivery_dispatch=f"{__name__}.send_at_once")
+    inline[:] = [octotp]
+    to = _email()
+    created = octotp.tokens.create(project, email=to, send=True)
+    assert mailbox.code_for(to) == created.code  # sent before create returned
+    assert [(e.kind, e.token_id) for e in events] == [("created", created.id), ("delivery.sent", created.id)]

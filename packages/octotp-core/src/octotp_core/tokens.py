@@ -205,7 +205,6 @@ class TokenService:
             assert self.outbox is not None
             job = self.outbox.code_job(token, recipient.value, code, project.name, expires_in, locale)
             self.store.insert_token_with_job(token, job)  # one transaction: the outbox
-            self.outbox.dispatch(job.id)  # to the host's task queue, if it has one (delivery_dispatch)
         else:
             self.store.insert_token(token)
         self.meter.count(project.id, now.date(), "created")
@@ -213,6 +212,11 @@ class TokenService:
             self._deliver(token, recipient, code, project, expires_in, locale)
         log.info("token created id=%s project=%s recipient=%s sent=%s", token.id, project.id, recipient.hint, send)
         self._emit(TokenEvent("created", project.id, token.id, recipient.hint, purpose_value))
+        if queued:
+            # To the host's task queue, if it has one (delivery_dispatch): after "created" is told, so
+            # listeners hear a code's events in order even when the task runs in this process.
+            assert self.outbox is not None
+            self.outbox.dispatch(job.id)
         return CreatedToken(
             token.id, None if project.deliver_only else code, token.expires_at, token.channel, send, limit
         )

@@ -1,6 +1,6 @@
-"""The project pages (tokens with search, filters and pages; revoking a key; deleting a project; the
-audit logs) walked with JavaScript disabled at 390 px and 1280 px against ``octotp serve``, through
-their forms and links only, each held to ``check_page`` (axe-core, no sideways scrolling, a
+"""The project pages (tokens with search, filters and pages; the messages page; revoking a key;
+deleting a project; the audit logs) walked with JavaScript disabled at 390 px and 1280 px against
+``octotp serve``, through their forms and links only, each held to ``check_page`` (axe-core, no sideways scrolling, a
 screenshot when ``OCTOTP_TEST_SCREENSHOTS`` is set) and to no axe violation of any impact."""
 
 from __future__ import annotations
@@ -100,6 +100,23 @@ def test_project_pages_meet_the_quality_bars(
         page.click("button:has-text('Search')")
         assert page.locator(".error").first.inner_text().startswith("Recipient:")
         check("tokens-search-error")
+
+        # The project's messages: the form, a preview of a draft (its HTML shown as source), a refusal.
+        page.goto(project_url)
+        page.click("#messages-link")
+        check("messages")
+        page.fill("input[name=subject]", "{{ code }} is your Checkout verification code")
+        page.fill("textarea[name=text]", "Your code is {{ code }}. It works for {{ minutes }} minutes.")
+        wide = '<table role="presentation" width="100%" style="font-family:Helvetica,Arial,sans-serif">'
+        page.fill("textarea[name=html]", wide + "<tr><td>Your code: <b>{{ code }}</b></td></tr></table>")
+        page.click("button:has-text('Preview')")
+        assert page.locator("#preview-subject").inner_text().endswith("is your Checkout verification code")
+        assert "<b>" in page.locator("#preview-html").inner_text()  # the source, as text
+        check("messages-preview")
+        page.fill("textarea[name=html]", "{{ code }}{{ ''.__class__ }}")
+        page.click("button:has-text('Save messages')")
+        assert page.locator(".error").first.inner_text().startswith("HTML:")
+        check("messages-error")
 
         # Revoking a key asks first, and says when the key was last used.
         page.goto(project_url)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import apikeys
@@ -232,6 +234,14 @@ class AccountService:
         if owner is not None:
             changes["owner_id"] = owner.id
         return self.save_project(dataclasses.replace(project, **changes))  # type: ignore[arg-type]
+
+    def set_message_overrides(self, project_id: str, overrides: Mapping[str, object]) -> Project:
+        """Store the project's own words for its messages (``octotp_core.delivery.overrides``: every
+        key optional, blank meaning octotp's default; an empty mapping clears them all). They are held
+        to ``validate_overrides`` first: ``InvalidInput`` names each refused field."""
+        project = self.get_project(project_id)
+        stored = json.dumps(dict(overrides)) if overrides else None
+        return self.save_project(dataclasses.replace(project, message_overrides=stored))
 
     def save_project(self, project: Project) -> Project:
         """Validate and store every settable field of ``project`` (an existing one); returns it as stored.

@@ -12,16 +12,66 @@ fail with a 500.
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import phonenumbers
 
 from .codes import MAX_CODE_LENGTH
+from .delivery.overrides import FIELDS as OVERRIDE_FIELDS
+from .delivery.overrides import validate_overrides
 from .errors import FieldError, InvalidInput
 from .settings import Settings
 from .store import Project
 
 MAX_NAME_LENGTH = 200
+
+log = logging.getLogger("octotp.projects")
+
+
+def overrides_json(values: Mapping[str, object]) -> str | None:
+    """What ``Project.message_overrides`` stores for ``values``: JSON of the fields that are set
+    (stripped; blank means "octotp's default"), in ``FIELDS`` order; None when none is set."""
+    kept = {
+        field: value.strip()
+        for field in OVERRIDE_FIELDS
+        if isinstance(value := values.get(field), str) and value.strip()
+    }
+    return json.dumps(kept, ensure_ascii=False) if kept else None
+
+
+def message_overrides(project: Project) -> dict[str, object]:
+    """The project's message overrides (``Project.message_overrides`` read), for ``delivery.render``
+    and the dashboard's form; {} when it has none or the stored text is not a JSON object."""
+    if not project.message_overrides:
+        return {}
+    try:
+        parsed = json.loads(project.message_overrides)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        log.warning("project message overrides unreadable project=%s; octotp's messages are used", project.id)
+        return {}
+    return parsed
+
+
+def _overrides_errors(project: Project, name: str, changes: dict[str, object]) -> list[FieldError]:
+    """The rules ``project.message_overrides`` breaks (``delivery.validate_overrides``); on success it
+    is normalised into ``changes``."""
+    if project.message_overrides is None:
+        return []
+    try:
+        parsed = json.loads(project.message_overrides) if isinstance(project.message_overrides, str) else None
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        return [FieldError("message_overrides", "must be a JSON object of message settings")]
+    errors = validate_overrides(parsed, project=name or None)
+    if not errors:
+        changes["message_overrides"] = overrides_json(parsed)
+    return errors
 
 
 def _whole(value: object) -> bool:
@@ -35,7 +85,8 @@ def validate_project(project: Project, settings: Settings) -> Project:
     Rules: a 1-200 character name; a plan defined in ``settings.plans``; a code length from
     ``settings.project_min_code_length`` to 10; expiry bounds from 1 to
     ``settings.project_expiry_max_ceiling`` seconds, ordered ``expiry_min <= expiry_default <=
-    expiry_max`` (unset bounds count as the server defaults); a supported phone region. ``None`` in an
+    expiry_max`` (unset bounds count as the server defaults); a supported phone region; message overrides
+    that keep ``delivery.validate_overrides`` (stored normalised: ``overrides_json``). ``None`` in an
     optional field means "the server default".
     """
     errors: list[FieldError] = []
@@ -84,6 +135,8 @@ def validate_project(project: Project, settings: Settings) -> Project:
     for field in ("deliver_only", "validate_requires_key"):
         if not isinstance(getattr(project, field), bool):
             errors.append(FieldError(field, "must be true or false"))
+
+    errors.extend(_overrides_errors(project, name, changes))
 
     if errors:
         raise InvalidInput(errors)

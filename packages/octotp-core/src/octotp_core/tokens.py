@@ -23,7 +23,7 @@ from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimi
 from .events import notify
 from .hashing import CodeHasher
 from .ids import is_uuid
-from .projects import TokenPolicy, token_policy
+from .projects import TokenPolicy, message_overrides, token_policy
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
 from .settings import Settings
@@ -243,7 +243,10 @@ class TokenService:
     def _deliver(
         self, token: NewToken, recipient: Recipient, code: str, project: Project, expires_in: int, locale: str | None
     ) -> None:
-        message = render(recipient.channel, recipient.value, code, project.name, expires_in, locale)
+        overrides = message_overrides(project)
+        message = render(
+            recipient.channel, recipient.value, code, project.name, expires_in, locale, overrides=overrides
+        )
         backend = self.backends[recipient.channel]
         try:
             backend.send(message)

@@ -72,6 +72,11 @@ class Project(models.Model):
     suspended_at = models.DateTimeField(
         null=True, blank=True, help_text="Set: the project's API keys are refused (problem code project_suspended)."
     )
+    message_overrides = models.TextField(
+        null=True,
+        blank=True,
+        help_text="The project's own sender name, reply-to, subject and bodies (JSON; edited in the dashboard).",
+    )
 
     class Meta:
         db_table = "octotp_projects"

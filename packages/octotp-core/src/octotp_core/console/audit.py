@@ -34,6 +34,7 @@ ACTIONS: dict[str, str] = {
     "account.operator_revoked": "removed the account's operator role",
     "project.created": "created the project",
     "project.settings_changed": "changed the project's settings",
+    "project.messages_changed": "changed the project's messages",
     "project.plan_changed": "changed the plan",
     "project.suspended": "suspended the project",
     "project.resumed": "resumed the project",

@@ -20,6 +20,7 @@ from ..http.proxies import resolve_client
 from .account_views import AccountViews
 from .cookies import SESSION_COOKIE
 from .csrf import same_origin, tokens_match
+from .message_views import MessageViews
 from .operator_views import LANDING_PATH, OperatorViews
 from .project_views import ProjectViews
 from .rendering import render, stylesheet
@@ -71,7 +72,7 @@ class DashboardHandler:
             route(f"/projects/{PROJECT}/settings", POST=views.update_project),
             route(f"/projects/{PROJECT}/keys", POST=views.create_key),
         ]
-        for area in (AccountViews, TeamViews, OperatorViews, ProjectViews):
+        for area in (AccountViews, TeamViews, OperatorViews, ProjectViews, MessageViews):
             self._routes += area(views).routes()
 
     @property

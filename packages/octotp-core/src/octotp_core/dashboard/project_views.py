@@ -10,11 +10,12 @@ from ..console.audit import describe
 from ..console.permissions import Access
 from ..errors import FieldError, InvalidInput, NotFound
 from ..http.messages import Response
-from ..states import TOKEN_STATES, token_state
+from ..states import TOKEN_STATES
 from ..store import AuditEvent, Project
 from ..tokens import CHANNELS
 from .paging import fetch_page, page_link, page_number
 from .routing import PROJECT, Route, ViewArea, route
+from .token_rows import with_delivery
 from .token_search import TokenSearch, read_search, recipient_match
 from .views import DashboardRequest
 
@@ -106,7 +107,7 @@ class ProjectViews(ViewArea):
             states=TOKEN_STATES,
             channels=CHANNELS,
             page=page,
-            tokens=[] if errors else [(t, token_state(t, now)) for t in page.rows],
+            tokens=[] if errors else with_delivery(store, page.rows, now),
             errors=_messages(errors),
         )
 

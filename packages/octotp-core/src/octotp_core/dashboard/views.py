@@ -17,7 +17,6 @@ from ..core import Octotp
 from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from ..http.messages import Request, Response
 from ..http.models import wire_name
-from ..states import token_state
 from ..store import Account, ApiKey, Project
 from ..usage import freshness
 from .chart import usage_chart, usage_summary
@@ -28,6 +27,7 @@ from .sessions import ActiveSession, SessionManager
 from .setup import first_account_id
 from .snippets import api_base_url, snippets
 from .throttle import LoginThrottle
+from .token_rows import with_delivery
 
 log = logging.getLogger("octotp.dashboard")
 
@@ -358,7 +358,7 @@ class DashboardViews:
         store, settings = self.octotp.store, self.octotp.settings
         project = access.project
         now = self.octotp.clock.now()
-        tokens = [(t, token_state(t, now)) for t in store.list_tokens(project.id, RECENT_TOKENS)]
+        tokens = with_delivery(store, store.list_tokens(project.id, RECENT_TOKENS), now)
         # Through TokenService: it writes this process's pending counters first (UsageMeter).
         usage = self.octotp.tokens.usage(project.id, now.date() - dt.timedelta(days=USAGE_DAYS - 1))
         daily_limit, limit_label = self._usage_limit(project)

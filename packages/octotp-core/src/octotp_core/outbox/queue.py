@@ -23,6 +23,7 @@ from ..delivery.failure import describe_failure
 from ..delivery.outcomes import PermanentFailure
 from ..events import notify
 from ..ids import is_uuid
+from ..projects import message_overrides
 from ..settings import Settings
 from ..store import Job, NewToken, Store, Token
 from ..tokens import EventKind, TokenEvent
@@ -68,7 +69,14 @@ class Outbox:
     def code_job(
         self, token: NewToken, to: str, code: str, project_name: str, expires_in: int, locale: str | None
     ) -> Job:
-        """The job that sends ``token``'s code, to be stored with the token (``insert_token_with_job``)."""
+        """The job that sends ``token``'s code, to be stored with the token (``insert_token_with_job``).
+
+        The payload holds what only this code has (recipient, code, lifetime, locale). The project's
+        message overrides are read when the job is sent (``Project.message_overrides``), not copied
+        in: they may be 100 kB of HTML, which would be sealed into every job of the project's (and
+        overflow a MySQL TEXT payload); they are not secret; and a template fixed meanwhile applies
+        to a job still being retried. A message therefore says what the project set when it is sent
+        (at most the code's lifetime after it was made)."""
         job_id = str(uuid.uuid4())
         payload = {"to": to, "code": code, "project": project_name, "expires_in": expires_in, "locale": locale}
         return Job(
@@ -137,8 +145,16 @@ class Outbox:
         if payload is None or token is None:
             self._fail(job, token, worker, "unreadable")
             return
+        # The project's overrides are read now, not sealed into the payload: see ``code_job``.
+        project = self.store.get_project(job.project_id)
         message = render(
-            token.channel, payload["to"], payload["code"], payload["project"], payload["expires_in"], payload["locale"]
+            token.channel,
+            payload["to"],
+            payload["code"],
+            payload["project"],
+            payload["expires_in"],
+            payload["locale"],
+            overrides=message_overrides(project) if project is not None else None,
         )
         backend = self.backends[token.channel]
         try:

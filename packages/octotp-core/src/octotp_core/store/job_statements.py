@@ -21,6 +21,12 @@ JOB_COLUMNS = _columns(jobs, Job)
 INSERT_JOB = insert(jobs).values(_values(jobs, _names(Job)))
 GET_JOB = select(*JOB_COLUMNS).where(jobs.c.id == _b(jobs, "id"))
 GET_TOKEN_JOB = select(*JOB_COLUMNS).where(jobs.c.token_id == _b(jobs, "token_id"))
+#: How many token ids one ``TOKEN_JOBS`` statement takes (a dashboard page lists 50 tokens).
+TOKEN_JOBS_BATCH = 64
+# The jobs of up to TOKEN_JOBS_BATCH tokens: b_token_0 ... (unused ones repeat an id).
+TOKEN_JOBS = select(*JOB_COLUMNS).where(
+    or_(*[jobs.c.token_id == bindparam(f"b_token_{i}", type_=jobs.c.token_id.type) for i in range(TOKEN_JOBS_BATCH)])
+)
 GET_PROVIDER_JOB = select(*JOB_COLUMNS).where(jobs.c.provider_id == _b(jobs, "provider_id"))
 
 # (Comparisons joined by OR rather than IN: no expanding parameters in statements both stores compile.)
@@ -62,6 +68,12 @@ PROVIDER_UPDATE = (
 )
 PURGE_JOBS = delete(jobs).where(jobs.c.expires_at < _b(jobs, "before", "expires_at"), not_(_OPEN))
 DELETE_PROJECT_JOBS = delete(jobs).where(jobs.c.project_id == _b(jobs, "project_id"))
+
+
+def token_jobs_params(token_ids: list[str]) -> dict[str, Any]:
+    """The parameters of ``TOKEN_JOBS`` for up to ``TOKEN_JOBS_BATCH`` ids (at least one)."""
+    padded = token_ids + [token_ids[0]] * (TOKEN_JOBS_BATCH - len(token_ids))
+    return {f"b_token_{i}": token_id for i, token_id in enumerate(padded)}
 
 
 def insert_job_params(job: Job) -> dict[str, Any]:

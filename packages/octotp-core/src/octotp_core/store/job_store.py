@@ -4,6 +4,7 @@ the statements of ``job_statements``, so both stores answer alike."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from . import job_statements as js
@@ -35,6 +36,19 @@ class JobStoreMixin(StatementRunner):
         """The job that sends this token's code, if it was sent through the outbox."""
         rows = self._run_rows(js.GET_TOKEN_JOB, {"b_token_id": token_id})
         return Job(*rows[0]) if rows else None
+
+    def list_token_jobs(self, token_ids: Iterable[str]) -> dict[str, Job]:
+        """The jobs that send these tokens' codes, by token id (tokens sent without the outbox have
+        none): one query per ``TOKEN_JOBS_BATCH`` ids, for a page of tokens."""
+        wanted = list(dict.fromkeys(token_ids))
+        found: dict[str, Job] = {}
+        for start in range(0, len(wanted), js.TOKEN_JOBS_BATCH):
+            chunk = wanted[start : start + js.TOKEN_JOBS_BATCH]
+            for row in self._run_rows(js.TOKEN_JOBS, js.token_jobs_params(chunk)):
+                job = Job(*row)
+                if job.token_id is not None:
+                    found[job.token_id] = job
+        return found
 
     def get_provider_job(self, provider_id: str) -> Job | None:
         """The job whose message the provider knows by this id (Twilio's message SID)."""

@@ -58,6 +58,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigIntPK = BigInteger().with_variant(Integer, "sqlite")
+# Text beyond MySQL's 64 kB TEXT (MEDIUMTEXT: 16 MB there; TEXT is unbounded elsewhere).
+LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -99,6 +101,9 @@ class ProjectRow(Base):
     validate_requires_key: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # JSON text (Project.message_overrides); MEDIUMTEXT on MySQL, whose TEXT stops at 64 kB (an HTML
+    # body may be 100,000 characters).
+    message_overrides: Mapped[str | None] = mapped_column(LONG_TEXT)
 
 
 class ApiKeyRow(Base):

@@ -7,6 +7,7 @@ won, so single use holds under any concurrency on any database (no read-then-wri
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Protocol
 
 from ..errors import Conflict
@@ -254,6 +255,9 @@ class Store(Protocol):
 
     def get_token_job(self, token_id: str) -> Job | None:
         """The job that sends this token's code, if it was sent through the outbox."""
+
+    def list_token_jobs(self, token_ids: Iterable[str]) -> dict[str, Job]:
+        """The jobs that send these tokens' codes, by token id (tokens sent without the outbox have none)."""
 
     def get_provider_job(self, provider_id: str) -> Job | None:
         """The job whose message the provider knows by this id."""

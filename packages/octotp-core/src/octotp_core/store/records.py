@@ -50,6 +50,9 @@ class Project:
     (``AccountService.create_project``); rows from before the setting existed have it off."""
     suspended_at: dt.datetime | None = None
     """Set by an operator: the project's API keys are refused (problem code ``project_suspended``)."""
+    message_overrides: str | None = None
+    """The project's own words for its messages, as JSON text (``octotp_core.delivery.overrides``:
+    sender name, reply-to, subject, text, HTML, SMS, WebOTP domain); None: octotp's messages."""
 
 
 PROJECT_SETTABLE = (
@@ -64,6 +67,7 @@ PROJECT_SETTABLE = (
     "deliver_only",
     "validate_requires_key",
     "suspended_at",
+    "message_overrides",
 )
 """The ``Project`` fields ``Store.update_project`` writes (the rest never change)."""
 

@@ -16,6 +16,7 @@ import html
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import pytest
 
 from ..clock import FrozenClock
 from ..core import Octotp
-from ..store import Member, NewToken
+from ..store import Job, Member, NewToken
 from .dashboard import (
     HOST,
     PASSWORD,
@@ -36,6 +37,7 @@ from .dashboard import (
     new_key,
     project_id,
 )
+from .mailbox import Mailbox, text_of
 
 _ROW = re.compile(r"<tr>\s*(.*?)</tr>", re.S)
 _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
@@ -161,6 +163,52 @@ def other_account(dashboard: MountedDashboard, role: str | None, project: Projec
     browser = dashboard.browser()
     assert browser.login(email, PASSWORD).status == 303
     return browser
+
+
+def signed_in(dashboard: MountedDashboard) -> tuple[str, DashboardBrowser]:
+    """A fresh account signed in to ``dashboard`` (as the ``owner`` fixture, for an app a test made)."""
+    email = _email()
+    dashboard.create_account(email, PASSWORD)
+    browser = dashboard.browser()
+    assert browser.login(email, PASSWORD).status == 303
+    return email, browser
+
+
+def settle(octotp: Octotp, token_id: str, states: tuple[str, ...] = ("sent", "failed")) -> Job:
+    """Run the outbox (as a worker would; an app's own worker may beat it to a job) until the token's
+    delivery is in one of ``states``; the job."""
+    deadline = time.monotonic() + 10
+    while True:
+        job = octotp.store.get_token_job(token_id)
+        assert job is not None, "the code was not queued"
+        if job.state in states:
+            return job
+        assert time.monotonic() < deadline, f"delivery still {job.state}"
+        if not octotp.outbox.run_once("console-suite"):
+            time.sleep(0.02)
+
+
+def deliveries(page: RawResult, column: int) -> dict[str, str]:
+    """The token list's delivery column, by recipient hint (``column``: where the hint is, 0 or 1;
+    the delivery is four columns on)."""
+    return {cells[column]: cells[column + 4] for cells in rows(page, "tokens")}
+
+
+MESSAGE_FORM = {
+    "sender_name": "",
+    "reply_to": "",
+    "subject": "",
+    "text": "",
+    "html": "",
+    "sms": "",
+    "webotp_domain": "",
+}
+
+
+def post_messages(browser: DashboardBrowser, project: ProjectWithKey, action: str, **fields: str) -> RawResult:
+    """Submit the messages form (every field, blank unless given) with this action."""
+    form = {"csrf_token": browser.csrf_token(), **MESSAGE_FORM, **fields, "action": action}
+    return browser.post(f"{project.path}/messages", form)
 
 
 class ProjectPagesSuite:
@@ -301,14 +349,187 @@ class ProjectPagesSuite:
         create(dashboard, project, recipientEmail="jane@example.com", purpose="signup")
         page = browser.get(f"{project.path}/tokens")
         headers = re.findall(r'<th scope="col">([^<]+)</th>', page.text)
-        assert headers == ["Created", "Recipient", "Channel", "Purpose", "State", "Attempts", "Expires"]
-        ((created, hint, channel, purpose, state, attempts, expires),) = rows(page, "tokens")
+        assert headers == ["Created", "Recipient", "Channel", "Purpose", "State", "Delivery", "Attempts", "Expires"]
+        ((created, hint, channel, purpose, state, delivery, attempts, expires),) = rows(page, "tokens")
         assert (hint, channel, purpose, state, attempts) == ("j***@example.com", "email", "signup", "pending", "0 / 5")
+        assert delivery == "—"  # the code was returned, not sent
         assert created.endswith(" UTC")
         assert expires.endswith(" UTC")
         assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">', page.text)
         project_page = browser.get(project.path)
         assert f'href="{dashboard.base}{project.path}/tokens"' in project_page.text  # the recent list links here
+
+    # -- tokens: delivery --------------------------------------------------------------------
+    def test_token_lists_show_each_delivery_state_and_its_reason(self, console: Any, mailbox: Mailbox) -> None:
+        mounted = console(delivery_mode="queue")
+        octotp = octotp_of(mounted)
+        _, browser = signed_in(mounted)
+        project = make_project(browser)
+        # Sent with the project's words as they are when the job is sent.
+        octotp.accounts.set_message_overrides(project.id, {"subject": "{{ code }} opens {{ project }}"})
+
+        create(mounted, project, recipientEmail="ann@example.com")  # returned by the API: no delivery
+        (waiting_id,) = seed_tokens(octotp, project.id, 1, hint="q***@queued.example")
+        now = octotp.clock.now()
+        waiting = Job(str(uuid.uuid4()), "code", project.id, waiting_id, "queued", 0, now + dt.timedelta(hours=1),
+                      now + dt.timedelta(hours=2), "sealed-stand-in", now)  # fmt: skip
+        octotp.store.insert_job(waiting)  # not due for an hour: no worker takes it
+        sent_id = create(mounted, project, recipientEmail="bob@example.com", send=True)["id"]
+        assert settle(octotp, sent_id).state == "sent"
+        message = mailbox.wait_for("bob@example.com")
+        assert re.fullmatch(rf"\d{{6}} opens {re.escape(project.name)}", str(message["Subject"])), message["Subject"]
+        assert message["Subject"].split()[0] in text_of(message)
+
+        mailbox.refusals.append("550 5.7.1 Message rejected")
+        failed_id = create(mounted, project, recipientEmail="cat@example.com", send=True)["id"]
+        assert (settle(octotp, failed_id).state, settle(octotp, failed_id).reason) == ("failed", "rejected")
+
+        page = browser.get(f"{project.path}/tokens")
+        assert page.status == 200
+        assert deliveries(page, 1) == {
+            "a***@example.com": "—",
+            "q***@queued.example": "queued",
+            "b***@example.com": "sent",
+            "c***@example.com": "failed (rejected)",
+        }
+        states = {cells[1]: cells[4] for cells in rows(page, "tokens")}
+        assert states["c***@example.com"] == "delivery_failed"  # no usable code behind a failed delivery
+        failed_only = browser.get(f"{project.path}/tokens?state=delivery_failed")
+        assert deliveries(failed_only, 1) == {"c***@example.com": "failed (rejected)"}
+        recent = browser.get(project.path)  # the project page's recent tokens say the same
+        assert deliveries(recent, 0) == deliveries(page, 1)
+        assert "sealed-stand-in" not in page.text + recent.text
+
+    # -- messages ----------------------------------------------------------------------------
+    def test_messages_are_previewed_saved_tested_and_sent(self, console: Any, mailbox: Mailbox) -> None:
+        mounted = console()
+        octotp = octotp_of(mounted)
+        email, browser = signed_in(mounted)
+        project = make_project(browser)
+        home = browser.get(project.path)
+        assert f'href="{mounted.base}{project.path}/messages"' in home.text
+
+        default = browser.get(f"{project.path}/messages")
+        assert default.status == 200
+        assert project.name in html.unescape(default.text)  # octotp's own message, previewed
+        assert "Preview (with the sample code 123456)" in default.text
+
+        mine = {
+            "sender_name": "Acme Login",
+            "reply_to": "help@acme.example",
+            "subject": "{{ code }} is your Acme code",
+            "text": "Your code: {{ code }}. It works for {{ minutes }} minutes.",
+            "html": '<p>Your code: <b>{{ code }}</b></p><script>alert("x")</script><img src=x onerror=alert(1)>',
+            "sms": "Acme code {{ code }}",
+            "webotp_domain": "login.acme.example",
+        }
+        preview = post_messages(browser, project, "preview", **mine)
+        assert preview.status == 200, preview.text
+        assert octotp.accounts.get_project(project.id).message_overrides is None  # a preview stores nothing
+        assert '<dd id="preview-subject">123456 is your Acme code</dd>' in preview.text
+        assert '<dd id="preview-sender">Acme Login</dd>' in preview.text
+        # The project's HTML is shown as its source, never as markup of the dashboard page.
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in preview.text
+        assert "<script>" not in preview.text
+        assert "<img src=x" not in preview.text
+        assert "<b>123456</b>" not in preview.text
+        sms = re.search(r'<pre id="preview-sms">(.*?)</pre>', preview.text, re.S)
+        assert sms is not None
+        assert html.unescape(sms.group(1)) == "Acme code 123456\n\n@login.acme.example #123456"
+        assert 'value="Acme Login"' in preview.text  # the form keeps the draft
+
+        tested = post_messages(browser, project, "test", **mine)
+        assert tested.status == 200, tested.text
+        assert f"A test email was sent to <strong>{email[0]}***@example.com</strong>" in tested.text
+        test_mail = mailbox.wait_for(email)
+        assert str(test_mail["Subject"]) == "123456 is your Acme code"
+        assert test_mail["From"].addresses[0].display_name == "Acme Login"
+        assert str(test_mail["Reply-To"]) == "help@acme.example"
+        html_part = test_mail.get_body(preferencelist=("html",))
+        assert html_part is not None
+        assert "<b>123456</b>" in html_part.get_content()
+        assert octotp.accounts.get_project(project.id).message_overrides is None  # a test stores nothing
+
+        saved = post_messages(browser, project, "save", **mine)
+        assert (saved.status, saved.header("location")) == (303, f"{mounted.base}{project.path}/messages?saved=1")
+        page = browser.follow(saved)
+        assert "Messages saved." in page.text
+        assert 'value="help@acme.example"' in page.text
+        assert json.loads(octotp.accounts.get_project(project.id).message_overrides or "{}") == mine
+        assert any(
+            cells[2] == "changed the project's messages"
+            for cells in rows(browser.get(f"{project.path}/audit"), "audit")
+        )
+
+        # The project's codes now go out in its words (sent at once: delivery_mode "sync").
+        create(mounted, project, recipientEmail="jane@example.com", send=True)
+        sent = mailbox.wait_for("jane@example.com")
+        assert re.fullmatch(r"\d{6} is your Acme code", str(sent["Subject"])), sent["Subject"]
+        assert sent["From"].addresses[0].display_name == "Acme Login"
+
+        cleared = post_messages(browser, project, "save")  # every field blank: octotp's messages again
+        assert cleared.status == 303
+        assert octotp.accounts.get_project(project.id).message_overrides is None
+
+    def test_templates_that_reach_beyond_their_variables_are_refused_naming_the_field(
+        self, console: Any, mailbox: Mailbox
+    ) -> None:
+        mounted = console()
+        octotp = octotp_of(mounted)
+        email, browser = signed_in(mounted)
+        project = make_project(browser)
+        for field, template, said in (
+            ("html", "{{ code }}{{ ''.__class__.__mro__[1].__subclasses__() }}", "HTML: cannot "),
+            ("subject", "{{ code }}{{ cycler.__init__.__globals__.os }}", "Subject: "),
+            ("sms", "{{ code }}{% for c in range(99999999) %}{{ c }}{% endfor %}", "SMS: cannot use {% for %}"),
+            ("text", "{{ code }}{% include '/etc/passwd' %}", "Text: cannot use {% include %}"),
+            ("text", "{{ code }} {{ self }}", "Text: may only use the variables code, minutes and project"),
+            ("text", "Hello", "Text: must show the code"),
+            ("reply_to", "not an address", "Reply-to: must be an email address"),
+            ("webotp_domain", "https://login.example.com/", "WebOTP domain: must be a host name"),
+        ):
+            fields = {"text": "Code {{ code }}", field: template}
+            for action in ("save", "preview", "test"):
+                refused = post_messages(browser, project, action, **fields)
+                assert refused.status == 400, (field, action, refused.status)
+                errors = [
+                    html.unescape(e) for e in re.findall(r'<p class="error" role="alert">(.*?)</p>', refused.text)
+                ]
+                assert any(e.startswith(said) for e in errors), (field, action, errors)
+                assert 'id="preview"' not in refused.text
+        assert octotp.accounts.get_project(project.id).message_overrides is None
+        assert mailbox.to(email) == []
+        # An HTML body alone is refused too: it needs the same email's plain-text part.
+        alone = post_messages(browser, project, "save", html="<p>{{ code }}</p>")
+        assert alone.status == 400
+        assert "Text: is needed when html is set" in html.unescape(alone.text)
+
+    def test_viewers_see_the_messages_but_cannot_change_preview_or_test_them(
+        self, dashboard: MountedDashboard, owner: tuple[str, DashboardBrowser]
+    ) -> None:
+        _, browser = owner
+        project = make_project(browser)
+        octotp = octotp_of(dashboard)
+        octotp.accounts.set_message_overrides(project.id, {"subject": "{{ code }} for Acme"})
+        viewer = other_account(dashboard, "viewer", project)
+        page = viewer.get(f"{project.path}/messages")
+        assert page.status == 200
+        assert 'id="messages-read-only"' in page.text
+        assert 'name="action"' not in page.text
+        assert '<dd id="preview-subject">123456 for Acme</dd>' in page.text
+        assert f'href="{dashboard.base}{project.path}/messages"' in viewer.get(project.path).text
+        for action in ("save", "preview", "test"):
+            refused = post_messages(viewer, project, action, subject="{{ code }} hijacked")
+            assert refused.status == 403, (action, refused.status)
+        assert octotp.accounts.get_project(project.id).message_overrides == '{"subject": "{{ code }} for Acme"}'
+        developer = other_account(dashboard, "developer", project)
+        assert post_messages(developer, project, "save", subject="{{ code }} x").status == 403
+        admin = other_account(dashboard, "admin", project)
+        assert post_messages(admin, project, "save", subject="{{ code }} by the admin").status == 303
+        stranger = other_account(dashboard, None, project)
+        assert stranger.get(f"{project.path}/messages").status == 404
+        assert post_messages(stranger, project, "save").status == 404
+        assert post_messages(browser, project, "publish").status == 400
 
     # -- tokens: pages -----------------------------------------------------------------------
     def test_pages_of_fifty_newest_first_with_links_that_keep_the_filters(

@@ -59,6 +59,17 @@ class JobStoreSuite:
             store.insert_token_with_job(other, dataclasses.replace(again, token_id=token.id))
         assert store.get_token(other.id) is None  # ... and takes its token with it: one transaction
 
+    def test_list_token_jobs_answers_a_page_of_tokens_at_once(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        queued = [self._queued(store, project, now) for _ in range(70)]  # more than one statement takes
+        plain = self.make_token(project, now)
+        store.insert_token(plain)  # sent without the outbox: no job
+        asked = [token.id for token, _ in queued] + [plain.id, str(uuid.uuid4())]
+        found = store.list_token_jobs(asked)
+        assert found == {token.id: job for token, job in queued}
+        assert store.list_token_jobs([queued[0][0].id, queued[0][0].id]) == {queued[0][0].id: queued[0][1]}
+        assert store.list_token_jobs([]) == {}
+
     def test_a_new_token_with_its_job_supersedes_the_bindings_earlier_one(self, store: Store, now: dt.datetime) -> None:
         project = self.make_project(store, now)
         first, _ = self._queued(store, project, now, digest="ab" * 32)

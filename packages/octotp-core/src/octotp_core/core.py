@@ -6,6 +6,8 @@ Adapters build one per app; a host app's code calls its in-process API (``create
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine
 
 from .accounts import AccountService
@@ -18,7 +20,7 @@ from .outbox import Outbox, Worker
 from .ratelimit import RateLimits
 from .settings import Settings
 from .store import SqlAlchemyStore, Store, make_engine
-from .tokens import TokenService
+from .tokens import TokenEvent, TokenService
 
 
 class Octotp(InProcessApi):
@@ -54,7 +56,8 @@ class Octotp(InProcessApi):
             }
         self.accounts = AccountService(store, settings, self.clock)
         self.audit = AuditLog(store, settings, self.clock)
-        self.outbox = Outbox(store, settings, self.clock, backends, secrets)
+        listeners: list[Callable[[TokenEvent], None]] = []  # one list: token and delivery events alike
+        self.outbox = Outbox(store, settings, self.clock, backends, secrets, listeners)
         self.tokens = TokenService(
             store,
             settings,
@@ -65,6 +68,7 @@ class Octotp(InProcessApi):
             backends,
             fallback_secrets=secrets[1:],
             outbox=self.outbox,
+            listeners=listeners,
         )
 
     def migrate(self) -> None:

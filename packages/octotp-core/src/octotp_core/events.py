@@ -25,10 +25,13 @@ SIGNAL_NAMES: Mapping[EventKind, str] = MappingProxyType(
         "approved": "token_approved",
         "failed": "token_failed",
         "locked": "token_locked",
+        "delivery.sent": "delivery_sent",
+        "delivery.failed": "delivery_failed",
     }
 )
 """Event kind → the name of the signal each adapter sends for it (``octotp_flask.signals.token_created``,
-``octotp_django.signals.token_created``...)."""
+``octotp_django.signals.token_created``...). ``delivery.sent`` and ``delivery.failed`` are told by the
+outbox (``delivery_mode="queue"``) once a job's outcome is stored."""
 
 
 def listener_failed(event: TokenEvent, listener: object, exc: BaseException) -> None:

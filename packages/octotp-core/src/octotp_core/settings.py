@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     delivery_retry_seconds: float = Field(default=2.0, gt=0)
     """The first retry's delay after a transient failure; each next one doubles (up to a minute),
     with jitter."""
+    delivery_dispatch: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+    """Dotted path of a callable ``dispatch(job_id: str) -> None`` (``delivery_mode="queue"``): called
+    with each new job's id once its create has committed, to hand the job to the host's task queue
+    (Celery, RQ) instead of waiting for a polling worker; the task then calls
+    ``Octotp.outbox.send_job(job_id, worker_name)``. A dispatch that raises is logged and the job
+    waits for a polling worker, which also sends retries and anything a lost task missed."""
 
     usage_flush_seconds: float = Field(default=1.0, ge=0)
     """How often a process writes its added-up usage counters to the database (0: at every count)."""

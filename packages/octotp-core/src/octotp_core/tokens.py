@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .clock import Clock
 from .codes import generate_code, looks_like_code
@@ -23,7 +23,6 @@ from .errors import DeliveryFailed, FieldError, InvalidInput, NotFound, RateLimi
 from .events import notify
 from .hashing import CodeHasher
 from .ids import is_uuid
-from .outbox.queue import Outbox
 from .projects import TokenPolicy, message_overrides, token_policy
 from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
@@ -32,10 +31,13 @@ from .states import CLOSED_STATES, token_state
 from .store import NewToken, Project, Store, Token, UsageDay
 from .usage import UsageMeter
 
+if TYPE_CHECKING:
+    from .outbox.queue import Outbox
+
 log = logging.getLogger("octotp.tokens")
 
 Status = Literal["approved", "incorrect", "expired", "locked", "not_found"]
-EventKind = Literal["created", "approved", "failed", "locked"]
+EventKind = Literal["created", "approved", "failed", "locked", "delivery.sent", "delivery.failed"]
 PURPOSE_PATTERN = r"^[A-Za-z0-9_.:-]{0,64}$"
 """What a purpose may be: up to 64 letters, digits and ``_ . : -`` (``""``, like None, is no purpose).
 The OpenAPI document states the same pattern."""
@@ -69,7 +71,11 @@ class Validation:
 @dataclass(frozen=True)
 class TokenEvent:
     """Told to listeners (Flask/Django signals, see ``octotp_core.events``) once the outcome is stored;
-    carries no code."""
+    carries no code and no full recipient (``recipient_hint`` is masked).
+
+    ``status``: the validation's status (``failed``, ``locked``, ``approved``). ``reason``: why a
+    delivery failed (``delivery.failed``: ``expired``, ``token_closed``, ``unreadable``, or the
+    backend's ``PermanentFailure`` reason such as ``invalid_recipient``); None otherwise."""
 
     kind: EventKind
     project_id: str
@@ -77,10 +83,13 @@ class TokenEvent:
     recipient_hint: str
     purpose: str
     status: Status | None = None
+    reason: str | None = None
 
     def signal_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments every adapter's signals send: the event and each of its fields."""
-        return {
+        """The keyword arguments every adapter's signals send: the event and each of its fields
+        (``reason`` for the delivery events only, so receivers written with the token events' exact
+        keywords keep working)."""
+        kwargs = {
             "event": self,
             "project_id": self.project_id,
             "token_id": self.token_id,
@@ -88,6 +97,9 @@ class TokenEvent:
             "purpose": self.purpose,
             "status": self.status,
         }
+        if self.kind.startswith("delivery."):
+            kwargs["reason"] = self.reason
+        return kwargs
 
 
 class TokenService:
@@ -104,15 +116,17 @@ class TokenService:
         backends: dict[str, DeliveryBackend],
         fallback_secrets: list[bytes] | None = None,
         outbox: Outbox | None = None,
+        listeners: list[Callable[[TokenEvent], None]] | None = None,
     ) -> None:
-        """``outbox``: where ``send`` puts a code's delivery with ``delivery_mode="queue"``."""
+        """``outbox``: where ``send`` puts a code's delivery with ``delivery_mode="queue"``;
+        ``listeners``: the list told every ``TokenEvent`` (``Octotp`` shares one with its outbox)."""
         self.store, self.settings, self.hasher, self.limits, self.clock = store, settings, hasher, limits, clock
         self.outbox = outbox
         self._secret = secret
         self._fallback_secrets = fallback_secrets or []
         self.backends = backends
         self.meter = UsageMeter(store, settings.usage_flush_seconds)
-        self.listeners: list[Callable[[TokenEvent], None]] = []
+        self.listeners: list[Callable[[TokenEvent], None]] = [] if listeners is None else listeners
 
     # -- helpers -----------------------------------------------------------------------------
     def _emit(self, event: TokenEvent) -> None:
@@ -198,6 +212,11 @@ class TokenService:
             self._deliver(token, recipient, code, project, expires_in, locale)
         log.info("token created id=%s project=%s recipient=%s sent=%s", token.id, project.id, recipient.hint, send)
         self._emit(TokenEvent("created", project.id, token.id, recipient.hint, purpose_value))
+        if queued:
+            # To the host's task queue, if it has one (delivery_dispatch): after "created" is told, so
+            # listeners hear a code's events in order even when the task runs in this process.
+            assert self.outbox is not None
+            self.outbox.dispatch(job.id)
         return CreatedToken(
             token.id, None if project.deliver_only else code, token.expires_at, token.channel, send, limit
         )

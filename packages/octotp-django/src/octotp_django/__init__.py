@@ -15,13 +15,22 @@ except ImportError as exc:  # pragma: no cover - only without Django installed
     raise ImportError("octotp-django needs Django: pip install 'django>=4.2'") from exc
 
 from .api import cancel_token, create_token, get_octotp, validate_token
-from .signals import token_approved, token_created, token_failed, token_locked
+from .signals import (
+    delivery_failed,
+    delivery_sent,
+    token_approved,
+    token_created,
+    token_failed,
+    token_locked,
+)
 from .version import __version__
 
 __all__ = [
     "__version__",
     "cancel_token",
     "create_token",
+    "delivery_failed",
+    "delivery_sent",
     "get_octotp",
     "token_approved",
     "token_created",

@@ -28,12 +28,20 @@ def build_octotp(*, clock: Clock | None = None) -> Octotp:
     ``get_octotp()`` builds its one instance with this; tests can build one with a ``FrozenClock``
     and install it with ``reset_octotp(octotp)``.
     """
+    from django.db import DEFAULT_DB_ALIAS, router, transaction
+
+    from . import models
     from .conf import get_settings
     from .signals import send_token_signal
     from .store import DjangoStore
 
     octotp = Octotp(get_settings(), store=DjangoStore(), clock=clock)
-    octotp.tokens.listeners.append(send_token_signal)
+    octotp.tokens.listeners.append(send_token_signal)  # the outbox's listeners too
+    # A create inside the host's atomic() block is committed when the block ends: only then may its
+    # job go to the host's task queue (delivery_dispatch).
+    octotp.outbox.after_commit = lambda callback: transaction.on_commit(
+        callback, using=router.db_for_write(models.Job) or DEFAULT_DB_ALIAS
+    )
     return octotp
 
 

@@ -2,7 +2,11 @@
 
 Each is sent with ``sender`` = :class:`octotp_django.models.Token` and keyword arguments
 ``event`` (the core ``TokenEvent``), ``project_id``, ``token_id``, ``recipient_hint`` (masked,
-e.g. ``j***@example.com``), ``purpose`` and ``status`` (``None`` for ``token_created``)::
+e.g. ``j***@example.com``), ``purpose``, ``status`` (the validation's; ``None`` for
+``token_created`` and deliveries), and for ``delivery_sent`` / ``delivery_failed`` also
+``reason`` (why it failed; ``None`` once sent).
+``delivery_sent`` and ``delivery_failed`` come from the outbox (``"DELIVERY_MODE": "queue"``),
+wherever the job is sent: a worker or a host's task queue (``DELIVERY_DISPATCH``)::
 
     from django.dispatch import receiver
     from octotp_django.signals import token_locked
@@ -34,13 +38,17 @@ token_failed = Signal()
 """A validation failed: ``status`` is ``incorrect``, ``expired`` or ``not_found``."""
 token_locked = Signal()
 """A validation was refused because the token or the recipient's failure budget is used up."""
+delivery_sent = Signal()
+"""A queued code's message was handed to its provider (``"DELIVERY_MODE": "queue"``)."""
+delivery_failed = Signal()
+"""A queued code's delivery failed for good: ``reason`` says why (``expired``, ``invalid_recipient``...)."""
 
 SIGNALS: Mapping[EventKind, Signal] = {kind: globals()[name] for kind, name in SIGNAL_NAMES.items()}
 """Event kind → signal, by core's one mapping (``octotp_core.events.SIGNAL_NAMES``)."""
 
 
 def send_token_signal(event: TokenEvent) -> None:
-    """Core ``TokenService`` listener: send the Django signal for ``event.kind`` (``send_robust``:
+    """Core listener (tokens and outbox): send the Django signal for ``event.kind`` (``send_robust``:
     a receiver that raises is logged and the others still run)."""
     from .models import Token
 

@@ -27,7 +27,14 @@ from . import signals
 from .config import ConfigurationError
 from .errors import handle_octotp_errors, problem_response
 from .extension import Octotp, cancel_token, create_token, get_octotp, validate_token
-from .signals import token_approved, token_created, token_failed, token_locked
+from .signals import (
+    delivery_failed,
+    delivery_sent,
+    token_approved,
+    token_created,
+    token_failed,
+    token_locked,
+)
 from .version import __version__
 
 __all__ = [
@@ -38,6 +45,8 @@ __all__ = [
     "__version__",
     "cancel_token",
     "create_token",
+    "delivery_failed",
+    "delivery_sent",
     "get_octotp",
     "handle_octotp_errors",
     "problem_response",

@@ -8,6 +8,7 @@ extension object itself holds only options, so one instance can serve any number
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -120,7 +121,7 @@ class Octotp:
         core = octotp_core.Octotp(
             settings, store=self._store, engine=engine, clock=self._clock, backends=self._backends
         )
-        core.tokens.listeners.append(send_token_signal)
+        core.tokens.listeners.append(functools.partial(send_token_signal, app=app))  # the outbox's too
         _warn_if_limits_are_per_process(app, core)
         if app.config[PREFIX + "AUTO_MIGRATE"]:
             core.migrate()

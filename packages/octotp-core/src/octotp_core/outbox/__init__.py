@@ -3,6 +3,6 @@
 serve``) or a process of its own (``octotp worker``)."""
 
 from .queue import Outbox, backoff
-from .worker import Worker
+from .worker import Worker, worker_name
 
-__all__ = ["Outbox", "Worker", "backoff"]
+__all__ = ["Outbox", "Worker", "backoff", "worker_name"]

@@ -1,24 +1,33 @@
 """``Outbox``: makes a code's delivery job, and sends due jobs: claimed by one worker at a time
 (``Store.claim_jobs``), retried with backoff and jitter after a transient failure until the code
 expires, stopped at once by a permanent one (``delivery.PermanentFailure``). Nothing is sent after
-its code expires, nor for a code that was cancelled or replaced meanwhile."""
+its code expires, nor for a code that was cancelled or replaced meanwhile.
+
+Once a job's outcome is stored, the listeners are told ``delivery.sent`` or ``delivery.failed``
+(``TokenEvent``: the masked recipient and the reason, never the code). With
+``Settings.delivery_dispatch`` each new job is also handed to the host's task queue, whose task
+sends it with ``send_job``."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import logging
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..clock import Clock
 from ..delivery import DeliveryBackend, render
 from ..delivery.failure import describe_failure
 from ..delivery.outcomes import PermanentFailure
+from ..events import notify
+from ..ids import is_uuid
 from ..projects import message_overrides
 from ..settings import Settings
-from ..store import Job, NewToken, Store
+from ..store import Job, NewToken, Store, Token
+from ..tokens import EventKind, TokenEvent
 from .payload import seal, unseal
 
 log = logging.getLogger("octotp.outbox")
@@ -44,10 +53,19 @@ class Outbox:
         clock: Clock,
         backends: Mapping[str, DeliveryBackend],
         secrets: Sequence[bytes],
+        listeners: list[Callable[[TokenEvent], None]] | None = None,
     ) -> None:
+        """``listeners``: told ``delivery.sent`` / ``delivery.failed`` (``Octotp`` shares the list
+        with ``TokenService``, so one listener hears every event)."""
         self.store, self.settings, self.clock, self.backends = store, settings, clock, backends
         self._secrets = list(secrets)
         self.lease = dt.timedelta(seconds=settings.delivery_lease_seconds)
+        self.listeners: list[Callable[[TokenEvent], None]] = [] if listeners is None else listeners
+        self.after_commit: Callable[[Callable[[], None]], None] = _at_once
+        """How ``dispatch`` waits for the create's transaction to commit: at once for core's stores
+        (each create commits its own); the Django adapter sets ``transaction.on_commit``, since a
+        host's ``atomic()`` block may hold the create's writes until it ends."""
+        self._dispatcher: Callable[[str], object] | None = None
 
     def code_job(
         self, token: NewToken, to: str, code: str, project_name: str, expires_in: int, locale: str | None
@@ -75,6 +93,37 @@ class Outbox:
             created_at=token.created_at,
         )
 
+    # -- a host's task queue (Settings.delivery_dispatch) ------------------------------------
+    def dispatch(self, job_id: str) -> None:
+        """Hand the job ``job_id`` to ``Settings.delivery_dispatch`` once its create has committed
+        (nothing without the setting). Never raises: a dispatch that fails is logged, and the job
+        waits in the queue for a polling worker."""
+        if self.settings.delivery_dispatch is None:
+            return
+        self.after_commit(lambda: self._dispatch(job_id))
+
+    def _dispatch(self, job_id: str) -> None:
+        try:
+            if self._dispatcher is None:
+                self._dispatcher = load_dispatch(self.settings.delivery_dispatch or "")
+            self._dispatcher(job_id)
+        except Exception as exc:
+            log.warning("delivery dispatch failed job=%s %s; a polling worker will send it", job_id, type(exc).__name__)
+
+    def send_job(self, job_id: str, worker: str) -> bool:
+        """Claim the job ``job_id`` for ``worker`` and send it (what a host's task calls with the id
+        ``delivery_dispatch`` handed over; ``worker``: who holds it, e.g. ``worker_name()``). False,
+        doing nothing, when the job is not due: already claimed by another worker, waiting for a
+        retry, or done, so a task run twice (or racing a polling worker) never sends twice."""
+        if not is_uuid(job_id):
+            return False
+        now = self.clock.now()
+        job = self.store.claim_job(job_id, worker, now, now + self.lease)
+        if job is None:
+            return False
+        self._run(job, worker)
+        return True
+
     def run_once(self, worker: str, limit: int = 20) -> int:
         """Claim up to ``limit`` due jobs for ``worker`` and send each while half the lease is left;
         how many were claimed."""
@@ -94,16 +143,16 @@ class Outbox:
     # -- one job -----------------------------------------------------------------------------
     def _run(self, job: Job, worker: str) -> None:
         now = self.clock.now()
-        if now >= job.expires_at:
-            self._fail(job, worker, "expired")
-            return
         token = self.store.get_token(job.token_id) if job.token_id else None
+        if now >= job.expires_at:
+            self._fail(job, token, worker, "expired")
+            return
         if job.kind == "code" and (token is None or token.closed_at is not None):
-            self._fail(job, worker, "token_closed", close=False)  # cancelled or replaced: never sent
+            self._fail(job, token, worker, "token_closed", close=False)  # cancelled or replaced: never sent
             return
         payload = unseal(self._secrets, job.id, job.payload or "")
         if payload is None or token is None:
-            self._fail(job, worker, "unreadable")
+            self._fail(job, token, worker, "unreadable")
             return
         # The project's overrides are read now, not sealed into the payload: see ``code_job``.
         project = self.store.get_project(job.project_id)
@@ -122,10 +171,10 @@ class Outbox:
             provider_id = backend.send(message)
         except PermanentFailure as exc:
             log.warning("delivery failed job=%s token=%s reason=%s", job.id, job.token_id, exc.reason)
-            self._fail(job, worker, exc.reason)
+            self._fail(job, token, worker, exc.reason)
             return
         except Exception as exc:
-            self._retry(job, worker, describe_failure(backend, exc), type(exc).__name__)
+            self._retry(job, token, worker, describe_failure(backend, exc), type(exc).__name__)
             return
         sent = self.store.finish_job(
             job.id,
@@ -135,19 +184,45 @@ class Outbox:
             sent_at=self.clock.now(),
         )
         log.info("delivery sent job=%s token=%s attempt=%s recorded=%s", job.id, job.token_id, job.attempts, sent)
+        if sent:
+            self._tell("delivery.sent", job, token)
 
-    def _retry(self, job: Job, worker: str, described: str, reason: str) -> None:
+    def _retry(self, job: Job, token: Token | None, worker: str, described: str, reason: str) -> None:
         due = self.clock.now() + dt.timedelta(seconds=backoff(job.attempts, self.settings.delivery_retry_seconds))
         if due >= job.expires_at:
             log.warning("delivery failed job=%s token=%s %s; the code expires first", job.id, job.token_id, described)
-            self._fail(job, worker, "expired")
+            self._fail(job, token, worker, "expired")
             return
         log.info(
             "delivery will be retried job=%s token=%s attempt=%s %s", job.id, job.token_id, job.attempts, described
         )
         self.store.retry_job(job.id, worker, due, reason[:64])
 
-    def _fail(self, job: Job, worker: str, reason: str, *, close: bool = True) -> None:
-        if self.store.finish_job(job.id, worker, "failed", reason=reason) and close and job.token_id:
+    def _fail(self, job: Job, token: Token | None, worker: str, reason: str, *, close: bool = True) -> None:
+        if not self.store.finish_job(job.id, worker, "failed", reason=reason):
+            return  # no longer this worker's job: its new holder tells the outcome
+        if close and job.token_id:
             # No usable code is left behind a delivery that failed (as with a synchronous one).
             self.store.close_token(job.token_id, self.clock.now(), "delivery_failed")
+        self._tell("delivery.failed", job, token, reason)
+
+    def _tell(self, kind: EventKind, job: Job, token: Token | None, reason: str | None = None) -> None:
+        """Tell the listeners a code job's stored outcome: the token's masked recipient, never the code
+        (a token purged meanwhile leaves the hint and purpose empty)."""
+        if job.kind != "code":
+            return
+        hint, purpose = (token.recipient_hint, token.purpose) if token is not None else ("", "")
+        notify(self.listeners, TokenEvent(kind, job.project_id, job.token_id, hint, purpose, reason=reason))
+
+
+def _at_once(callback: Callable[[], None]) -> None:
+    callback()
+
+
+def load_dispatch(dotted_path: str) -> Callable[[str], object]:
+    """The callable ``Settings.delivery_dispatch`` names (``package.module.function``)."""
+    module_name, _, attr = dotted_path.rpartition(".")
+    dispatch = getattr(importlib.import_module(module_name), attr)
+    if not callable(dispatch):
+        raise TypeError(f"delivery_dispatch {dotted_path} is not callable")
+    return dispatch  # type: ignore[no-any-return]

@@ -42,6 +42,8 @@ DUE_JOBS = (
     .limit(bindparam("b_limit", type_=Integer))
     .with_for_update(skip_locked=True)
 )
+# One due job, by id: ``claim_jobs`` runs it for each candidate, ``claim_job`` for the one a host's
+# task queue was handed; either way the row count says who won.
 CLAIM_JOB = (
     update(jobs)
     .where(jobs.c.id == _b(jobs, "id"), *_DUE)

@@ -68,6 +68,15 @@ class JobStoreMixin(StatementRunner):
         jobs = [self.get_job(str(row[0])) for row in claimed]
         return [job for job in jobs if job is not None]
 
+    def claim_job(self, job_id: str, worker: str, now: dt.datetime, lease_until: dt.datetime) -> Job | None:
+        """Claim the job ``job_id`` for ``worker`` until ``lease_until`` if it is due, by the same
+        conditional update as ``claim_jobs`` (so a worker that raced for it wins or loses by the row
+        count); None when it is not: held by another worker, waiting for a retry, or done."""
+        params = {"b_id": job_id, "b_now": now, "b_lease_until": lease_until, "b_worker": worker}
+        if self._run_write(js.CLAIM_JOB, params) != 1:
+            return None
+        return self.get_job(job_id)
+
     def finish_job(
         self,
         job_id: str,

@@ -266,6 +266,10 @@ class Store(Protocol):
         """Claim up to ``limit`` due jobs for ``worker`` until ``lease_until``: one worker per job,
         whatever the concurrency (conditional updates; ``FOR UPDATE SKIP LOCKED`` where it exists)."""
 
+    def claim_job(self, job_id: str, worker: str, now: dt.datetime, lease_until: dt.datetime) -> Job | None:
+        """Claim this one job for ``worker`` until ``lease_until`` if it is due (the conditional update
+        of ``claim_jobs``); None when another worker holds it, it waits for a retry, or it is done."""
+
     def finish_job(
         self,
         job_id: str,

@@ -22,6 +22,7 @@ ENV_VARS = {
     "postgres": "OCTOTP_TEST_POSTGRES_URL",
     "mysql": "OCTOTP_TEST_MYSQL_URL",
     "redis": "OCTOTP_TEST_REDIS_URL",
+    "amqp": "OCTOTP_TEST_AMQP_URL",
 }
 
 
@@ -35,7 +36,8 @@ def services_required() -> bool:
 
 
 def service_url(name: str) -> str:
-    """The configured URL for ``postgres``, ``mysql`` or ``redis``; ``ServiceUnavailable`` if unset."""
+    """The configured URL for ``postgres``, ``mysql``, ``redis`` or ``amqp`` (RabbitMQ, for the Celery
+    test); ``ServiceUnavailable`` if unset."""
     url = os.environ.get(ENV_VARS[name], "")
     if not url:
         raise ServiceUnavailable(f"{ENV_VARS[name]} is not set")

@@ -105,6 +105,30 @@ class JobStoreSuite:
         )
         assert store.finish_job(due.id, "w2", "failed", reason="x") is False  # done is done
 
+    def test_claim_job_takes_one_due_job_by_id_once(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        _, job = self._queued(store, project, now)
+        later = self.make_token(project, now)
+        waiting = job_for(later, due_at=now + dt.timedelta(seconds=30))
+        store.insert_token_with_job(later, waiting)
+        lease = now + dt.timedelta(seconds=10)
+        assert store.claim_job(waiting.id, "task", now, lease) is None  # not due (a retry's wait)
+        held = store.claim_job(job.id, "task", now, lease)
+        assert held is not None
+        assert (held.id, held.state, held.claimed_by, held.attempts, held.due_at) == (
+            job.id,
+            "sending",
+            "task",
+            1,
+            lease,
+        )
+        assert store.claim_job(job.id, "task-again", now, lease) is None  # held
+        assert [j for j in store.claim_jobs("poller", now, lease, 100) if j.id == job.id] == []
+        assert store.finish_job(job.id, "task", "sent", sent_at=now) is True
+        after = lease + dt.timedelta(seconds=1)
+        assert store.claim_job(job.id, "task", after, after + dt.timedelta(seconds=10)) is None  # done
+        assert store.claim_job(str(uuid.uuid4()), "task", now, lease) is None
+
     def test_racing_workers_claim_each_job_exactly_once(self, store: Store, now: dt.datetime) -> None:
         project = self.make_project(store, now)
         ids = {self._queued(store, project, now)[1].id for _ in range(self.concurrency * 2)}

@@ -27,14 +27,19 @@ class Received:
     """What ``verify`` returned (the parsed event) when it accepted the request."""
     error: BaseException | None = None
     """What ``verify`` raised when it refused the request."""
+    status: int = 400
+    """What the receiver answered."""
 
 
 class WebhookReceiver:
     """Start with ``running(verify)``; ``url`` is the endpoint, ``received`` what arrived in order."""
 
-    def __init__(self, verify: Verify) -> None:
+    def __init__(self, verify: Verify, answers: list[int] | None = None) -> None:
         self.verify = verify
         self.received: list[Received] = []
+        self.answers = list(answers or [])
+        """Statuses to answer the first requests with, in order, whatever they hold (an endpoint that
+        is down: 503, gone: 410); then 204 for a verified request."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,12 +48,13 @@ class WebhookReceiver:
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 try:
                     result = receiver.verify(body, headers)
+                    status = receiver.answers.pop(0) if receiver.answers else 204
                 except Exception as exc:
                     receiver.received.append(Received(self.path, headers, body, error=exc))
                     self.send_response(400)
                 else:
-                    receiver.received.append(Received(self.path, headers, body, result=result))
-                    self.send_response(204)
+                    receiver.received.append(Received(self.path, headers, body, result=result, status=status))
+                    self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -77,9 +83,9 @@ class WebhookReceiver:
 
 
 @contextmanager
-def running(verify: Verify) -> Iterator[WebhookReceiver]:
-    """A receiver serving in a thread until the block ends."""
-    receiver = WebhookReceiver(verify)
+def running(verify: Verify, answers: list[int] | None = None) -> Iterator[WebhookReceiver]:
+    """A receiver serving in a thread until the block ends (``answers``: see ``WebhookReceiver``)."""
+    receiver = WebhookReceiver(verify, answers)
     thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -228,7 +228,6 @@ def test_a_worker_thread_sends_on_the_real_clock(make_settings: object, database
     )
     octotp = Octotp(settings)
     worker = octotp.start_worker()
-    assert worker is not None
     try:
         project = octotp.accounts.create_project("Threaded").project.id
         to = _email()
@@ -244,7 +243,6 @@ def test_sync_mode_keeps_the_502_behaviour(make_octotp: MakeOctotp) -> None:
     try:
         octotp = make_octotp(**box.delivery_settings)
         assert octotp.settings.delivery_mode == "sync"
-        assert octotp.start_worker() is None
         project = octotp.accounts.create_project("Sync").project.id
         with pytest.raises(DeliveryFailed):
             octotp.tokens.create(project, email=_email(), send=True)

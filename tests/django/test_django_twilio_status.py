@@ -36,7 +36,6 @@ def twilio() -> Iterator[TwilioServer]:
 def test_status_callbacks_reach_the_django_project(twilio: TwilioServer) -> None:
     core = get_octotp()
     worker = core.start_worker()
-    assert worker is not None
     try:
         with ThreadedWsgi(WSGIHandler()) as server:
             check_status_callbacks(server.url + "/octotp", core, twilio, "+14155550122")

@@ -23,7 +23,6 @@ def test_status_callbacks_reach_a_flask_host(make_app: Callable[..., Flask], sql
     )
     core = app.extensions["octotp"]
     worker = core.start_worker()
-    assert worker is not None
     try:
         with ThreadedWsgi(app) as server:
             check_status_callbacks(server.url, core, twilio, "+14155550121")

@@ -21,6 +21,7 @@ from .ratelimit import RateLimits
 from .settings import Settings
 from .store import SqlAlchemyStore, Store, make_engine
 from .tokens import TokenEvent, TokenService
+from .webhooks.endpoints import WebhookEndpoints
 
 
 class Octotp(InProcessApi):
@@ -58,6 +59,10 @@ class Octotp(InProcessApi):
         self.audit = AuditLog(store, settings, self.clock)
         listeners: list[Callable[[TokenEvent], None]] = []  # one list: token and delivery events alike
         self.outbox = Outbox(store, settings, self.clock, backends, secrets, listeners)
+        self.webhooks = WebhookEndpoints(store, settings, self.clock, secrets)
+        self.webhooks.dispatch = self.outbox.dispatch
+        self.outbox.send_webhook = self.webhooks.send
+        listeners.append(self.webhooks.on_token_event)
         self.tokens = TokenService(
             store,
             settings,
@@ -81,11 +86,10 @@ class Octotp(InProcessApi):
 
     # -- the in-process API (create_token, validate_token, cancel_token) comes from InProcessApi --
 
-    def start_worker(self) -> Worker | None:
-        """With ``delivery_mode="queue"``: a ``Worker`` sending this octotp's jobs in a daemon thread
-        (what ``octotp serve`` runs in each of its processes); None otherwise. Stop it with ``stop()``."""
-        if self.settings.delivery_mode != "queue":
-            return None
+    def start_worker(self) -> Worker:
+        """A ``Worker`` sending this octotp's jobs (codes with ``delivery_mode="queue"``, and event
+        webhooks in either mode) in a daemon thread: what ``octotp serve`` runs in each of its
+        processes. Stop it with ``stop()``."""
         return Worker(self.outbox).start()
 
     def close(self) -> None:

@@ -169,6 +169,17 @@ class Settings(BaseSettings):
     ``Octotp.outbox.send_job(job_id, worker_name)``. A dispatch that raises is logged and the job
     waits for a polling worker, which also sends retries and anything a lost task missed."""
 
+    webhook_retry_seconds: int = Field(default=86400, ge=60)
+    """How long an event webhook is retried (with backoff up to an hour) until its endpoint takes it
+    (a 2xx answer); then it is ``failed`` and can be re-sent from the dashboard."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    """How long a webhook endpoint has to answer one request."""
+    webhook_private_addresses: bool = False
+    """Let project webhook endpoints be loopback, private or link-local addresses (``localhost``,
+    ``10.0.0.5``). Off by default: on a service strangers sign up to, an endpoint could otherwise make
+    the server call its own network. Turn it on where every console user is trusted (a host app's
+    staff, development)."""
+
     usage_flush_seconds: float = Field(default=1.0, ge=0)
     """How often a process writes its added-up usage counters to the database (0: at every count)."""
     api_key_cache_seconds: float = Field(default=2.0, ge=0)

@@ -302,6 +302,8 @@ class Job(models.Model):
     provider_id = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    endpoint_id = models.CharField(max_length=36, null=True, blank=True, db_index=True)
+    event_type = models.CharField(max_length=40, null=True, blank=True)
 
     class Meta:
         db_table = "octotp_jobs"
@@ -310,3 +312,25 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.state}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of a project's that receives its events (``token.created``...), signed per Standard
+    Webhooks. ``secret_sealed`` is the signing secret sealed with the server secret: manage
+    endpoints in octotp's dashboard or with ``manage.py octotp webhooks``, which show the secret once."""
+
+    id = models.CharField(max_length=36, primary_key=True, default=new_id, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.CharField(max_length=2048)
+    secret_sealed = models.CharField(max_length=512)
+    events = models.CharField(max_length=512, default="", blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    description = models.CharField(max_length=200, default="", blank=True)
+
+    class Meta:
+        db_table = "octotp_webhook_endpoints"
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.url

@@ -50,6 +50,7 @@ from octotp_core.store.models import UTCDateTime
 from octotp_core.store.protocol import IdempotencyClaimRaced
 from octotp_core.store.records import PROJECT_SETTABLE
 from octotp_core.store.runner import Step
+from octotp_core.store.webhook_store import WebhookStoreMixin
 
 from . import models as m
 
@@ -275,7 +276,7 @@ def _statement_model(statement: Any) -> type[Model]:
     return _model(table.name)
 
 
-class DjangoStore(ConsoleStoreMixin, JobStoreMixin):
+class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     """The store on Django's database connections (routed like any model of the ``octotp`` app)."""
 
     def __init__(self, using: str | None = None) -> None:

@@ -28,10 +28,9 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = core.start_worker()  # delivery_mode="queue": this process sends queued codes too
+        worker = core.start_worker()  # this process sends queued codes and event webhooks too
         yield
-        if worker is not None:
-            worker.stop()
+        worker.stop()
         core.close()
 
     app = FastAPI(

@@ -508,17 +508,18 @@ def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
 @click.option("--batch", default=20, show_default=True, help="Jobs claimed at a time.")
 @pass_octotp
 def worker(octotp: Octotp, poll: float, batch: int) -> None:
-    """Send queued deliveries (delivery_mode=queue) until stopped (Ctrl-C, SIGTERM). Run as many as
-    you like, on any machines sharing the database: each job is sent by one of them."""
+    """Send queued deliveries (delivery_mode=queue) and event webhooks until stopped (Ctrl-C,
+    SIGTERM). Run as many as you like, on any machines sharing the database: each job is sent by one
+    of them."""
     running = Worker(octotp.outbox, poll=poll, batch=batch)
     if octotp.settings.delivery_mode != "queue":
-        click.echo("note: delivery_mode is sync, so nothing is queued for this worker (OCTOTP_DELIVERY_MODE=queue)")
+        click.echo("note: delivery_mode is sync, so this worker sends event webhooks only (OCTOTP_DELIVERY_MODE=queue)")
 
     def stop(signum: int, frame: object) -> None:
         running.stop(timeout=0)
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"octotp worker {running.name} sending queued deliveries; Ctrl-C stops it")
+    click.echo(f"octotp worker {running.name} sending queued deliveries and webhooks; Ctrl-C stops it")
     with contextlib.suppress(KeyboardInterrupt):
         running.run()
 

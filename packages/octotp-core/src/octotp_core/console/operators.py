@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..errors import Forbidden, NotFound
 from ..ids import is_uuid
 from ..store import Account, Project
+from ..webhooks.events import plan_changed
 
 if TYPE_CHECKING:
     from ..core import Octotp
@@ -131,6 +132,7 @@ class OperatorActions:
             address=address,
             actor_label=actor_label,
         )
+        self.octotp.webhooks.emit(after.id, plan_changed(after, before.plan, self.octotp.clock.now()))
         log.info("operator plan changed project=%s plan=%s", after.id, after.plan)
 
     def set_suspended(

@@ -33,12 +33,14 @@ from .payload import seal, unseal
 log = logging.getLogger("octotp.outbox")
 
 MAX_RETRY_SECONDS = 60.0
+MAX_WEBHOOK_RETRY_SECONDS = 3600.0
+"""An event webhook waits longer between tries than a code (its endpoint may be down for hours)."""
 
 
-def backoff(attempt: int, first: float, rng: random.Random | None = None) -> float:
+def backoff(attempt: int, first: float, rng: random.Random | None = None, cap: float = MAX_RETRY_SECONDS) -> float:
     """Seconds before try ``attempt + 1`` after ``attempt`` failed: ``first`` doubling per attempt up
-    to a minute, times a jitter factor in [0.5, 1.5) so that failed jobs do not retry in step."""
-    base: float = min(MAX_RETRY_SECONDS, first * 2.0 ** max(0, attempt - 1))
+    to ``cap`` (a minute), times a jitter factor in [0.5, 1.5) so that failed jobs do not retry in step."""
+    base: float = min(cap, first * 2.0 ** max(0, attempt - 1))
     jitter = (rng or random).random()  # spreading retries out: not a secret
     return base * (0.5 + jitter)
 
@@ -66,6 +68,8 @@ class Outbox:
         (each create commits its own); the Django adapter sets ``transaction.on_commit``, since a
         host's ``atomic()`` block may hold the create's writes until it ends."""
         self._dispatcher: Callable[[str], object] | None = None
+        self.send_webhook: Callable[[Job], object] | None = None
+        """Sends a claimed ``kind="webhook"`` job (``Octotp`` sets ``WebhookEndpoints.send``)."""
 
     def code_job(
         self, token: NewToken, to: str, code: str, project_name: str, expires_in: int, locale: str | None
@@ -142,6 +146,9 @@ class Outbox:
 
     # -- one job -----------------------------------------------------------------------------
     def _run(self, job: Job, worker: str) -> None:
+        if job.kind == "webhook":
+            self._run_webhook(job, worker)
+            return
         now = self.clock.now()
         token = self.store.get_token(job.token_id) if job.token_id else None
         if now >= job.expires_at:
@@ -187,10 +194,33 @@ class Outbox:
         if sent:
             self._tell("delivery.sent", job, token)
 
+    def _run_webhook(self, job: Job, worker: str) -> None:
+        """Send one event webhook: ``sent`` on a 2xx, retried with backoff on anything else until the
+        job expires, ``failed`` at once for what cannot succeed (``PermanentFailure``)."""
+        if self.clock.now() >= job.expires_at or self.send_webhook is None:
+            self._fail(job, None, worker, "expired" if self.send_webhook else "no_sender")
+            return
+        try:
+            self.send_webhook(job)
+        except PermanentFailure as exc:
+            log.warning("webhook failed job=%s endpoint=%s reason=%s", job.id, job.endpoint_id, exc.reason)
+            self._fail(job, None, worker, exc.reason)
+            return
+        except Exception as exc:
+            reason = getattr(exc, "reason", None)
+            reason = reason if isinstance(reason, str) else type(exc).__name__
+            self._retry(job, None, worker, f"endpoint={job.endpoint_id} reason={reason}", reason)
+            return
+        sent = self.store.finish_job(job.id, worker, "sent", sent_at=self.clock.now())
+        log.info("webhook sent job=%s endpoint=%s attempt=%s recorded=%s", job.id, job.endpoint_id, job.attempts, sent)
+
     def _retry(self, job: Job, token: Token | None, worker: str, described: str, reason: str) -> None:
-        due = self.clock.now() + dt.timedelta(seconds=backoff(job.attempts, self.settings.delivery_retry_seconds))
+        cap = MAX_WEBHOOK_RETRY_SECONDS if job.kind == "webhook" else MAX_RETRY_SECONDS
+        due = self.clock.now() + dt.timedelta(
+            seconds=backoff(job.attempts, self.settings.delivery_retry_seconds, cap=cap)
+        )
         if due >= job.expires_at:
-            log.warning("delivery failed job=%s token=%s %s; the code expires first", job.id, job.token_id, described)
+            log.warning("delivery failed job=%s token=%s %s; it expires first", job.id, job.token_id, described)
             self._fail(job, token, worker, "expired")
             return
         log.info(

@@ -16,6 +16,7 @@ from .records import (
     Token,
     TokenFilter,
     UsageDay,
+    WebhookEndpoint,
 )
 from .sql import SqlAlchemyStore
 
@@ -36,5 +37,6 @@ __all__ = [
     "Token",
     "TokenFilter",
     "UsageDay",
+    "WebhookEndpoint",
     "make_engine",
 ]

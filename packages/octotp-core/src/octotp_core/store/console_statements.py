@@ -24,6 +24,7 @@ from .models import (
 )
 from .records import ACCOUNT_SETTABLE, Account, AuditEvent, DashboardSession, Invitation, Member
 from .statements import PROJECT_COLUMNS, _b, _columns, _names, _v, _values, api_keys, tokens, usage_daily
+from .webhook_statements import DELETE_PROJECT_ENDPOINTS
 
 accounts: Table = AccountRow.__table__  # type: ignore[assignment]
 projects: Table = ProjectRow.__table__  # type: ignore[assignment]
@@ -79,6 +80,7 @@ LIST_ACCOUNT_PROJECTS = (
 # creates its foreign keys without ON DELETE), in one transaction.
 DELETE_PROJECT = (
     DELETE_PROJECT_JOBS,
+    DELETE_PROJECT_ENDPOINTS,
     *(
         delete(table).where(table.c.project_id == _b(table, "project_id"))
         for table in (idempotency_keys, usage_daily, tokens, api_keys, members, invitations)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, delete, insert, not_, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, case, delete, insert, not_, or_, select, update
 
 from .models import JobRow
 from .records import Job
@@ -58,7 +58,13 @@ _HELD = (jobs.c.id == _b(jobs, "id"), jobs.c.state == "sending", jobs.c.claimed_
 FINISH_JOB = (
     update(jobs)
     .where(*_HELD)
-    .values(**_values(jobs, ["state", "reason", "provider_id", "sent_at"]), payload=None, claimed_by=None)
+    # A code's payload (its code and recipient) is wiped; an event webhook's (a masked event) is kept
+    # for a manual re-send until the job is purged.
+    .values(
+        **_values(jobs, ["state", "reason", "provider_id", "sent_at"]),
+        payload=case((jobs.c.kind == "webhook", jobs.c.payload), else_=None),
+        claimed_by=None,
+    )
 )
 RETRY_JOB = update(jobs).where(*_HELD).values(**_values(jobs, ["due_at", "reason"]), state="queued", claimed_by=None)
 PROVIDER_UPDATE = (

@@ -170,6 +170,21 @@ class JobRow(Base):
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    endpoint_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    event_type: Mapped[str | None] = mapped_column(String(40))
+
+
+class WebhookEndpointRow(Base):
+    __tablename__ = "octotp_webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret_sealed: Mapped[str] = mapped_column(String(512))
+    events: Mapped[str] = mapped_column(String(512), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    description: Mapped[str] = mapped_column(String(200), default="")
 
 
 class UsageRow(Base):

@@ -25,6 +25,7 @@ from .records import (
     Token,
     TokenFilter,
     UsageDay,
+    WebhookEndpoint,
 )
 
 
@@ -292,3 +293,23 @@ class Store(Protocol):
 
     def purge_jobs(self, expired_before: dt.datetime) -> int:
         """Delete finished jobs that expired before this instant; how many."""
+
+    # -- event webhooks -----------------------------------------------------------------------
+    def create_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    def get_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+
+    def list_webhook_endpoints(self, project_id: str) -> list[WebhookEndpoint]:
+        """The project's endpoints, oldest first."""
+
+    def update_webhook_endpoint(self, endpoint: WebhookEndpoint) -> bool:
+        """Write the endpoint's changeable fields over the stored one of that id and project."""
+
+    def delete_webhook_endpoint(self, endpoint_id: str, project_id: str) -> bool:
+        """Delete the project's endpoint and its log; False when there was none."""
+
+    def list_endpoint_jobs(self, endpoint_id: str, limit: int = 50) -> list[Job]:
+        """The endpoint's webhook jobs, newest first."""
+
+    def requeue_job(self, job_id: str, due_at: dt.datetime, expires_at: dt.datetime) -> bool:
+        """Queue a finished webhook job again (a manual re-send); False for any other job."""

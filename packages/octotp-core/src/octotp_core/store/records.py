@@ -245,3 +245,23 @@ class Job:
     """The provider's id of the message (Twilio's message SID), which its status callbacks name."""
     sent_at: dt.datetime | None = None
     delivered_at: dt.datetime | None = None
+    endpoint_id: str | None = None
+    """An event webhook's endpoint (``kind="webhook"``)."""
+    event_type: str | None = None
+    """An event webhook's event (``token.created``...)."""
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A URL of a project's that receives its events, signed per Standard Webhooks with its own
+    secret (stored sealed with the server secret: ``webhooks.endpoints``)."""
+
+    id: str
+    project_id: str
+    url: str
+    secret_sealed: str
+    events: str
+    """The event types it receives, space-separated; empty: every type."""
+    enabled: bool
+    created_at: dt.datetime
+    description: str = ""

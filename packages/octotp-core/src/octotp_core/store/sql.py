@@ -36,6 +36,7 @@ from .statements import api_keys as api_keys
 from .statements import idempotency_keys as idempotency_keys
 from .statements import tokens as tokens
 from .statements import usage_daily as usage_daily
+from .webhook_store import WebhookStoreMixin
 
 accounts: Table = AccountRow.__table__  # type: ignore[assignment]
 projects: Table = ProjectRow.__table__  # type: ignore[assignment]
@@ -56,7 +57,7 @@ class _NoChange(Exception):
     """A transaction's first step changed nothing: roll it back."""
 
 
-class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin):
+class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     """The store on any SQLAlchemy engine (its own, or a host application's)."""
 
     def __init__(self, engine: Engine) -> None:

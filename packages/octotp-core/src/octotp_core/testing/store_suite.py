@@ -39,6 +39,7 @@ from ..states import TOKEN_STATES, token_state
 from ..store import Account, ApiKey, DashboardSession, NewToken, Project, Store, Token, TokenFilter, UsageDay
 from .console_store_suite import ConsoleStoreSuite
 from .job_store_suite import JobStoreSuite
+from .webhook_store_suite import WebhookStoreSuite
 
 T = TypeVar("T")
 
@@ -80,7 +81,7 @@ def run_concurrently(count: int, action: Callable[[], T], after: Callable[[], No
         return [f.result(timeout=120) for f in futures]
 
 
-class StoreSuite(ConsoleStoreSuite, JobStoreSuite):
+class StoreSuite(ConsoleStoreSuite, JobStoreSuite, WebhookStoreSuite):
     """Conformance tests for a ``Store``; subclasses supply the ``store`` fixture.
 
     The store must be callable from several threads at once, each seeing the others' committed

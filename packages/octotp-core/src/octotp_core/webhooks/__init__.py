@@ -28,6 +28,7 @@ from .events import (
     WebhookEvent,
     delivery_failed,
     delivery_sent,
+    from_token_event,
     plan_changed,
     token_event,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "WebhookEvent",
     "delivery_failed",
     "delivery_sent",
+    "from_token_event",
     "new_message_id",
     "new_secret",
     "plan_changed",

@@ -83,6 +83,23 @@ def token_event(event: TokenEvent, at: dt.datetime) -> WebhookEvent:
     return WebhookEvent(TOKEN_EVENT_TYPES[event.kind], at, data)
 
 
+def from_token_event(event: TokenEvent, at: dt.datetime) -> WebhookEvent:
+    """The webhook event of any ``TokenEvent`` the service or the outbox tells: ``token_event`` for
+    the token events; for a delivery event (``delivery.sent``, ``delivery.failed``...) its type is
+    the event's kind, with the failure's ``reason`` when it has one."""
+    if event.kind in TOKEN_EVENT_TYPES:
+        return token_event(event, at)
+    data = {
+        "projectId": event.project_id,
+        "tokenId": event.token_id,
+        "recipientHint": event.recipient_hint,
+        "purpose": event.purpose,
+    }
+    if event.reason is not None:
+        data["reason"] = event.reason
+    return WebhookEvent(event.kind, at, data)
+
+
 def _delivery_data(token: Token) -> dict[str, Any]:
     return {
         "projectId": token.project_id,

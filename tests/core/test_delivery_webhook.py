@@ -150,3 +150,29 @@ def test_a_malformed_whsec_secret_is_refused_at_startup_without_being_quoted() -
     assert "not base64 at all" not in str(refused.value)
     with pytest.raises(ValueError, match="empty"):
         WebhookBackend("https://example.com/hook", "")
+
+
+def test_a_queued_delivery_keeps_its_webhook_id_across_retries(make_octotp: MakeOctotp, clock: FrozenClock) -> None:
+    """Through the outbox, ``webhook-id`` is the job's id on every attempt, so a receiver that got a
+    message whose answer was lost can drop the repeat."""
+    secret = new_secret()
+    with running(standard(secret), answers=[503]) as receiver:
+        octotp = make_octotp(
+            delivery_mode="queue",
+            delivery_retry_seconds=1.0,
+            delivery_email_backend=BACKEND,
+            delivery_options={"webhook": {"url": receiver.url, "secret": secret}},
+        )
+        while octotp.outbox.run_once("test-worker", 100):  # other tests' jobs first
+            pass
+        project = octotp.accounts.create_project("Webhook retries").project
+        created = octotp.create_token(project.id, email="kim@example.com", send=True)
+        for _ in range(3):
+            octotp.outbox.run_once("test-worker", 100)
+            clock.advance(2)
+    mine = [r for r in receiver.received if r.result and r.result.get("code") == created.code]
+    assert [r.status for r in mine] == [503, 204]
+    job = octotp.store.get_token_job(created.id)
+    assert job is not None
+    assert job.state == "sent"
+    assert {r.headers["webhook-id"] for r in mine} == {job.id}

@@ -71,7 +71,8 @@ class WebhookBackend:
         now = self.clock.now()
         headers = {
             "Content-Type": "application/json",
-            **signature_headers(self.secret, body, timestamp=now),
+            # The outbox's job id on every attempt of one delivery (receivers drop repeats by it).
+            **signature_headers(self.secret, body, timestamp=now, message_id=message.delivery_id),
             LEGACY_SIGNATURE_HEADER: sign(self.secret, int(now.timestamp()), body),
         }
         request = urllib.request.Request(  # noqa: S310 - http(s) checked in __init__

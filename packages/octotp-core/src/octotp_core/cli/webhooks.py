@@ -7,8 +7,9 @@ core commands on ``octotp``, ``flask octotp`` and ``manage.py octotp``.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import click
 
@@ -18,6 +19,8 @@ from ..store import Job, WebhookEndpoint
 from ..webhooks import EVENT_TYPES
 from .context import emit, json_option, pass_octotp
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 SECRET_VARIABLE = "OCTOTP_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
 """The environment variable a new signing secret is printed for (what the docs' receivers read)."""
 
@@ -26,13 +29,10 @@ SHOWN_ONCE_NOTE = (
     "(octotp_client.verify_webhook(body, headers, secret)):"
 )
 
-_event_option = click.option(
-    "--event",
-    "events",
-    multiple=True,
-    type=click.Choice(EVENT_TYPES),
-    help="An event type it receives; repeat for several (none given: every type).",
-)
+
+def _event_option(help: str) -> Callable[[F], F]:
+    """``--event TYPE``, repeatable, choosing among core's event types (so ``--help`` lists them)."""
+    return click.option("--event", "events", multiple=True, type=click.Choice(EVENT_TYPES), help=help)
 
 
 @contextmanager
@@ -110,7 +110,7 @@ def webhooks() -> None:
 @webhooks.command("add")
 @click.argument("project_id")
 @click.argument("url")
-@_event_option
+@_event_option("An event type it receives; repeat for several (none given: every type).")
 @click.option("--description", default="", help="A note to tell endpoints apart.")
 @json_option
 @pass_octotp
@@ -149,7 +149,7 @@ def webhooks_list(octotp: Octotp, project_id: str, as_json: bool) -> None:
 @click.argument("project_id")
 @click.argument("endpoint_id")
 @click.option("--url", default=None, help="Send to this URL from now on.")
-@_event_option
+@_event_option("Receive only these event types from now on; repeat for several.")
 @click.option("--all-events", is_flag=True, help="Receive every event type (instead of the --event ones).")
 @click.option("--enable/--disable", "enabled", default=None, help="Send it events, or stop (its log stays).")
 @click.option("--description", default=None, help="A note to tell endpoints apart.")

@@ -134,3 +134,5 @@ def test_webhooks_on_the_django_store(django_octotp: Octotp, capsys: pytest.Capt
     assert (endpoint.url, endpoint.enabled) == ("https://hooks.example.com/django", False)
     with pytest.raises(CommandError, match="no such webhook endpoint"):
         call_command("octotp", "webhooks", "log", project_id, "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(CommandError, match="must be a public address"):
+        call_command("octotp", "webhooks", "update", project_id, added["endpointId"], "--url", "http://10.1.2.3/x")

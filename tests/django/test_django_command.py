@@ -117,3 +117,22 @@ def test_operator_commands_on_the_django_store(django_octotp: Octotp, capsys: py
     assert django_octotp.accounts.get_project(project_id).suspended_at is None
     actions = {e.action for e in django_octotp.audit.for_project(project_id)}
     assert actions == {"project.suspended", "project.resumed"}
+
+
+def test_webhooks_on_the_django_store(django_octotp: Octotp, capsys: pytest.CaptureFixture[str]) -> None:
+    """`manage.py octotp webhooks ...` manages endpoints in the Django ORM store."""
+    created = _json(capsys, "projects", "create", "Hooked")
+    assert isinstance(created, dict)
+    project_id = created["projectId"]
+    added = _json(capsys, "webhooks", "add", project_id, "https://hooks.example.com/django")
+    assert isinstance(added, dict)
+    assert added["secret"].startswith("whsec_")
+    listed = _json(capsys, "webhooks", "list", project_id)
+    assert listed == [{k: v for k, v in added.items() if k != "secret"}]
+    _json(capsys, "webhooks", "update", project_id, added["endpointId"], "--disable")
+    (endpoint,) = django_octotp.webhooks.for_project(project_id)
+    assert (endpoint.url, endpoint.enabled) == ("https://hooks.example.com/django", False)
+    with pytest.raises(CommandError, match="no such webhook endpoint"):
+        call_command("octotp", "webhooks", "log", project_id, "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(CommandError, match="must be a public address"):
+        call_command("octotp", "webhooks", "update", project_id, added["endpointId"], "--url", "http://10.1.2.3/x")

@@ -93,3 +93,22 @@ def test_operator_commands(make_app: Callable[..., Flask], database_url: str) ->
         assert (account.is_active, account.is_operator) == (False, False)
         assert octotp.accounts.get_project(project_id).suspended_at is not None
         assert [e.action for e in octotp.audit.for_project(project_id)] == ["project.suspended"]
+
+
+def test_webhooks_on_the_apps_database(make_app: Callable[..., Flask], database_url: str) -> None:
+    """`flask octotp webhooks ...` manages the app's project endpoints (the core commands' group)."""
+    app = make_app(OCTOTP_DATABASE_URL=database_url)
+    project_id = json.loads(run(app, "projects", "create", "Hooked", "--json"))["projectId"]
+    added = json.loads(
+        run(app, "webhooks", "add", project_id, "https://hooks.example.com/flask", "--event", "token.created", "--json")
+    )
+    assert added["secret"].startswith("whsec_")
+    listed = json.loads(run(app, "webhooks", "list", project_id, "--json"))
+    assert [(e["endpointId"], e["events"]) for e in listed] == [(added["endpointId"], ["token.created"])]
+    with app.app_context():
+        (endpoint,) = get_octotp().webhooks.for_project(project_id)
+        assert endpoint.url == "https://hooks.example.com/flask"
+    refused = app.test_cli_runner().invoke(args=["octotp", "webhooks", "add", project_id, "http://localhost/x"])
+    assert refused.exit_code == 2
+    assert "Invalid value for 'URL'" in refused.output
+    assert "Traceback" not in refused.output

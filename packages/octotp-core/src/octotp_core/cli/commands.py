@@ -1,4 +1,5 @@
-"""The core commands: ``db``, ``accounts``, ``projects``, ``keys``, ``tokens``, ``plans``, ``purge``.
+"""The core commands: ``db``, ``accounts``, ``projects``, ``keys``, ``tokens``, ``plans``, ``purge``,
+``worker`` (and ``webhooks``, from ``webhooks.py``).
 
 Written once and mounted by every front end (``octotp``, ``flask octotp``, ``manage.py octotp``).
 """
@@ -19,6 +20,7 @@ from ..outbox import Worker
 from ..states import token_state
 from ..store import Account
 from .context import emit, json_option, pass_octotp
+from .webhooks import webhooks
 
 PROJECT_ID_VARIABLE = "OCTOTP_PROJECT_ID"
 API_KEY_VARIABLE = "OCTOTP_API_KEY"
@@ -524,4 +526,4 @@ def worker(octotp: Octotp, poll: float, batch: int) -> None:
         running.run()
 
 
-CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker]
+CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker, webhooks]

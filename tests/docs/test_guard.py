@@ -16,7 +16,7 @@ from . import documents
 from .run import serve_command
 
 README = documents.ROOT / "README.md"
-TEST_COMMAND = 'python -m pip install -q "tox>=4.20" && python -m tox -e ci,lowest'
+TEST_COMMAND = 'python -m pip install -q "tox>=4.20" && python -m tox -e ci,lowest,release'
 SERVE_COMMAND = 'python -m pip install -q "tox>=4.20" && python -m tox -e serve'
 
 

@@ -1,5 +1,6 @@
 """The README's install line works as written, in a fresh virtual environment: the packages are not
-on an index, so it must name octotp-core beside octotp-flask (which pins ``octotp-core==0.1.0``).
+on an index, so it must name octotp-core beside octotp-flask (which requires the octotp-core of its own
+minor release).
 
 ``uv pip install`` (not pip) keeps this to a few seconds; it resolves the third-party dependencies
 from the package index, as a new user's install does."""

@@ -33,6 +33,8 @@ MESSAGE = r"(?P<job_id>[^/]+)"
 LABELS = {"url": "URL", "events": "Events", "description": "Description"}
 """How the pages name each field (also in their error messages)."""
 
+LOG_LENGTH = 50
+"""How many of an endpoint's newest messages its page lists."""
 RESENDABLE = ("sent", "failed")
 """The states of a message that may be sent again (a queued one is still being tried)."""
 
@@ -44,8 +46,8 @@ def _messages(errors: list[FieldError]) -> list[str]:
 def _detail(endpoint: WebhookEndpoint) -> str:
     """How the audit log names an endpoint: its scheme, host and description, never its path or
     query (where a receiver may keep a token of its own)."""
-    parts = urlsplit(endpoint.url)
-    where = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    parts = urlsplit(endpoint.url)  # no user name or password: core refuses URLs with them
+    where = f"{parts.scheme}://{parts.netloc}"
     return f"{where} ({endpoint.description})" if endpoint.description else where
 
 
@@ -217,7 +219,7 @@ class WebhookViews(ViewArea):
             "description": endpoint.description,
             "enabled": "on" if endpoint.enabled else "",
         }
-        log_jobs: list[Job] = self.octotp.webhooks.log(access.project.id, endpoint.id)
+        log_jobs: list[Job] = self.octotp.webhooks.log(access.project.id, endpoint.id, LOG_LENGTH)
         return self.views.page(
             call,
             status,
@@ -233,5 +235,6 @@ class WebhookViews(ViewArea):
             saved=saved,
             resent=resent if is_uuid(resent) else "",
             jobs=log_jobs,
+            log_length=LOG_LENGTH,
             resendable=RESENDABLE,
         )

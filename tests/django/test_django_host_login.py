@@ -205,7 +205,14 @@ def test_a_user_without_octotp_permission_gets_403_on_every_page_and_post(host: 
     assert made.status_code == 303
     project = host.octotp.accounts.list_projects()[0]
     key = host.octotp.store.list_api_keys(project.id)[0]
-    values = {"project_id": project.id, "account_id": project.owner_id, "key_id": key.id, "invitation_id": _ZERO}
+    values = {
+        "project_id": project.id,
+        "account_id": project.owner_id,
+        "key_id": key.id,
+        "invitation_id": _ZERO,
+        "endpoint_id": _ZERO,
+        "job_id": _ZERO,
+    }
 
     stranger = _user("stranger")
     # Permissions on Django's own models, none of octotp's: they open nothing in the dashboard.

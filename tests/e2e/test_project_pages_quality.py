@@ -1,5 +1,5 @@
-"""The project pages (tokens with search, filters and pages; the messages page; revoking a key;
-deleting a project; the audit logs) walked with JavaScript disabled at 390 px and 1280 px against
+"""The project pages (tokens with search, filters and pages; the messages page; the webhooks pages;
+revoking a key; deleting a project; the audit logs) walked with JavaScript disabled at 390 px and 1280 px against
 ``octotp serve``, through their forms and links only, each held to ``check_page`` (axe-core, no sideways scrolling, a
 screenshot when ``OCTOTP_TEST_SCREENSHOTS`` is set) and to no axe violation of any impact."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import ServeProcess
+from octotp_core.testing.webhook_receiver import running
 
 from .quality import describe
 
@@ -54,8 +56,9 @@ def test_project_pages_meet_the_quality_bars(
         "OCTOTP_DATA_DIR": str(tmp_path),
         "OCTOTP_SECRET_KEY": test_secret,
         "OCTOTP_DASHBOARD_SETUP_TOKEN": setup_token,
+        "OCTOTP_WEBHOOK_PRIVATE_ADDRESSES": "true",  # the webhook receiver is on 127.0.0.1
     }
-    with ServeProcess(env) as server:
+    with ServeProcess(env) as server, running(lambda body, headers: None) as receiver:
         dashboard = f"{server.url}/dashboard"
         page.goto(f"{dashboard}/setup?token={setup_token}")
         page.fill("input[name=email]", EMAIL)
@@ -117,6 +120,33 @@ def test_project_pages_meet_the_quality_bars(
         page.click("button:has-text('Save messages')")
         assert page.locator(".error").first.inner_text().startswith("HTML:")
         check("messages-error")
+
+        # The webhooks: the list and its form, a refusal, an endpoint's page with its secret and its log.
+        page.goto(project_url)
+        page.click("#webhooks-link")
+        check("webhooks")
+        page.fill("input[name=url]", "ftp://hooks.example.com/octotp")
+        page.click("button:has-text('Add endpoint')")
+        assert page.locator(".error").first.inner_text().startswith("URL:")
+        check("webhooks-error")
+        page.fill("input[name=url]", receiver.url + "?token=" + "a-long-receiver-token" * 4)
+        page.fill("input[name=description]", "Order service in the EU data centre")
+        page.check("input[name=events][value='token.created']")
+        page.click("button:has-text('Add endpoint')")
+        assert page.locator("#webhook-secret").inner_text().startswith("whsec_")
+        check("webhook-secret")
+        _api(server.url, key, "/api/tokens", {"projectId": project_id, "recipientEmail": long_recipient})
+        endpoint_url = page.url
+        deadline = time.monotonic() + 20
+        while "sent" not in (page.locator("#webhook-log tbody").all_inner_texts() or [""])[0]:
+            assert time.monotonic() < deadline, "the event was not sent"
+            time.sleep(0.2)
+            page.goto(endpoint_url)
+        check("webhook-log")
+        page.click("#delete-webhook")
+        check("webhook-delete")
+        page.get_by_role("link", name="Cancel").click()
+        assert page.url == endpoint_url
 
         # Revoking a key asks first, and says when the key was last used.
         page.goto(project_url)

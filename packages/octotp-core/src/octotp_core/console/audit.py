@@ -47,6 +47,11 @@ ACTIONS: dict[str, str] = {
     "member.joined": "joined the project",
     "member.removed": "removed a member",
     "member.role_changed": "changed a member's role",
+    "webhook.created": "added a webhook endpoint",
+    "webhook.changed": "changed a webhook endpoint",
+    "webhook.secret_rotated": "rotated a webhook endpoint's secret",
+    "webhook.deleted": "deleted a webhook endpoint",
+    "webhook.resent": "re-sent a webhook message",
 }
 """Every action the log records, with how a page says it."""
 

@@ -41,6 +41,10 @@ HOST_GRANTS: dict[str, frozenset[Action]] = {
     "add_projectmember": frozenset({"members.view", "members.manage"}),
     "change_projectmember": frozenset({"members.view", "members.manage"}),
     "delete_projectmember": frozenset({"members.view", "members.manage"}),
+    "view_webhookendpoint": frozenset({"webhooks.view"}),
+    "add_webhookendpoint": frozenset({"webhooks.view", "webhooks.manage"}),
+    "change_webhookendpoint": frozenset({"webhooks.view", "webhooks.manage"}),
+    "delete_webhookendpoint": frozenset({"webhooks.view", "webhooks.manage"}),
 }
 """What each host permission allows in every project (any of them also lets its holder see the
 project page: nobody is asked to change what they cannot see)."""

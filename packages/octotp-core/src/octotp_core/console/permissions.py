@@ -30,6 +30,8 @@ Action = Literal[
     "members.view",
     "members.manage",  # invite, remove, change roles (never to or from owner)
     "audit.view",
+    "webhooks.view",  # the project's event webhook endpoints and their delivery logs
+    "webhooks.manage",  # add, change, disable and delete endpoints, rotate their secrets, re-send events
     "project.delete",
     "project.transfer",  # hand ownership to a member
     "project.plan",  # change the plan: operators only
@@ -38,8 +40,8 @@ Action = Literal[
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 _VIEWER: frozenset[Action] = frozenset({"project.view", "tokens.view", "keys.view", "members.view"})
-_DEVELOPER: frozenset[Action] = _VIEWER | frozenset[Action]({"keys.manage", "audit.view"})
-_ADMIN: frozenset[Action] = _DEVELOPER | frozenset[Action]({"project.configure", "members.manage"})
+_DEVELOPER: frozenset[Action] = _VIEWER | frozenset[Action]({"keys.manage", "audit.view", "webhooks.view"})
+_ADMIN: frozenset[Action] = _DEVELOPER | frozenset[Action]({"project.configure", "members.manage", "webhooks.manage"})
 _OWNER: frozenset[Action] = _ADMIN | frozenset[Action]({"project.delete", "project.transfer"})
 _OPERATOR: frozenset[Action] = _OWNER | frozenset[Action]({"project.plan", "project.suspend"})
 

@@ -29,6 +29,7 @@ from .sessions import ActiveSession, SessionManager
 from .team_views import TeamViews
 from .throttle import LoginThrottle
 from .views import DashboardRequest, DashboardViews
+from .webhook_views import WebhookViews
 
 log = logging.getLogger("octotp.dashboard")
 
@@ -72,7 +73,7 @@ class DashboardHandler:
             route(f"/projects/{PROJECT}/settings", POST=views.update_project),
             route(f"/projects/{PROJECT}/keys", POST=views.create_key),
         ]
-        for area in (AccountViews, TeamViews, OperatorViews, ProjectViews, MessageViews):
+        for area in (AccountViews, TeamViews, OperatorViews, ProjectViews, MessageViews, WebhookViews):
             self._routes += area(views).routes()
 
     @property

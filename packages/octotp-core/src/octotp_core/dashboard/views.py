@@ -322,14 +322,21 @@ class DashboardViews:
     def _show_new_key(self, call: DashboardRequest, project: Project, secret: str) -> Response:
         """Post/Redirect/Get: keep the new key sealed in the session and 303 to the project page, which
         shows it once (so a reload re-submits nothing and shows nothing)."""
-        assert call.active is not None
-        if not self.sessions.set_flash(call.active, {"project": project.id, "key": secret}):
-            log.info("dashboard session ended before a new API key could be shown project=%s", project.id)
-        return call.redirect(f"/projects/{project.id}")
+        return self.show_once(call, {"project": project.id, "key": secret}, f"/projects/{project.id}")
 
-    def _take_new_key(self, call: DashboardRequest, project: Project) -> str | None:
-        """The key a redirect brought to this project's page, taken from the session in the same request
-        (exactly one GET gets it; HEAD never does, since it would show nothing)."""
+    def show_once(self, call: DashboardRequest, message: dict[str, str], to: str) -> Response:
+        """Post/Redirect/Get for a secret: keep ``message`` sealed in the session and 303 to the page
+        ``to``, which takes it (``take_once``) and shows it once, so a reload re-submits nothing and
+        shows nothing."""
+        assert call.active is not None
+        if not self.sessions.set_flash(call.active, message):
+            log.info("dashboard session ended before a secret could be shown path=%s", to)
+        return call.redirect(to)
+
+    def take_once(self, call: DashboardRequest, **matching: str) -> dict[str, str] | None:
+        """The message a redirect brought to this page when it has every ``matching`` item (the page
+        it was meant for), taken from the session in the same request: exactly one GET gets it; HEAD
+        never does, since it would show nothing; another page leaves it for its own."""
         assert call.active is not None
         if call.request.method.upper() != "GET":
             return None
@@ -338,9 +345,14 @@ class DashboardViews:
             if call.active.session.flash is not None:  # unreadable (e.g. sealed under a rotated secret): drop it
                 self.sessions.take_flash(call.active)
             return None
-        if message.get("project") != project.id or not self.sessions.take_flash(call.active):
+        if any(message.get(k) != v for k, v in matching.items()) or not self.sessions.take_flash(call.active):
             return None
-        return message.get("key")
+        return message
+
+    def _take_new_key(self, call: DashboardRequest, project: Project) -> str | None:
+        """The key a redirect brought to this project's page (``take_once``)."""
+        message = self.take_once(call, project=project.id)
+        return None if message is None else message.get("key")
 
     def project(self, call: DashboardRequest, project_id: str) -> Response:
         access = self.access(call, project_id, "project.view")

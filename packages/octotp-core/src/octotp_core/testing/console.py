@@ -20,6 +20,7 @@ from .console_accounts import AccountsSuite
 from .console_operators import OperatorsSuite
 from .console_projects import ProjectPagesSuite
 from .console_teams import TeamsSuite
+from .console_webhooks import WebhooksSuite
 from .dashboard import HOST, DashboardSuite, MountedDashboard
 from .mailbox import Mailbox
 
@@ -54,7 +55,9 @@ class ConsoleFixtures:
         return build
 
 
-class ConsoleSuite(ConsoleFixtures, DashboardSuite, AccountsSuite, TeamsSuite, OperatorsSuite, ProjectPagesSuite):
+class ConsoleSuite(
+    ConsoleFixtures, DashboardSuite, AccountsSuite, TeamsSuite, OperatorsSuite, ProjectPagesSuite, WebhooksSuite
+):
     """What every adapter's dashboard must answer, identically: the base dashboard suite and each area's."""
 
     def test_console_apps_take_their_settings_and_mail_the_mailbox(

@@ -39,7 +39,7 @@ from .dashboard import (
 )
 from .mailbox import Mailbox, text_of
 
-_ROW = re.compile(r"<tr>\s*(.*?)</tr>", re.S)
+_ROW = re.compile(r"<tr(?:\s[^>]*)?>\s*(.*?)</tr>", re.S)
 _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 _TAG = re.compile(r"<[^>]+>")
 

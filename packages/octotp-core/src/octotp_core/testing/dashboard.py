@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
@@ -173,20 +173,20 @@ class DashboardBrowser:
     def post(
         self,
         path: str,
-        fields: Mapping[str, str],
+        fields: Mapping[str, str | Sequence[str]],
         headers: Mapping[str, str | None] | None = None,
         *,
         origin: bool = True,
     ) -> RawResult:
         """POST a form to a dashboard path, with this browser's ``Origin`` unless ``origin=False``
-        (a header given as None is left out)."""
+        (a header given as None is left out). A field given a list is sent once per value (checkboxes)."""
         extra: dict[str, str | None] = {"Content-Type": "application/x-www-form-urlencoded"}
         if origin:
             extra["Origin"] = self.origin
         if self.host_login is not None:
             extra.update(self.host_login.post_headers(self))
         extra.update(headers or {})
-        body = urlencode(dict(fields)).encode()
+        body = urlencode(dict(fields), doseq=True).encode()
         return self._keep_cookies(
             self.client.request("POST", self.base + path, headers=self._headers(extra), body=body)
         )

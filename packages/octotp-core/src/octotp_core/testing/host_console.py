@@ -23,6 +23,7 @@ from ..store import Account
 from .console import ConsoleFixtures, MakeDashboard
 from .console_projects import ProjectPagesSuite, make_project
 from .console_teams import TeamsSuite
+from .console_webhooks import WebhooksSuite
 from .dashboard import PASSWORD, DashboardBrowser, DashboardSuite, HostDriver, MountedDashboard, hidden_field, new_key
 from .mailbox import Mailbox
 
@@ -36,6 +37,9 @@ _EVERY_PAGE = (
     f"/projects/{_ID}/members",
     f"/projects/{_ID}/audit",
     f"/projects/{_ID}/delete",
+    f"/projects/{_ID}/webhooks",
+    f"/projects/{_ID}/webhooks/{_ID}",
+    f"/projects/{_ID}/webhooks/{_ID}/delete",
     "/account/activity",
     "/operator/accounts",
     "/operator/projects",
@@ -50,6 +54,11 @@ _EVERY_ACTION = (
     f"/projects/{_ID}/members/{_ID}/role",
     f"/projects/{_ID}/members/{_ID}/remove",
     f"/projects/{_ID}/transfer",
+    f"/projects/{_ID}/webhooks",
+    f"/projects/{_ID}/webhooks/{_ID}",
+    f"/projects/{_ID}/webhooks/{_ID}/secret",
+    f"/projects/{_ID}/webhooks/{_ID}/delete",
+    f"/projects/{_ID}/webhooks/{_ID}/messages/{_ID}/resend",
     f"/operator/projects/{_ID}/plan",
     f"/operator/accounts/{_ID}/disable",
 )
@@ -191,6 +200,23 @@ class HostLoginSuite:
         assert email in audit.text
         assert browser.post(f"/projects/{pid}/delete", {"csrf_token": token, "confirm": "x"}).status == 403
 
+    def test_view_and_change_webhookendpoint_reach_every_projects_webhooks(self, dashboard: MountedDashboard) -> None:
+        pid, _ = _project_of_someone_else(dashboard)
+        hooks = f"/projects/{pid}/webhooks"
+        _, viewer = _signed_in(dashboard, "viewer", permissions={"view_webhookendpoint"})
+        assert 'id="webhooks-link"' in viewer.get(f"/projects/{pid}").text
+        assert viewer.get(hooks).status == 200
+        form = {"csrf_token": viewer.csrf_token(), "url": "https://hooks.example.com/host"}
+        assert viewer.post(hooks, form).status == 403
+        assert dashboard.octotp.webhooks.for_project(pid) == []
+        _, manager = _signed_in(dashboard, "manager", permissions={"change_webhookendpoint"})
+        added = manager.post(hooks, {**form, "csrf_token": manager.csrf_token()})
+        assert added.status == 303, added.text
+        assert 'id="webhook-secret"' in manager.follow(added).text
+        assert [e.url for e in dashboard.octotp.webhooks.for_project(pid)] == ["https://hooks.example.com/host"]
+        _, other = _signed_in(dashboard, "other", permissions={"view_project"})  # the project, not its webhooks
+        assert other.get(hooks).status == 403
+
     def test_operators_by_flag_or_by_the_operate_permission(self, dashboard: MountedDashboard) -> None:
         pid, _ = _project_of_someone_else(dashboard)
         for user in ({"operator": True}, {"permissions": {"operate"}}):
@@ -277,7 +303,7 @@ class HostLoginSuite:
         assert mounted.octotp.store.get_member(shared.id, account.id).role == "viewer"
 
 
-class HostConsoleSuite(ConsoleFixtures, HostLoginSuite, DashboardSuite, TeamsSuite, ProjectPagesSuite):
+class HostConsoleSuite(ConsoleFixtures, HostLoginSuite, DashboardSuite, TeamsSuite, ProjectPagesSuite, WebhooksSuite):
     """The console through the host's login: every page and rule that does not belong to octotp's own
     accounts, and the host login's own."""
 

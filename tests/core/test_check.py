@@ -20,6 +20,7 @@ from octotp_core.store import make_engine
 from octotp_core.testing.databases import ServiceUnavailable, temporary_database
 from octotp_core.testing.mailbox import Mailbox
 from octotp_core.testing.servers import free_port
+from octotp_core.testing.twilio_server import TwilioServer
 
 from ..conftest import unavailable
 
@@ -237,3 +238,25 @@ def test_a_backend_that_cannot_be_built_is_a_configuration_problem(env: dict[str
             "detail": "ValueError: twilio needs from_number or messaging_service_sid",
         }
     ]
+
+
+def test_twilio_is_checked_in_dry_run_without_a_message_or_its_token_shown(env: dict[str, str]) -> None:
+    twilio = TwilioServer().start()
+    try:
+        settings = twilio.delivery_settings()
+        env |= {
+            "OCTOTP_DELIVERY_SMS_BACKEND": settings["delivery_sms_backend"],
+            "OCTOTP_DELIVERY_OPTIONS": json.dumps(settings["delivery_options"]),
+        }
+        result = check(env)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        line = lines(result)["delivery sms"]
+        assert (
+            line
+            == f"ok      delivery sms: twilio: posts to {twilio.url} with from_number (settings valid; not contacted)"
+        )
+        assert twilio.messages == []
+        assert twilio.refused == []
+        assert twilio.auth_token not in result.output
+    finally:
+        twilio.stop()

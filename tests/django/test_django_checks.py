@@ -79,7 +79,7 @@ def test_invalid_values_name_the_setting(octotp: dict[str, Any], setting: str) -
     assert errors[0][1].startswith(setting + ":"), errors
 
 
-@pytest.mark.parametrize("key", ["DATABASE_URL", "DATA_DIR"])
+@pytest.mark.parametrize("key", ["DATABASE_URL", "DATA_DIR", "LOG_FORMAT"])
 def test_keys_octotp_django_does_not_use_are_refused(key: str) -> None:
     assert [e[0] for e in _errors({key: "somewhere"})] == ["octotp.E004"]
 

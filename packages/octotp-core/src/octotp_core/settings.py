@@ -217,6 +217,14 @@ class Settings(BaseSettings):
     """The service's address as users reach it (``https://verify.example.com``), for links in the
     console's emails (invitations). Unset: the address the inviting request came to."""
 
+    log_format: Literal["text", "json"] = "text"
+    """How ``octotp serve`` and ``octotp worker`` write their logs on stderr: ``text`` (one line per
+    event: time, level, logger, message) or ``json`` (JSON lines for a log collector: one object per
+    event with ``time`` in ISO-8601 UTC, ``level``, ``logger``, ``message`` and the ``request_id`` of
+    the API request it belongs to). Neither ever holds a code, an API key or a full recipient. A
+    host app keeps its own logging: ``octotp_core.logs.JsonFormatter`` is a ``logging.Formatter``
+    it can use for the same lines."""
+
     @field_validator(
         "recipient_send_budget",
         "recipient_failure_budget",

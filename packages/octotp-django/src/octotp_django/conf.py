@@ -33,6 +33,8 @@ NOT_USED = {
     "DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead",
     "DATA_DIR": "octotp-django keeps no files: its secret derives from Django's SECRET_KEY (or is "
     "OCTOTP['SECRET_KEY']) and its tables are in DATABASES",
+    "LOG_FORMAT": "Django's LOGGING configures octotp's loggers; for JSON lines give a handler the formatter "
+    "{'()': 'octotp_core.logs.JsonFormatter'}",
 }
 #: Where every ``OCTOTP`` key is documented (named by the ``octotp.E002`` hint).
 SETTINGS_DOCS = "packages/octotp-django/README.md#settings"

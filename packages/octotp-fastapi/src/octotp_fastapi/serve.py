@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import logging.config
 import os
 import socket
 from typing import Any
@@ -11,23 +13,12 @@ import click
 from octotp_core import Octotp, Settings
 from octotp_core.cli import describe_database, octotp_command
 from octotp_core.dashboard import new_setup_token, setup_url
+from octotp_core.logs import logging_config
 from octotp_core.migrate import upgrade
 from octotp_core.ratelimit import DATABASE_SCHEME, is_per_process, storage_scheme
 from octotp_core.store.engine import make_engine
 
-LOG_CONFIG: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
-    "loggers": {
-        "octotp": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn.error": {"level": "INFO"},
-        # uvicorn's access log prints query strings; octotp logs its own request lines instead.
-        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-    },
-}
+_log = logging.getLogger("octotp.serve")
 
 
 @click.command("serve")
@@ -40,6 +31,10 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     import uvicorn
 
     settings = worker_settings(workers)
+    # This process logs in log_format from here on (migrations, the announcement); uvicorn applies
+    # the same configuration in each worker, in place of its own formatters.
+    log_config = logging_config(settings.log_format)
+    logging.config.dictConfig(log_config)
     settings.secrets()  # create and persist the secret once, before any worker starts
     url = settings.effective_database_url
     if migrate:
@@ -52,7 +47,7 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         "host": host,
         "port": port,
         "workers": workers,
-        "log_config": LOG_CONFIG,
+        "log_config": log_config,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
         "server_header": False,
@@ -71,16 +66,26 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
 
 def announce(settings: Settings, host: str, port: int, workers: int) -> None:
     """Tell the operator, on stderr, where data and secret live, what is served and what to do first
-    (the one-time setup link while no dashboard account exists)."""
+    (the one-time setup link while no dashboard account exists).
+
+    With ``log_format=json`` each line is a log record of ``octotp.serve`` instead, so stderr stays
+    JSON lines; the setup link is then left out (a log collector must not keep it)."""
+    as_json = settings.log_format == "json"
+
+    def say(line: str) -> None:
+        if as_json:
+            _log.info(line.removeprefix("octotp: "))
+        else:
+            click.echo(line, err=True)
+
     secret_from = "OCTOTP_SECRET_KEY" if settings.secret_key else str(settings.data_dir / "secret_key")
     probe = Octotp(settings)
-    click.echo(f"octotp: database {describe_database(probe)}; secret from {secret_from}", err=True)
-    click.echo(f"octotp: serving on http://{host}:{port} with {workers} worker(s); API docs at /docs", err=True)
+    say(f"octotp: database {describe_database(probe)}; secret from {secret_from}")
+    say(f"octotp: serving on http://{host}:{port} with {workers} worker(s); API docs at /docs")
     if workers > 1 and storage_scheme(settings.rate_limit_storage) == DATABASE_SCHEME:
-        click.echo(
+        say(
             f"octotp: rate limits shared by the {workers} workers in the database (rate_limit_storage=database://;"
-            " set OCTOTP_RATE_LIMIT_STORAGE=redis://... for scale)",
-            err=True,
+            " set OCTOTP_RATE_LIMIT_STORAGE=redis://... for scale)"
         )
     # The same octotp, runnable from a second terminal while this one serves (plain ``octotp`` is not
     # on a tox user's PATH, and ``tox -e serve -- ...`` would wait for this tox's lock).
@@ -93,21 +98,23 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
             token = os.environ["OCTOTP_DASHBOARD_SETUP_TOKEN"] = new_setup_token()
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - comparing, not binding
         shown = f"[{shown}]" if ":" in shown else shown
-        link = setup_url(f"http://{shown}:{port}/dashboard", token)
-        click.echo(f"octotp: no dashboard account yet — create the first one at {link}", err=True)
-        click.echo(f"octotp: (or, in another terminal: {command} accounts create EMAIL)", err=True)
+        if as_json:
+            say("octotp: no dashboard account yet (the one-time setup link is shown with OCTOTP_LOG_FORMAT=text only)")
+        else:
+            link = setup_url(f"http://{shown}:{port}/dashboard", token)
+            say(f"octotp: no dashboard account yet — create the first one at {link}")
+        say(f"octotp: (or, in another terminal: {command} accounts create EMAIL)")
     elif settings.dashboard:
-        click.echo(f"octotp: dashboard at http://{host}:{port}/dashboard/", err=True)
+        say(f"octotp: dashboard at http://{host}:{port}/dashboard/")
     if settings.trusted_proxies:
         proxies = ", ".join(str(network) for network in settings.trusted_proxies)
-        click.echo(f"octotp: X-Forwarded-For believed from trusted proxies {proxies}", err=True)
+        say(f"octotp: X-Forwarded-For believed from trusted proxies {proxies}")
     else:
-        click.echo("octotp: client addresses are socket peers (set OCTOTP_TRUSTED_PROXIES behind a proxy)", err=True)
+        say("octotp: client addresses are socket peers (set OCTOTP_TRUSTED_PROXIES behind a proxy)")
     if not probe.accounts.list_projects():
-        click.echo(
+        say(
             "octotp: no projects yet — create one in the dashboard, or in another terminal:"
-            f" {command} projects create NAME",
-            err=True,
+            f" {command} projects create NAME"
         )
     probe.close()
 

@@ -47,7 +47,7 @@ class _OctotpGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """octotp: one-time verification codes. Configure with OCTOTP_* environment variables."""
-    ctx.obj = CliContext(lambda: Octotp(Settings()))
+    ctx.obj = CliContext(lambda: Octotp(Settings()), owns_logging=True)
 
 
 add_core_commands(main)

@@ -15,11 +15,13 @@ import click
 
 from ..console.operators import OperatorActions
 from ..core import Octotp
+from ..logs import configure_logging
 from ..migrate import current_revision, head_revision, upgrade
 from ..outbox import Worker
 from ..states import token_state
 from ..store import Account
-from .context import emit, json_option, pass_octotp
+from .check import check
+from .context import CliContext, emit, json_option, pass_octotp
 from .webhooks import webhooks
 
 PROJECT_ID_VARIABLE = "OCTOTP_PROJECT_ID"
@@ -509,10 +511,14 @@ def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
 @click.option("--poll", default=0.5, show_default=True, help="Seconds to wait when no job is due.")
 @click.option("--batch", default=20, show_default=True, help="Jobs claimed at a time.")
 @pass_octotp
-def worker(octotp: Octotp, poll: float, batch: int) -> None:
+@click.pass_context
+def worker(ctx: click.Context, octotp: Octotp, poll: float, batch: int) -> None:
     """Send queued deliveries (delivery_mode=queue) and event webhooks until stopped (Ctrl-C,
     SIGTERM). Run as many as you like, on any machines sharing the database: each job is sent by one
-    of them."""
+    of them. Logs on stderr in log_format (OCTOTP_LOG_FORMAT=json for JSON lines)."""
+    cli_context = ctx.find_object(CliContext)
+    if cli_context is not None and cli_context.owns_logging:
+        configure_logging(octotp.settings.log_format)
     running = Worker(octotp.outbox, poll=poll, batch=batch)
     if octotp.settings.delivery_mode != "queue":
         click.echo("note: delivery_mode is sync, so this worker sends event webhooks only (OCTOTP_DELIVERY_MODE=queue)")
@@ -526,4 +532,4 @@ def worker(octotp: Octotp, poll: float, batch: int) -> None:
         running.run()
 
 
-CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker, webhooks]
+CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker, webhooks, check]

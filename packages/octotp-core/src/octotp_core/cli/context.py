@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import cached_property, update_wrapper
 from typing import Any, TypeVar, cast
@@ -11,7 +12,10 @@ import click
 
 from ..core import Octotp
 from ..errors import OctotpError, StorageUnavailable
+from ..logs import configure_logging
 from .database import describe_database
+
+_log = logging.getLogger("octotp.cli")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,6 +26,10 @@ class CliContext:
     ``describe_database`` names the database a command uses (default: the engine's URL with its
     password masked); every command that reaches the data prints it on stderr, so a command run
     against a database other than the intended one says so.
+
+    ``owns_logging``: the process is octotp's own (the ``octotp`` command), so it logs in
+    ``log_format`` (the ``worker`` configures logging; with ``json`` the database line above is a log
+    record too); under ``flask`` or ``manage.py`` the host's logging stays as the host set it.
     """
 
     def __init__(
@@ -30,8 +38,10 @@ class CliContext:
         *,
         auto_migrate: bool | None = None,
         describe_database: Callable[[Octotp], str] = describe_database,
+        owns_logging: bool = False,
     ) -> None:
         self._factory = factory
+        self.owns_logging = owns_logging
         self._auto_migrate = auto_migrate
         self._describe_database = describe_database
 
@@ -40,13 +50,24 @@ class CliContext:
         """The configured ``Octotp``, migrated first when it is the embedded SQLite default; says
         which database it uses on stderr (stdout stays the command's own output, ``--json`` too)."""
         octotp = self._factory()
-        click.echo(f"octotp: database {self._describe_database(octotp)}", err=True)
+        said = f"database {self._describe_database(octotp)}"
+        if self.owns_logging and octotp.settings.log_format == "json":
+            # stderr is JSON lines in this process (a log collector reads it): a record, not a line of text.
+            configure_logging("json")
+            _log.info(said)
+        else:
+            click.echo(f"octotp: {said}", err=True)
         auto = self._auto_migrate
         if auto is None:
             auto = octotp.engine is not None and octotp.engine.dialect.name == "sqlite"
         if auto:
             octotp.migrate()
         return octotp
+
+    def build(self) -> Octotp:
+        """A new ``Octotp`` from the factory, never migrated and not announced (``octotp check``
+        inspects a deployment and changes nothing); the caller closes it."""
+        return self._factory()
 
 
 def pass_octotp(func: F) -> F:

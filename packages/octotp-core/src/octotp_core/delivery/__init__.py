@@ -2,7 +2,9 @@
 
 A backend is any class with a ``name`` (its key in ``delivery_options``) and
 ``send(message: Message) -> None`` that raises on failure, and optionally a ``destination`` and a
-``development_hint`` that the failure's log line names (``delivery.failure``). Built in: ``console``, ``smtp``,
+``development_hint`` that the failure's log line names (``delivery.failure``), and a ``check() ->
+str`` that ``octotp check`` calls: a dry run that sends nothing (SMTP connects, says EHLO, logs in
+and quits), returning what it found or raising ``CheckFailed`` with the reason. Built in: ``console``, ``smtp``,
 ``webhook`` and ``twilio``; the Django package adds one on Django's mail framework.
 
 What they send is a ``Message`` from ``render``: sandboxed Jinja2 templates per shipped locale
@@ -17,7 +19,7 @@ from typing import Any, Protocol
 
 from .locales import SHIPPED_LOCALES, negotiate
 from .message import Message, render
-from .outcomes import PermanentFailure
+from .outcomes import CheckFailed, PermanentFailure
 from .overrides import validate_overrides
 from .sms import SmsSegments, sms_segments
 
@@ -43,6 +45,7 @@ def load_backend(dotted_path: str, options: dict[str, Any]) -> DeliveryBackend:
 
 __all__ = [
     "SHIPPED_LOCALES",
+    "CheckFailed",
     "DeliveryBackend",
     "Message",
     "PermanentFailure",

@@ -13,3 +13,8 @@ class PermanentFailure(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class CheckFailed(Exception):
+    """Raised by a backend's ``check()`` (the dry run of ``octotp check``) when it cannot work; the
+    message is the reason, shown as it is, so it must not hold a password or token."""

@@ -16,7 +16,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 from .failure import CONSOLE_BACKEND
 from .message import Message
-from .outcomes import PermanentFailure
+from .outcomes import CheckFailed, PermanentFailure
 
 
 class SmtpBackend:
@@ -83,21 +83,46 @@ class SmtpBackend:
             mail.add_alternative(message.html, subtype="html")
         return mail
 
+    def _session(self) -> smtplib.SMTP:
+        """A connected client, past STARTTLS and the login when configured (send and check share it)."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        client = (
+            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            if self.use_tls
+            else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        )
+        try:
+            client.ehlo()
+            if self.starttls:
+                client.starttls(context=context)
+                client.ehlo()
+            if self.username:
+                client.login(self.username, self.password or "")
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def check(self) -> str:
+        """Dry run for ``octotp check``: connect, EHLO, STARTTLS and log in when configured, QUIT;
+        no message is sent. Raises with the reason (a refused login names its SMTP code only)."""
+        try:
+            with self._session():
+                pass
+        except smtplib.SMTPAuthenticationError as exc:
+            refused = f"{self.destination} refused the login for the configured user ({exc.smtp_code})"
+            raise CheckFailed(refused) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise CheckFailed(f"cannot talk to {self.destination}: {type(exc).__name__}: {exc}") from exc
+        steps = ["EHLO"] + (["STARTTLS"] if self.starttls else []) + (["login"] if self.username else [])
+        tls = " over TLS" if self.use_tls else ""
+        return f"{self.destination}{tls} accepted {', '.join(steps)} (nothing sent)"
+
     def send(self, message: Message) -> None:
         """Send by SMTP; a 5xx refusal or a refused login is a ``PermanentFailure``, anything else may pass."""
         mail = self.compose(message)
-        context = ssl.create_default_context(cafile=self.ca_file)
         try:
-            client = (
-                smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-                if self.use_tls
-                else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            )
-            with client:
-                if self.starttls:
-                    client.starttls(context=context)
-                if self.username:
-                    client.login(self.username, self.password or "")
+            with self._session() as client:
                 client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             if all(code >= 500 for code, _ in exc.recipients.values()):

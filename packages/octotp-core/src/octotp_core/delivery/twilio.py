@@ -90,6 +90,12 @@ class TwilioSmsBackend:
         f"for development without Twilio set delivery_sms_backend (OCTOTP_DELIVERY_SMS_BACKEND) to {CONSOLE_BACKEND}"
     )
 
+    def check(self) -> str:
+        """Dry run for ``octotp check``: the settings were checked when it was built; Twilio is not
+        contacted (no message is created)."""
+        sender = "a Messaging Service" if self.messaging_service_sid else "from_number"
+        return f"posts to {self.destination} with {sender} (settings valid; not contacted)"
+
     def send(self, message: Message) -> str:
         """Create the message; its SID. ``PermanentFailure`` for Twilio's refusals no retry fixes."""
         form = {"To": message.to, "Body": message.body}

@@ -52,6 +52,11 @@ class WebhookBackend:
         """The endpoint's origin (named when a delivery fails; its path and query may carry a token)."""
         return origin(self.url)
 
+    def check(self) -> str:
+        """Dry run for ``octotp check``: the URL and secret were checked when it was built; the
+        endpoint is not called (any POST to it would be a delivery)."""
+        return f"posts to {self.destination} (settings valid; not contacted: a dry run sends nothing)"
+
     def send(self, message: Message) -> None:
         payload = {
             "channel": message.channel,

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..core import Octotp
 from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied, ProjectSuspended
+from ..health import ensure_ready
+from ..logs import request_context
 from ..ratelimit import LimitState
 from ..states import token_state
 from ..store import Job, Project
@@ -105,6 +107,10 @@ class ApiHandler:
         started = time.perf_counter()
         request = resolve_client(request, self._trusted_proxies)
         call = _RequestFacts(request_id_for(request))
+        with request_context(call.request_id):  # every record logged while answering names the request
+            return self._answer(request, call, started)
+
+    def _answer(self, request: Request, call: _RequestFacts, started: float) -> Response:
         try:
             response = self._route(request, call)(request, call)
         except _Abort as exc:
@@ -120,14 +126,23 @@ class ApiHandler:
             )
             response = problem(500, "internal_error", "an unexpected error occurred", call.request_id)
         response.set_header("X-Request-Id", call.request_id)
+        path, duration_ms = _safe_path(request.path), round((time.perf_counter() - started) * 1000, 1)
         log.info(
             "request_id=%s method=%s path=%s status=%s duration_ms=%.1f project=%s",
             call.request_id,
             request.method,
-            _safe_path(request.path),
+            path,
             response.status,
-            (time.perf_counter() - started) * 1000,
+            duration_ms,
             call.project_id or "-",
+            # The same facts as fields of their own, for JSON logs (log_format=json).
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status,
+                "duration_ms": duration_ms,
+                "project_id": call.project_id,
+            },
         )
         return response
 
@@ -284,8 +299,7 @@ class ApiHandler:
         return Response.json(200, {"status": "ok"})
 
     def _readyz(self, request: Request, call: _RequestFacts) -> Response:
-        self.octotp.store.ping()
-        self.octotp.limits.ping()
+        ensure_ready(self.octotp)
         return Response.json(200, {"status": "ready"})
 
     def _openapi_json(self, request: Request, call: _RequestFacts) -> Response:

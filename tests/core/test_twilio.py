@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from octotp_core import FrozenClock, Octotp
+from octotp_core import FrozenClock, Octotp, TokenEvent
 from octotp_core.delivery import Message, PermanentFailure
 from octotp_core.delivery.twilio import TwilioSmsBackend, signature_valid, twilio_signature
 from octotp_core.http import ApiHandler, Request
@@ -229,15 +229,23 @@ def test_a_signed_delivered_callback_marks_the_job_delivered(
     make_octotp: MakeOctotp, twilio: TwilioServer, clock: FrozenClock
 ) -> None:
     octotp, token_id, sid = _sent(make_octotp, twilio)
+    events: list[TokenEvent] = []
+    octotp.outbox.listeners.append(events.append)
     api = ApiHandler(octotp)
     params = {"AccountSid": twilio.account_sid, "MessageSid": sid, "MessageStatus": "sent", "SmsSid": sid}
     assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
     assert octotp.store.get_token_job(token_id).state == "sent"  # type: ignore[union-attr]
+    assert events == []
     params["MessageStatus"] = "delivered"
     assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
     job = octotp.store.get_token_job(token_id)
     assert job is not None
     assert (job.state, job.delivered_at) == ("delivered", clock.now())
+    token = octotp.store.get_token(token_id)
+    assert token is not None
+    assert [(e.kind, e.project_id, e.token_id, e.recipient_hint, e.reason) for e in events] == [
+        ("delivery.delivered", job.project_id, token_id, token.recipient_hint, None)
+    ]
 
 
 @pytest.mark.parametrize("status", ["undelivered", "failed"])
@@ -245,12 +253,15 @@ def test_a_signed_failure_callback_fails_the_job_with_twilios_code(
     make_octotp: MakeOctotp, twilio: TwilioServer, status: str
 ) -> None:
     octotp, token_id, sid = _sent(make_octotp, twilio)
+    events: list[TokenEvent] = []
+    octotp.outbox.listeners.append(events.append)
     params = {"MessageSid": sid, "MessageStatus": status, "ErrorCode": "30003"}
     signature = twilio_signature(twilio.auth_token, CALLBACK, params.items())
     assert _callback(ApiHandler(octotp), params, signature)[0] == 204
     job = octotp.store.get_token_job(token_id)
     assert job is not None
     assert (job.state, job.reason) == ("failed", "twilio_30003")
+    assert [(e.kind, e.token_id, e.reason) for e in events] == [("delivery.failed", token_id, "twilio_30003")]
 
 
 def test_a_bad_or_missing_signature_is_403_and_changes_nothing(make_octotp: MakeOctotp, twilio: TwilioServer) -> None:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("octotp.tokens")
 
 Status = Literal["approved", "incorrect", "expired", "locked", "not_found"]
-EventKind = Literal["created", "approved", "failed", "locked", "delivery.sent", "delivery.failed"]
+EventKind = Literal["created", "approved", "failed", "locked", "delivery.sent", "delivery.delivered", "delivery.failed"]
 PURPOSE_PATTERN = r"^[A-Za-z0-9_.:-]{0,64}$"
 """What a purpose may be: up to 64 letters, digits and ``_ . : -`` (``""``, like None, is no purpose).
 The OpenAPI document states the same pattern."""
@@ -74,8 +74,9 @@ class TokenEvent:
     carries no code and no full recipient (``recipient_hint`` is masked).
 
     ``status``: the validation's status (``failed``, ``locked``, ``approved``). ``reason``: why a
-    delivery failed (``delivery.failed``: ``expired``, ``token_closed``, ``unreadable``, or the
-    backend's ``PermanentFailure`` reason such as ``invalid_recipient``); None otherwise."""
+    delivery failed (``delivery.failed``: ``expired``, ``token_closed``, ``unreadable``, the
+    backend's ``PermanentFailure`` reason such as ``invalid_recipient``, or ``twilio_<code>`` when
+    Twilio reports a sent message failed or undelivered); None otherwise."""
 
     kind: EventKind
     project_id: str

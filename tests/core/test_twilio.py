@@ -246,6 +246,12 @@ def test_a_signed_delivered_callback_marks_the_job_delivered(
     assert [(e.kind, e.project_id, e.token_id, e.recipient_hint, e.reason) for e in events] == [
         ("delivery.delivered", job.project_id, token_id, token.recipient_hint, None)
     ]
+    # Late and repeated callbacks are answered (Twilio would retry otherwise) and change nothing.
+    for late in ("delivered", "undelivered", "sent"):
+        params |= {"MessageStatus": late, "ErrorCode": "30003"}
+        assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
+    assert octotp.store.get_token_job(token_id) == job
+    assert len(events) == 1
 
 
 @pytest.mark.parametrize("status", ["undelivered", "failed"])
@@ -262,6 +268,12 @@ def test_a_signed_failure_callback_fails_the_job_with_twilios_code(
     assert job is not None
     assert (job.state, job.reason) == ("failed", "twilio_30003")
     assert [(e.kind, e.token_id, e.reason) for e in events] == [("delivery.failed", token_id, "twilio_30003")]
+    params = {"MessageSid": sid, "MessageStatus": "delivered"}  # a late one: the message failed for good
+    assert (
+        _callback(ApiHandler(octotp), params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
+    )
+    assert octotp.store.get_token_job(token_id) == job
+    assert len(events) == 1
 
 
 def test_a_bad_or_missing_signature_is_403_and_changes_nothing(make_octotp: MakeOctotp, twilio: TwilioServer) -> None:

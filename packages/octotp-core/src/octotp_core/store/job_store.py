@@ -25,7 +25,7 @@ class JobStoreMixin(StatementRunner):
         )
 
     def insert_job(self, job: Job) -> None:
-        """Insert a job of its own (an event webhook)."""
+        """Insert a job of its own: an event webhook, or the record of a code sent synchronously."""
         self._run_write(js.INSERT_JOB, js.insert_job_params(job))
 
     def get_job(self, job_id: str) -> Job | None:

@@ -249,7 +249,7 @@ class Store(Protocol):
         transaction."""
 
     def insert_job(self, job: Job) -> None:
-        """Insert a job of its own (an event webhook)."""
+        """Insert a job of its own: an event webhook, or the record of a code sent synchronously."""
 
     def get_job(self, job_id: str) -> Job | None: ...
 

@@ -18,7 +18,7 @@ from ..migrate import current_revision, head_revision, upgrade
 from ..outbox import Worker
 from ..states import token_state
 from ..store import Account
-from .context import emit, json_option, pass_octotp
+from .context import CliContext, emit, json_option, pass_octotp
 
 PROJECT_ID_VARIABLE = "OCTOTP_PROJECT_ID"
 API_KEY_VARIABLE = "OCTOTP_API_KEY"
@@ -510,7 +510,9 @@ def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
 def worker(octotp: Octotp, poll: float, batch: int) -> None:
     """Send queued deliveries (delivery_mode=queue) until stopped (Ctrl-C, SIGTERM). Run as many as
     you like, on any machines sharing the database: each job is sent by one of them."""
-    running = Worker(octotp.outbox, poll=poll, batch=batch)
+    cli_context = click.get_current_context().find_object(CliContext)
+    between = cli_context.between_batches if cli_context is not None else None
+    running = Worker(octotp.outbox, poll=poll, batch=batch, between_batches=between)
     if octotp.settings.delivery_mode != "queue":
         click.echo("note: delivery_mode is sync, so nothing is queued for this worker (OCTOTP_DELIVERY_MODE=queue)")
 

@@ -21,7 +21,8 @@ class CliContext:
 
     ``describe_database`` names the database a command uses (default: the engine's URL with its
     password masked); every command that reaches the data prints it on stderr, so a command run
-    against a database other than the intended one says so.
+    against a database other than the intended one says so. ``between_batches``: what ``worker``
+    calls around each batch (``Worker.between_batches``; the Django adapter closes old connections).
     """
 
     def __init__(
@@ -30,10 +31,12 @@ class CliContext:
         *,
         auto_migrate: bool | None = None,
         describe_database: Callable[[Octotp], str] = describe_database,
+        between_batches: Callable[[], object] | None = None,
     ) -> None:
         self._factory = factory
         self._auto_migrate = auto_migrate
         self._describe_database = describe_database
+        self.between_batches = between_batches
 
     @cached_property
     def octotp(self) -> Octotp:

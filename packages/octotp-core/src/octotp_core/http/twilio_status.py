@@ -21,6 +21,7 @@ from ..errors import FieldError, InvalidInput
 from ..events import notify
 from ..store import Job
 from ..tokens import EventKind, TokenEvent
+from .bodies import FORM, body_refusal
 from .messages import Request, Response
 from .models import TwilioStatusCallback
 from .problems import problem, problem_for
@@ -55,11 +56,9 @@ def twilio_status(octotp: Octotp, request: Request, request_id: str, max_body: i
     backend = octotp.outbox.backends.get("sms")
     if not isinstance(backend, TwilioSmsBackend):
         return problem(404, "not_found", "Twilio is not this server's SMS backend", request_id)
-    if len(request.body) > max_body:
-        return problem(413, "payload_too_large", f"the body must be at most {max_body} bytes", request_id)
-    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return problem(415, "unsupported_media_type", "send the body as application/x-www-form-urlencoded", request_id)
+    refusal = body_refusal(request, FORM, max_body)
+    if refusal is not None:
+        return problem(*refusal, request_id)
     try:
         params = urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:

@@ -16,7 +16,8 @@ from jinja2.exceptions import SecurityError
 from octotp_core.delivery import SHIPPED_LOCALES, Message, negotiate, render, sms_segments, validate_overrides
 from octotp_core.delivery.overrides import SAMPLE_PROJECT, SMS_MAX_SEGMENTS
 from octotp_core.delivery.sandbox import ENVIRONMENTS
-from octotp_core.errors import FieldError
+from octotp_core.errors import FieldError, InvalidInput
+from octotp_core.recipients import normalise_email
 
 REQUIRED_LOCALES = ("en", "de", "fr", "es", "pt", "it", "nl", "pl", "ja")
 CODE = "0123456789"
@@ -455,3 +456,25 @@ def test_every_error_is_named_by_its_field() -> None:
         {"subject": "{{ nope }}", "sms": "{{ code.x }}", "html": "<p>{{ code }}</p>", "reply_to": "x", "theme": "dark"}
     )
     assert sorted(e.field for e in errors) == ["reply_to", "sms", "subject", "text", "theme"]
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("Support@Example.com", True),
+        ("help+otp@example.co.uk", True),
+        ("no-at-sign", False),
+        ("a@b@example.com", False),
+        ("user@localhost", False),
+        ("x@.com", False),
+    ],
+)
+def test_a_reply_to_keeps_the_rules_of_a_recipients_address(value: str, valid: bool) -> None:
+    errors = validate_overrides({"reply_to": value})
+    if valid:
+        assert errors == []
+        assert normalise_email(value).value == value.lower()
+        return
+    with pytest.raises(InvalidInput) as refused:
+        normalise_email(value)
+    assert errors == [FieldError("reply_to", f"must be an email address ({refused.value.errors[0].reason})")]

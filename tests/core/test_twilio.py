@@ -5,6 +5,7 @@ retried, and its status callbacks, signed as Twilio signs them, recorded on the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import urllib.error
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from octotp_core import FrozenClock, Octotp
+from octotp_core import DeliveryFailed, FrozenClock, Octotp, TokenEvent
 from octotp_core.delivery import Message, PermanentFailure
 from octotp_core.delivery.twilio import TwilioSmsBackend, signature_valid, twilio_signature
 from octotp_core.http import ApiHandler, Request
@@ -169,6 +170,55 @@ def test_sync_mode_answers_502_for_an_invalid_number_and_201_for_a_good_one(
     assert body["code"] in sent.form["Body"]
 
 
+def test_sync_mode_records_the_send_and_takes_twilios_callbacks(
+    make_octotp: MakeOctotp, twilio: TwilioServer, clock: FrozenClock
+) -> None:
+    octotp = make_octotp(delivery_mode="sync", **twilio.delivery_settings(status_callback_url=CALLBACK))
+    created = octotp.accounts.create_project("Twilio sync callbacks")
+    key, project = created.api_key.secret, created.project.id
+    events: list[TokenEvent] = []
+    octotp.tokens.listeners.append(events.append)
+    api = ApiHandler(octotp)
+    phone = _number()
+    status, body = _create(api, key, project, phone)
+    assert status == 201, body
+    [sent] = twilio.to(phone)
+    job = octotp.store.get_token_job(str(body["id"]))
+    assert job is not None
+    assert (job.kind, job.state, job.attempts, job.provider_id, job.payload) == ("code", "sent", 1, sent.sid, None)
+    assert job.sent_at == clock.now()
+
+    def delivery() -> dict[str, object]:
+        answer = api.handle(Request("GET", f"/api/tokens/{body['id']}", {"X-Api-Key": key}))
+        assert answer.status == 200
+        state: dict[str, object] = json.loads(answer.body)["delivery"]
+        return state
+
+    assert delivery()["state"] == "sent"
+    clock.advance(3)
+    params = {"MessageSid": sent.sid, "MessageStatus": "delivered"}
+    assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
+    assert delivery() == {
+        "state": "delivered",
+        "reason": None,
+        "attempts": 1,
+        "sentAt": (clock.now() - dt.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "deliveredAt": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    assert [e.kind for e in events] == ["created", "delivery.delivered"]
+    assert events[1].token_id == body["id"]
+
+
+def test_a_failed_sync_send_records_no_delivery(make_octotp: MakeOctotp, twilio: TwilioServer) -> None:
+    octotp = make_octotp(delivery_mode="sync", **twilio.delivery_settings())
+    project = octotp.accounts.create_project("Twilio sync refused").project.id
+    with pytest.raises(DeliveryFailed):
+        octotp.tokens.create(project, phone="+15005550001", send=True)
+    [token] = octotp.store.list_tokens(project)
+    assert token.closed_reason == "delivery_failed"
+    assert octotp.store.get_token_job(token.id) is None
+
+
 def test_queue_mode_fails_an_invalid_number_at_once_and_retries_nothing(
     make_octotp: MakeOctotp, twilio: TwilioServer, clock: FrozenClock
 ) -> None:
@@ -229,15 +279,29 @@ def test_a_signed_delivered_callback_marks_the_job_delivered(
     make_octotp: MakeOctotp, twilio: TwilioServer, clock: FrozenClock
 ) -> None:
     octotp, token_id, sid = _sent(make_octotp, twilio)
+    events: list[TokenEvent] = []
+    octotp.outbox.listeners.append(events.append)
     api = ApiHandler(octotp)
     params = {"AccountSid": twilio.account_sid, "MessageSid": sid, "MessageStatus": "sent", "SmsSid": sid}
     assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
     assert octotp.store.get_token_job(token_id).state == "sent"  # type: ignore[union-attr]
+    assert events == []
     params["MessageStatus"] = "delivered"
     assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
     job = octotp.store.get_token_job(token_id)
     assert job is not None
     assert (job.state, job.delivered_at) == ("delivered", clock.now())
+    token = octotp.store.get_token(token_id)
+    assert token is not None
+    assert [(e.kind, e.project_id, e.token_id, e.recipient_hint, e.reason) for e in events] == [
+        ("delivery.delivered", job.project_id, token_id, token.recipient_hint, None)
+    ]
+    # Late and repeated callbacks are answered (Twilio would retry otherwise) and change nothing.
+    for late in ("delivered", "undelivered", "sent"):
+        params |= {"MessageStatus": late, "ErrorCode": "30003"}
+        assert _callback(api, params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
+    assert octotp.store.get_token_job(token_id) == job
+    assert len(events) == 1
 
 
 @pytest.mark.parametrize("status", ["undelivered", "failed"])
@@ -245,12 +309,21 @@ def test_a_signed_failure_callback_fails_the_job_with_twilios_code(
     make_octotp: MakeOctotp, twilio: TwilioServer, status: str
 ) -> None:
     octotp, token_id, sid = _sent(make_octotp, twilio)
+    events: list[TokenEvent] = []
+    octotp.outbox.listeners.append(events.append)
     params = {"MessageSid": sid, "MessageStatus": status, "ErrorCode": "30003"}
     signature = twilio_signature(twilio.auth_token, CALLBACK, params.items())
     assert _callback(ApiHandler(octotp), params, signature)[0] == 204
     job = octotp.store.get_token_job(token_id)
     assert job is not None
     assert (job.state, job.reason) == ("failed", "twilio_30003")
+    assert [(e.kind, e.token_id, e.reason) for e in events] == [("delivery.failed", token_id, "twilio_30003")]
+    params = {"MessageSid": sid, "MessageStatus": "delivered"}  # a late one: the message failed for good
+    assert (
+        _callback(ApiHandler(octotp), params, twilio_signature(twilio.auth_token, CALLBACK, params.items()))[0] == 204
+    )
+    assert octotp.store.get_token_job(token_id) == job
+    assert len(events) == 1
 
 
 def test_a_bad_or_missing_signature_is_403_and_changes_nothing(make_octotp: MakeOctotp, twilio: TwilioServer) -> None:

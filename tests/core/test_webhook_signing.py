@@ -14,10 +14,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from octotp_core import FrozenClock, TokenEvent
 from octotp_core.webhooks import (
+    DELIVERY_DELIVERED,
     DELIVERY_FAILED,
     EVENT_TYPES,
     PROJECT_PLAN_CHANGED,
     WebhookEvent,
+    delivery_delivered,
     delivery_failed,
     delivery_sent,
     new_message_id,
@@ -115,6 +117,7 @@ def test_the_event_types_are_the_issues() -> None:
         "token.failed",
         "token.locked",
         "delivery.sent",
+        "delivery.delivered",
         "delivery.failed",
         "project.plan_changed",
     )
@@ -178,3 +181,24 @@ def test_events_from_the_service_carry_the_masked_recipient_and_never_the_code(
         assert "alice" not in body.lower()
         assert token.code_hash not in body
         assert token.recipient_digest not in body
+
+
+def test_delivery_delivered_carries_the_token_and_never_the_code(make_octotp: MakeOctotp, now: dt.datetime) -> None:
+    clock = FrozenClock(now)
+    octotp = make_octotp(octotp_clock=clock)
+    project = octotp.accounts.create_project("Delivered").project
+    created = octotp.create_token(project.id, phone="+14155550123", purpose="login")
+    token = octotp.store.get_token(created.id)
+    assert token is not None
+    event = delivery_delivered(token, clock.now())
+    assert event.type == DELIVERY_DELIVERED == "delivery.delivered"
+    assert event.envelope()["data"] == {
+        "projectId": project.id,
+        "tokenId": created.id,
+        "channel": "sms",
+        "recipientHint": token.recipient_hint,
+        "purpose": "login",
+    }
+    assert created.code is not None
+    assert created.code not in event.body().decode()
+    assert "4155550123" not in event.body().decode()

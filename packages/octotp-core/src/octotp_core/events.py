@@ -26,12 +26,15 @@ SIGNAL_NAMES: Mapping[EventKind, str] = MappingProxyType(
         "failed": "token_failed",
         "locked": "token_locked",
         "delivery.sent": "delivery_sent",
+        "delivery.delivered": "delivery_delivered",
         "delivery.failed": "delivery_failed",
     }
 )
 """Event kind → the name of the signal each adapter sends for it (``octotp_flask.signals.token_created``,
 ``octotp_django.signals.token_created``...). ``delivery.sent`` and ``delivery.failed`` are told by the
-outbox (``delivery_mode="queue"``) once a job's outcome is stored."""
+outbox (``delivery_mode="queue"``) once a job's outcome is stored; ``delivery.delivered`` (and a
+``delivery.failed`` with reason ``twilio_<code>``) once a provider's report on a sent message is
+recorded (Twilio's status callbacks), in either delivery mode."""
 
 
 def listener_failed(event: TokenEvent, listener: object, exc: BaseException) -> None:

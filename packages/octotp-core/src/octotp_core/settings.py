@@ -154,7 +154,8 @@ class Settings(BaseSettings):
 
     delivery_mode: Literal["sync", "queue"] = "sync"
     """How ``send: true`` delivers. ``sync``: inside the create request, which fails (502
-    ``delivery_failed``, no usable code left) when sending fails. ``queue``: the code's delivery is a
+    ``delivery_failed``, no usable code left) when sending fails; a successful send is recorded as a
+    ``sent`` delivery (the API's ``delivery``, Twilio's status callbacks). ``queue``: the code's delivery is a
     job written with the token (the outbox) and sent by a worker (``octotp worker``, or the one
     ``octotp serve`` runs), retried until the code expires; create answers at once."""
     delivery_lease_seconds: float = Field(default=30.0, gt=0)

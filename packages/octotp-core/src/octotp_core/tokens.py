@@ -28,7 +28,7 @@ from .ratelimit import LimitState, RateLimits
 from .recipients import Recipient, recipient_from
 from .settings import Settings
 from .states import CLOSED_STATES, token_state
-from .store import NewToken, Project, Store, Token, UsageDay
+from .store import Job, NewToken, Project, Store, Token, UsageDay
 from .usage import UsageMeter
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("octotp.tokens")
 
 Status = Literal["approved", "incorrect", "expired", "locked", "not_found"]
-EventKind = Literal["created", "approved", "failed", "locked", "delivery.sent", "delivery.failed"]
+EventKind = Literal["created", "approved", "failed", "locked", "delivery.sent", "delivery.delivered", "delivery.failed"]
 PURPOSE_PATTERN = r"^[A-Za-z0-9_.:-]{0,64}$"
 """What a purpose may be: up to 64 letters, digits and ``_ . : -`` (``""``, like None, is no purpose).
 The OpenAPI document states the same pattern."""
@@ -74,8 +74,9 @@ class TokenEvent:
     carries no code and no full recipient (``recipient_hint`` is masked).
 
     ``status``: the validation's status (``failed``, ``locked``, ``approved``). ``reason``: why a
-    delivery failed (``delivery.failed``: ``expired``, ``token_closed``, ``unreadable``, or the
-    backend's ``PermanentFailure`` reason such as ``invalid_recipient``); None otherwise."""
+    delivery failed (``delivery.failed``: ``expired``, ``token_closed``, ``unreadable``, the
+    backend's ``PermanentFailure`` reason such as ``invalid_recipient``, or ``twilio_<code>`` when
+    Twilio reports a sent message failed or undelivered); None otherwise."""
 
     kind: EventKind
     project_id: str
@@ -249,13 +250,39 @@ class TokenService:
         )
         backend = self.backends[recipient.channel]
         try:
-            backend.send(message)
+            provider_id = backend.send(message)
         except Exception as exc:
             self.store.close_token(token.id, self.clock.now(), "delivery_failed")
             log.warning(
                 "delivery failed id=%s channel=%s %s", token.id, recipient.channel, describe_failure(backend, exc)
             )
             raise DeliveryFailed(f"the {recipient.channel} could not be delivered; no code was issued") from None
+        self._record_sent(token, provider_id if isinstance(provider_id, str) else None)
+
+    def _record_sent(self, token: NewToken, provider_id: str | None) -> None:
+        """Store a synchronous send as a finished job, as the outbox would have left it (``sent``, one
+        attempt, no payload), so the API's ``delivery``, the dashboard and the provider's status
+        callbacks (which name ``provider_id``) work in sync mode too. The message is already out: a
+        store that fails here is logged, and the create still succeeds."""
+        now = self.clock.now()
+        job = Job(
+            id=str(uuid.uuid4()),
+            kind="code",
+            project_id=token.project_id,
+            token_id=token.id,
+            state="sent",
+            attempts=1,
+            due_at=now,
+            expires_at=token.expires_at,
+            payload=None,
+            created_at=token.created_at,
+            provider_id=provider_id,
+            sent_at=now,
+        )
+        try:
+            self.store.insert_job(job)
+        except Exception as exc:
+            log.warning("delivery sent but not recorded id=%s %s", token.id, type(exc).__name__)
 
     # -- validate ----------------------------------------------------------------------------
     def validate(

@@ -16,6 +16,7 @@ except ImportError as exc:  # pragma: no cover - only without Django installed
 
 from .api import cancel_token, create_token, get_octotp, validate_token
 from .signals import (
+    delivery_delivered,
     delivery_failed,
     delivery_sent,
     token_approved,
@@ -29,6 +30,7 @@ __all__ = [
     "__version__",
     "cancel_token",
     "create_token",
+    "delivery_delivered",
     "delivery_failed",
     "delivery_sent",
     "get_octotp",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, router
 from django.db.migrations.loader import MigrationLoader
 from sqlalchemy.engine import URL
 
@@ -79,7 +79,13 @@ def build_cli(*, verbosity: int = 1) -> click.Group:
     @click.pass_context
     def octotp(ctx: click.Context) -> None:
         """octotp: projects, API keys, plans, purge and migrations for this Django project."""
-        ctx.obj = CliContext(get_octotp, auto_migrate=False, describe_database=describe_django_database)
+        ctx.obj = CliContext(
+            get_octotp,
+            auto_migrate=False,
+            describe_database=describe_django_database,
+            # As Django does around each request: ``worker`` runs for days, through database restarts.
+            between_batches=close_old_connections,
+        )
         ctx.meta[VERBOSITY] = verbosity
 
     add_core_commands(octotp)

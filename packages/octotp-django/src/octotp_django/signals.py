@@ -3,10 +3,12 @@
 Each is sent with ``sender`` = :class:`octotp_django.models.Token` and keyword arguments
 ``event`` (the core ``TokenEvent``), ``project_id``, ``token_id``, ``recipient_hint`` (masked,
 e.g. ``j***@example.com``), ``purpose``, ``status`` (the validation's; ``None`` for
-``token_created`` and deliveries), and for ``delivery_sent`` / ``delivery_failed`` also
-``reason`` (why it failed; ``None`` once sent).
+``token_created`` and deliveries), and for ``delivery_sent`` / ``delivery_delivered`` /
+``delivery_failed`` also ``reason`` (why it failed; ``None`` otherwise).
 ``delivery_sent`` and ``delivery_failed`` come from the outbox (``"DELIVERY_MODE": "queue"``),
-wherever the job is sent: a worker or a host's task queue (``DELIVERY_DISPATCH``)::
+wherever the job is sent: a worker or a host's task queue (``DELIVERY_DISPATCH``).
+``delivery_delivered`` (and ``delivery_failed`` with ``reason="twilio_<code>"``) come from Twilio's
+status callbacks, in either delivery mode::
 
     from django.dispatch import receiver
     from octotp_django.signals import token_locked
@@ -40,6 +42,8 @@ token_locked = Signal()
 """A validation was refused because the token or the recipient's failure budget is used up."""
 delivery_sent = Signal()
 """A queued code's message was handed to its provider (``"DELIVERY_MODE": "queue"``)."""
+delivery_delivered = Signal()
+"""The provider reports a code's message delivered (Twilio's status callback)."""
 delivery_failed = Signal()
 """A queued code's delivery failed for good: ``reason`` says why (``expired``, ``invalid_recipient``...)."""
 

@@ -28,6 +28,7 @@ from .config import ConfigurationError
 from .errors import handle_octotp_errors, problem_response
 from .extension import Octotp, cancel_token, create_token, get_octotp, validate_token
 from .signals import (
+    delivery_delivered,
     delivery_failed,
     delivery_sent,
     token_approved,
@@ -45,6 +46,7 @@ __all__ = [
     "__version__",
     "cancel_token",
     "create_token",
+    "delivery_delivered",
     "delivery_failed",
     "delivery_sent",
     "get_octotp",

@@ -4,7 +4,9 @@ The sender is the Flask app; keyword arguments are ``event`` (the core ``TokenEv
 fields ``project_id``, ``token_id``, ``recipient_hint`` (masked, e.g. ``j***@example.com``),
 ``purpose``, ``status`` (validations), and for the delivery signals ``reason``. ``delivery_sent`` and
 ``delivery_failed`` come from the outbox (``OCTOTP_DELIVERY_MODE = "queue"``), wherever the job is
-sent: a worker thread or a host's task queue (``OCTOTP_DELIVERY_DISPATCH``)::
+sent: a worker thread or a host's task queue (``OCTOTP_DELIVERY_DISPATCH``). ``delivery_delivered``
+(and ``delivery_failed`` with ``reason="twilio_<code>"``) come from Twilio's status callbacks, in
+either delivery mode::
 
     from octotp_flask.signals import token_locked
 
@@ -40,6 +42,9 @@ token_locked: Signal = _signals.signal(
 )
 delivery_sent: Signal = _signals.signal(
     "octotp.delivery-sent", doc="A queued code's message was handed to its provider (``delivery_mode='queue'``)."
+)
+delivery_delivered: Signal = _signals.signal(
+    "octotp.delivery-delivered", doc="The provider reports a code's message delivered (Twilio's status callback)."
 )
 delivery_failed: Signal = _signals.signal(
     "octotp.delivery-failed", doc="A queued code's delivery failed for good; ``reason`` says why."

@@ -519,7 +519,8 @@ def worker(ctx: click.Context, octotp: Octotp, poll: float, batch: int) -> None:
     cli_context = ctx.find_object(CliContext)
     if cli_context is not None and cli_context.owns_logging:
         configure_logging(octotp.settings.log_format)
-    running = Worker(octotp.outbox, poll=poll, batch=batch)
+    between = cli_context.between_batches if cli_context is not None else None
+    running = Worker(octotp.outbox, poll=poll, batch=batch, between_batches=between)
     if octotp.settings.delivery_mode != "queue":
         click.echo("note: delivery_mode is sync, so this worker sends event webhooks only (OCTOTP_DELIVERY_MODE=queue)")
 

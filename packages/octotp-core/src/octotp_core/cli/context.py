@@ -30,6 +30,9 @@ class CliContext:
     ``owns_logging``: the process is octotp's own (the ``octotp`` command), so it logs in
     ``log_format`` (the ``worker`` configures logging; with ``json`` the database line above is a log
     record too); under ``flask`` or ``manage.py`` the host's logging stays as the host set it.
+
+    ``between_batches``: what ``worker`` calls around each batch (``Worker.between_batches``; the
+    Django adapter closes old connections).
     """
 
     def __init__(
@@ -39,11 +42,13 @@ class CliContext:
         auto_migrate: bool | None = None,
         describe_database: Callable[[Octotp], str] = describe_database,
         owns_logging: bool = False,
+        between_batches: Callable[[], object] | None = None,
     ) -> None:
         self._factory = factory
         self.owns_logging = owns_logging
         self._auto_migrate = auto_migrate
         self._describe_database = describe_database
+        self.between_batches = between_batches
 
     @cached_property
     def octotp(self) -> Octotp:

@@ -28,10 +28,10 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 
-from email_validator import EmailNotValidError, validate_email
 from jinja2 import TemplateError
 
-from ..errors import FieldError
+from ..errors import FieldError, InvalidInput
+from ..recipients import normalise_email
 from .sandbox import Kind, TemplateRefused, compile_source
 from .sms import sms_segments
 
@@ -82,10 +82,12 @@ def _sender_name_reason(value: str) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _reply_to_reason(value: str) -> str | None:
+    # The rules a recipient's address keeps (``recipients.normalise_email``), so a reply-to is an
+    # address octotp would itself accept and send to; its reason says why it is not one.
     try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return f"must be an email address ({exc})"
+        normalise_email(value, field="reply_to")
+    except InvalidInput as exc:
+        return f"must be an email address ({exc.errors[0].reason})"
     return None
 
 

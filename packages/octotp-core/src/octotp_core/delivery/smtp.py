@@ -16,7 +16,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 from .failure import CONSOLE_BACKEND
 from .message import Message
-from .outcomes import CheckFailed, PermanentFailure
+from .outcomes import CheckFailed, smtp_permanent_failure
 
 
 class SmtpBackend:
@@ -124,16 +124,9 @@ class SmtpBackend:
         try:
             with self._session() as client:
                 client.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as exc:
-            if all(code >= 500 for code, _ in exc.recipients.values()):
-                raise PermanentFailure("invalid_recipient") from exc
-            raise
-        except smtplib.SMTPAuthenticationError as exc:
-            if exc.smtp_code >= 500:  # 535: wrong user or password (a 454 is the server's trouble)
-                raise PermanentFailure("provider_auth") from exc
-            raise
-        except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code >= 500:
-                raise PermanentFailure("rejected") from exc  # 5xx: the server will not take it
+        except smtplib.SMTPException as exc:
+            failure = smtp_permanent_failure(exc)  # 5xx and refused logins; the rest may pass
+            if failure is not None:
+                raise failure from exc
             raise
         return None

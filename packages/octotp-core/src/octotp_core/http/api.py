@@ -22,6 +22,7 @@ from ..logs import request_context
 from ..ratelimit import LimitState
 from ..states import token_state
 from ..store import Job, Project
+from .bodies import JSON, body_refusal
 from .idempotency import RequestFingerprints, check_key, run_idempotent
 from .messages import Request, Response
 from .models import CreateTokenRequest, ValidateTokenRequest
@@ -166,13 +167,9 @@ class ApiHandler:
         return self.octotp.accounts.authenticate(key)[1]
 
     def _parse(self, request: Request, model: type[BaseModel]) -> Any:
-        if len(request.body) > MAX_BODY_BYTES:
-            raise _Abort(413, "payload_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
-        content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-        if content_type != "application/json" and not (
-            content_type.startswith("application/") and content_type.endswith("+json")
-        ):
-            raise _Abort(415, "unsupported_media_type", "send the body as application/json")
+        refusal = body_refusal(request, JSON, MAX_BODY_BYTES)
+        if refusal is not None:
+            raise _Abort(*refusal)
         try:
             return model.model_validate_json(request.body)
         except ValidationError as exc:

@@ -56,7 +56,8 @@ class ValidationResponse(_Body):
 
 
 class DeliveryState(_Body):
-    """A code's delivery through the outbox (``delivery_mode`` ``queue``)."""
+    """A code's delivery: its outbox job (``delivery_mode`` ``queue``), or the record of a synchronous
+    send (``sync``: ``sent`` at once, then what the provider reports)."""
 
     state: Literal["queued", "sending", "sent", "delivered", "failed"]
     reason: str | None = Field(
@@ -83,7 +84,7 @@ class TokenStateResponse(_Body):
     attempts: int = Field(description="Wrong or reserved attempts so far")
     max_attempts: int
     delivery: DeliveryState | None = Field(
-        default=None, description="Its delivery, when it was sent through the outbox (null otherwise)"
+        default=None, description="Its delivery, when it was sent (`send`; null otherwise)"
     )
 
 

@@ -1,5 +1,6 @@
 """``POST /api/delivery/twilio/status``: Twilio's status callbacks, checked with Twilio's request
-signature and recorded on the message's job.
+signature and recorded on the message's job; once recorded, the listeners are told
+``delivery.delivered`` or ``delivery.failed`` (reason ``twilio_<code>``).
 
 Twilio signs the URL it calls, so the URL checked is the one octotp gave it: the Twilio backend's
 ``status_callback_url``, else ``public_url`` + this path (for a callback set on a Messaging Service
@@ -17,6 +18,10 @@ from pydantic import ValidationError
 from ..core import Octotp
 from ..delivery.twilio import TwilioSmsBackend, signature_valid
 from ..errors import FieldError, InvalidInput
+from ..events import notify
+from ..store import Job
+from ..tokens import EventKind, TokenEvent
+from .bodies import FORM, body_refusal
 from .messages import Request, Response
 from .models import TwilioStatusCallback
 from .problems import problem, problem_for
@@ -26,6 +31,16 @@ log = logging.getLogger("octotp.delivery")
 
 _FAILED = {"failed", "undelivered"}
 _ERROR_CODE = re.compile(r"^\d{1,10}$")
+
+
+def _tell(octotp: Octotp, job: Job, kind: EventKind, reason: str | None = None) -> None:
+    """Tell the listeners what the provider reported, once the store recorded it (a repeated or
+    out-of-order callback changes no row and tells nothing): the masked recipient, never the code."""
+    if job.kind != "code":
+        return
+    token = octotp.store.get_token(job.token_id) if job.token_id else None
+    hint, purpose = (token.recipient_hint, token.purpose) if token is not None else ("", "")
+    notify(octotp.outbox.listeners, TokenEvent(kind, job.project_id, job.token_id, hint, purpose, reason=reason))
 
 
 def signed_url(octotp: Octotp, backend: TwilioSmsBackend) -> str | None:
@@ -41,11 +56,9 @@ def twilio_status(octotp: Octotp, request: Request, request_id: str, max_body: i
     backend = octotp.outbox.backends.get("sms")
     if not isinstance(backend, TwilioSmsBackend):
         return problem(404, "not_found", "Twilio is not this server's SMS backend", request_id)
-    if len(request.body) > max_body:
-        return problem(413, "payload_too_large", f"the body must be at most {max_body} bytes", request_id)
-    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return problem(415, "unsupported_media_type", "send the body as application/x-www-form-urlencoded", request_id)
+    refusal = body_refusal(request, FORM, max_body)
+    if refusal is not None:
+        return problem(*refusal, request_id)
     try:
         params = urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
@@ -73,10 +86,12 @@ def twilio_status(octotp: Octotp, request: Request, request_id: str, max_body: i
         return problem(404, "not_found", "no message with this MessageSid", request_id)
     status = form.MessageStatus.lower()
     if status == "delivered":
-        octotp.store.provider_update(form.MessageSid, "delivered", delivered_at=octotp.clock.now())
+        if octotp.store.provider_update(form.MessageSid, "delivered", delivered_at=octotp.clock.now()):
+            _tell(octotp, job, "delivery.delivered")
     elif status in _FAILED:
         code = form.ErrorCode if form.ErrorCode and _ERROR_CODE.match(form.ErrorCode) else "unknown"
-        octotp.store.provider_update(form.MessageSid, "failed", reason=f"twilio_{code}")
+        if octotp.store.provider_update(form.MessageSid, "failed", reason=f"twilio_{code}"):
+            _tell(octotp, job, "delivery.failed", f"twilio_{code}")
     shown = re.sub(r"[^a-z_-]", "?", status[:32])
     log.info("twilio status callback job=%s token=%s status=%s", job.id, job.token_id, shown)
     return Response(204)

@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 
 from .queue import Outbox
 
@@ -22,10 +23,23 @@ def worker_name() -> str:
 
 
 class Worker:
-    """Claims and sends due jobs in batches; waits ``poll`` seconds when there were none."""
+    """Claims and sends due jobs in batches; waits ``poll`` seconds when there were none.
 
-    def __init__(self, outbox: Outbox, *, poll: float = 0.5, batch: int = 20, name: str | None = None) -> None:
+    ``between_batches``: called before and after each batch, e.g. Django's
+    ``close_old_connections``, so a long-running worker drops a connection the database closed
+    (a restart) or that outlived ``CONN_MAX_AGE``, as Django does around each request."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        poll: float = 0.5,
+        batch: int = 20,
+        name: str | None = None,
+        between_batches: Callable[[], object] | None = None,
+    ) -> None:
         self.outbox, self.poll, self.batch = outbox, poll, batch
+        self.between_batches = between_batches
         self.name = name or worker_name()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -35,13 +49,24 @@ class Worker:
         log.info("outbox worker started worker=%s", self.name)
         while not self._stop.is_set():
             try:
+                self._between_batches()
                 handled = self.outbox.run_once(self.name, self.batch)
             except Exception:
                 log.exception("outbox worker error worker=%s", self.name)
                 handled = 0
+            finally:
+                self._between_batches()
             if handled < self.batch:
                 self._stop.wait(self.poll)
         log.info("outbox worker stopped worker=%s", self.name)
+
+    def _between_batches(self) -> None:
+        if self.between_batches is None:
+            return
+        try:
+            self.between_batches()
+        except Exception:
+            log.exception("outbox worker between_batches failed worker=%s", self.name)
 
     def start(self) -> Worker:
         """Run in a daemon thread."""

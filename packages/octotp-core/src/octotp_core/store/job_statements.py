@@ -67,9 +67,12 @@ FINISH_JOB = (
     )
 )
 RETRY_JOB = update(jobs).where(*_HELD).values(**_values(jobs, ["due_at", "reason"]), state="queued", claimed_by=None)
+# A provider's report moves a job on from "sent" only: callbacks arrive out of order and repeated, so
+# a delivered job never becomes failed, a failed one never delivered, and a late "delivered" after
+# "delivered" changes no row (its row count, 0, tells the caller there is nothing to announce).
 PROVIDER_UPDATE = (
     update(jobs)
-    .where(jobs.c.provider_id == _b(jobs, "provider_id"), or_(jobs.c.state == "sent", jobs.c.state == "delivered"))
+    .where(jobs.c.provider_id == _b(jobs, "provider_id"), jobs.c.state == "sent")
     .values(**_values(jobs, ["state", "reason", "delivered_at"]))
 )
 PURGE_JOBS = delete(jobs).where(jobs.c.expires_at < _b(jobs, "before", "expires_at"), not_(_OPEN))

@@ -25,7 +25,7 @@ class JobStoreMixin(StatementRunner):
         )
 
     def insert_job(self, job: Job) -> None:
-        """Insert a job of its own (an event webhook)."""
+        """Insert a job of its own: an event webhook, or the record of a code sent synchronously."""
         self._run_write(js.INSERT_JOB, js.insert_job_params(job))
 
     def get_job(self, job_id: str) -> Job | None:
@@ -101,7 +101,9 @@ class JobStoreMixin(StatementRunner):
     def provider_update(
         self, provider_id: str, state: str, *, reason: str | None = None, delivered_at: dt.datetime | None = None
     ) -> bool:
-        """What the provider reports about a sent message (``delivered``, or ``failed`` with a reason)."""
+        """What the provider reports about a sent message (``delivered``, or ``failed`` with a reason);
+        True when it changed the job, which happens only while the job is ``sent`` (a report after
+        ``delivered`` or ``failed`` is out of order, or repeated, and changes nothing)."""
         params = {"b_provider_id": provider_id, "v_state": state, "v_reason": reason, "v_delivered_at": delivered_at}
         return self._run_write(js.PROVIDER_UPDATE, params) >= 1
 

@@ -250,7 +250,7 @@ class Store(Protocol):
         transaction."""
 
     def insert_job(self, job: Job) -> None:
-        """Insert a job of its own (an event webhook)."""
+        """Insert a job of its own: an event webhook, or the record of a code sent synchronously."""
 
     def get_job(self, job_id: str) -> Job | None: ...
 
@@ -289,7 +289,8 @@ class Store(Protocol):
     def provider_update(
         self, provider_id: str, state: str, *, reason: str | None = None, delivered_at: dt.datetime | None = None
     ) -> bool:
-        """What the provider reports about a sent message (``delivered``, or ``failed``)."""
+        """What the provider reports about a sent message (``delivered``, or ``failed``): True when the
+        job moved on, only ever from ``sent`` (out-of-order and repeated reports change nothing)."""
 
     def purge_jobs(self, expired_before: dt.datetime) -> int:
         """Delete finished jobs that expired before this instant; how many."""

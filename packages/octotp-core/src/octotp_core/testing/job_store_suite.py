@@ -183,6 +183,35 @@ class JobStoreSuite:
         assert store.get_job(job.id) is None  # finished and expired: gone
         assert store.get_job(open_job.id) is not None  # still open: a worker will fail it as expired
 
+    def _sent(self, store: Store, project: Project, now: dt.datetime) -> tuple[Job, str]:
+        """A job sent to the provider, which knows it by the returned id."""
+        _, job = self._queued(store, project, now)
+        store.claim_job(job.id, "w1", now, now + dt.timedelta(seconds=5))
+        provider = f"SM{uuid.uuid4().hex}"
+        assert store.finish_job(job.id, "w1", "sent", provider_id=provider, sent_at=now) is True
+        return job, provider
+
+    def test_provider_reports_move_a_job_on_from_sent_only(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        later = now + dt.timedelta(seconds=3)
+        delivered, delivered_id = self._sent(store, project, now)
+        assert store.provider_update(delivered_id, "delivered", delivered_at=now) is True
+        # Callbacks come late and twice: none moves a delivered job.
+        assert store.provider_update(delivered_id, "failed", reason="twilio_30003") is False
+        assert store.provider_update(delivered_id, "delivered", delivered_at=later) is False
+        assert store.provider_update(delivered_id, "sent") is False
+        job = store.get_job(delivered.id)
+        assert job is not None
+        assert (job.state, job.reason, job.delivered_at) == ("delivered", None, now)
+
+        failed, failed_id = self._sent(store, project, now)
+        assert store.provider_update(failed_id, "failed", reason="twilio_30005") is True
+        assert store.provider_update(failed_id, "delivered", delivered_at=later) is False
+        assert store.provider_update(failed_id, "failed", reason="twilio_30003") is False
+        job = store.get_job(failed.id)
+        assert job is not None
+        assert (job.state, job.reason, job.delivered_at) == ("failed", "twilio_30005", None)
+
     def test_deleting_a_project_deletes_its_jobs(self, store: Store, now: dt.datetime) -> None:
         project, other = self.make_project(store, now), self.make_project(store, now)
         _, job = self._queued(store, project, now)

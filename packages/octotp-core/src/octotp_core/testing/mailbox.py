@@ -21,6 +21,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,12 @@ def free_port() -> int:
 class _Keep:
     def __init__(self, box: Mailbox) -> None:
         self.box = box
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if address.lower() in self.box.unknown:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.box.delay:
@@ -120,7 +127,8 @@ class Mailbox:
     (``"451 4.3.0 Try again later"`` is a transient failure, ``"550 5.1.1 No such user"`` a permanent
     one); ``delay``: seconds it takes to answer each message (a slow relay); ``tls``: STARTTLS
     offered and required before anything is accepted (``ca_file`` is the certificate to trust);
-    ``auth``: a (user, password) login required before a message is accepted."""
+    ``auth``: a (user, password) login required before a message is accepted; ``unknown``:
+    addresses refused at ``RCPT TO`` with ``550 5.1.1 No such user``."""
 
     def __init__(
         self,
@@ -129,8 +137,10 @@ class Mailbox:
         delay: float = 0.0,
         tls: bool = False,
         auth: tuple[str, str] | None = None,
+        unknown: Iterable[str] = (),
     ) -> None:
         self.refusals = list(refuse or [])
+        self.unknown = {address.lower() for address in unknown}
         self.refused = 0
         self.failed_logins = 0
         self.delay = delay

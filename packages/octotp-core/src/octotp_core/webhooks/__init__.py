@@ -16,6 +16,7 @@ events of ``events`` in the ``{"type", "timestamp", "data"}`` envelope.
 """
 
 from .events import (
+    DELIVERY_DELIVERED,
     DELIVERY_FAILED,
     DELIVERY_SENT,
     EVENT_TYPES,
@@ -26,6 +27,7 @@ from .events import (
     TOKEN_FAILED,
     TOKEN_LOCKED,
     WebhookEvent,
+    delivery_delivered,
     delivery_failed,
     delivery_sent,
     from_token_event,
@@ -43,6 +45,7 @@ from .signing import (
 )
 
 __all__ = [
+    "DELIVERY_DELIVERED",
     "DELIVERY_FAILED",
     "DELIVERY_SENT",
     "EVENT_TYPES",
@@ -56,6 +59,7 @@ __all__ = [
     "TOKEN_LOCKED",
     "TOLERANCE",
     "WebhookEvent",
+    "delivery_delivered",
     "delivery_failed",
     "delivery_sent",
     "from_token_event",

@@ -24,6 +24,7 @@ TOKEN_APPROVED = "token.approved"  # noqa: S105 - an event type
 TOKEN_FAILED = "token.failed"  # noqa: S105 - an event type
 TOKEN_LOCKED = "token.locked"  # noqa: S105 - an event type
 DELIVERY_SENT = "delivery.sent"
+DELIVERY_DELIVERED = "delivery.delivered"
 DELIVERY_FAILED = "delivery.failed"
 PROJECT_PLAN_CHANGED = "project.plan_changed"
 EVENT_TYPES = (
@@ -32,6 +33,7 @@ EVENT_TYPES = (
     TOKEN_FAILED,
     TOKEN_LOCKED,
     DELIVERY_SENT,
+    DELIVERY_DELIVERED,
     DELIVERY_FAILED,
     PROJECT_PLAN_CHANGED,
 )
@@ -114,6 +116,12 @@ def delivery_sent(token: Token, at: dt.datetime, *, provider_message_id: str | N
     """``delivery.sent``: the token's message was handed to its provider (``providerMessageId``: the
     provider's id for it, such as a Twilio message SID, when the backend returned one)."""
     return WebhookEvent(DELIVERY_SENT, at, {**_delivery_data(token), "providerMessageId": provider_message_id})
+
+
+def delivery_delivered(token: Token, at: dt.datetime) -> WebhookEvent:
+    """``delivery.delivered``: the provider reports the token's message reached the recipient's
+    handset (Twilio's ``delivered`` status callback)."""
+    return WebhookEvent(DELIVERY_DELIVERED, at, _delivery_data(token))
 
 
 def delivery_failed(token: Token, at: dt.datetime, *, reason: str) -> WebhookEvent:

@@ -259,3 +259,19 @@ def test_a_create_whose_project_has_no_endpoint_reads_none_after_the_first(make_
         event.remove(octotp.engine, "before_cursor_execute", seen)
     assert len(statements) == 1
     assert CACHE_SECONDS <= 10  # what the docs promise: a change applies within seconds
+
+
+def test_a_synchronous_send_tells_delivery_sent_after_created(make_octotp: MakeOctotp) -> None:
+    box = Mailbox().start()
+    try:
+        octotp = _octotp(make_octotp, **box.delivery_settings)
+        assert octotp.settings.delivery_mode == "sync"
+        heard: list[tuple[str, str | None]] = []
+        octotp.tokens.listeners.append(lambda event: heard.append((event.kind, event.token_id)))
+        created = octotp.tokens.create(
+            octotp.accounts.create_project("Sync events").project.id, email=_email(), send=True
+        )
+        unsent = octotp.tokens.create(octotp.accounts.create_project("Not sent").project.id, email=_email())
+    finally:
+        box.stop()
+    assert heard == [("created", created.id), ("delivery.sent", created.id), ("created", unsent.id)]

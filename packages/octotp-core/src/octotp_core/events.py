@@ -32,7 +32,8 @@ SIGNAL_NAMES: Mapping[EventKind, str] = MappingProxyType(
 )
 """Event kind → the name of the signal each adapter sends for it (``octotp_flask.signals.token_created``,
 ``octotp_django.signals.token_created``...). ``delivery.sent`` and ``delivery.failed`` are told by the
-outbox (``delivery_mode="queue"``) once a job's outcome is stored; ``delivery.delivered`` (and a
+outbox (``delivery_mode="queue"``) once a job's outcome is stored; in sync mode ``delivery.sent``
+follows ``created`` when the create sent the code (a failed send is the create's 502); ``delivery.delivered`` (and a
 ``delivery.failed`` with reason ``twilio_<code>``) once a provider's report on a sent message is
 recorded (Twilio's status callbacks), in either delivery mode."""
 

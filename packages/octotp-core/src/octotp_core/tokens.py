@@ -213,6 +213,8 @@ class TokenService:
             self._deliver(token, recipient, code, project, expires_in, locale)
         log.info("token created id=%s project=%s recipient=%s sent=%s", token.id, project.id, recipient.hint, send)
         self._emit(TokenEvent("created", project.id, token.id, recipient.hint, purpose_value))
+        if send and not queued:  # sent in this request (a failure raised DeliveryFailed above)
+            self._emit(TokenEvent("delivery.sent", project.id, token.id, recipient.hint, purpose_value))
         if queued:
             # To the host's task queue, if it has one (delivery_dispatch): after "created" is told, so
             # listeners hear a code's events in order even when the task runs in this process.

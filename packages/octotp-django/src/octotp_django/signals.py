@@ -6,7 +6,8 @@ e.g. ``j***@example.com``), ``purpose``, ``status`` (the validation's; ``None`` 
 ``token_created`` and deliveries), and for ``delivery_sent`` / ``delivery_delivered`` /
 ``delivery_failed`` also ``reason`` (why it failed; ``None`` otherwise).
 ``delivery_sent`` and ``delivery_failed`` come from the outbox (``"DELIVERY_MODE": "queue"``),
-wherever the job is sent: a worker or a host's task queue (``DELIVERY_DISPATCH``).
+wherever the job is sent: a worker or a host's task queue (``DELIVERY_DISPATCH``); in sync mode
+``delivery_sent`` follows ``token_created`` when the create sent the code.
 ``delivery_delivered`` (and ``delivery_failed`` with ``reason="twilio_<code>"``) come from Twilio's
 status callbacks, in either delivery mode::
 

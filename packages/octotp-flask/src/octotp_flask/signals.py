@@ -4,7 +4,8 @@ The sender is the Flask app; keyword arguments are ``event`` (the core ``TokenEv
 fields ``project_id``, ``token_id``, ``recipient_hint`` (masked, e.g. ``j***@example.com``),
 ``purpose``, ``status`` (validations), and for the delivery signals ``reason``. ``delivery_sent`` and
 ``delivery_failed`` come from the outbox (``OCTOTP_DELIVERY_MODE = "queue"``), wherever the job is
-sent: a worker thread or a host's task queue (``OCTOTP_DELIVERY_DISPATCH``). ``delivery_delivered``
+sent: a worker thread or a host's task queue (``OCTOTP_DELIVERY_DISPATCH``); in sync mode
+``delivery_sent`` follows ``token_created`` when the create sent the code. ``delivery_delivered``
 (and ``delivery_failed`` with ``reason="twilio_<code>"``) come from Twilio's status callbacks, in
 either delivery mode::
 

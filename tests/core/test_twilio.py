@@ -205,7 +205,7 @@ def test_sync_mode_records_the_send_and_takes_twilios_callbacks(
         "sentAt": (clock.now() - dt.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "deliveredAt": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    assert [e.kind for e in events] == ["created", "delivery.delivered"]
+    assert [e.kind for e in events] == ["created", "delivery.sent", "delivery.delivered"]
     assert events[1].token_id == body["id"]
 
 

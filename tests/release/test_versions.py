@@ -89,3 +89,10 @@ def test_the_changelog_has_an_unreleased_section_and_no_release_ahead_of_the_ver
     assert released == sorted(released, reverse=True), "releases newest first"
     if released:
         assert released[0] <= Version(bump_version.read_version("octotp-core"))
+
+
+@pytest.mark.parametrize("package", bump_version.PACKAGES)
+def test_each_package_ships_the_repository_license(package: str) -> None:
+    """Each sdist and wheel carries ``packages/<package>/LICENSE`` (hatchling picks it up as the
+    License-File); it must be the root LICENSE, word for word."""
+    assert (ROOT / "packages" / package / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()

@@ -90,7 +90,12 @@ def test_the_wheel_holds_exactly_the_package_source(dist: Path, package: str) ->
     source = sorted(name.removeprefix("src/") for name in tracked_files(package) if name.startswith("src/"))
     assert shipped == source
     assert f"{PACKAGES[package]}/py.typed" in shipped
-    assert {name.removeprefix(info) for name in names if name.startswith(info)} >= {"METADATA", "WHEEL", "RECORD"}
+    assert {name.removeprefix(info) for name in names if name.startswith(info)} >= {
+        "METADATA",
+        "WHEEL",
+        "RECORD",
+        "licenses/LICENSE",
+    }
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -115,6 +120,7 @@ def test_the_wheel_metadata_has_the_version_the_readme_and_the_core_pin(dist: Pa
     assert metadata["Name"] == package
     assert metadata["Version"] == VERSION
     assert metadata["License-Expression"] == "MIT"
+    assert metadata.get_all("License-File") == ["LICENSE"]
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_payload().startswith(f"# {package}\n"), "the package README as the long description"
     core = [Requirement(line) for line in metadata.get_all("Requires-Dist", []) if line.startswith("octotp-core")]

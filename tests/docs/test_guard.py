@@ -102,3 +102,18 @@ def test_xdist_keeps_a_group_on_one_worker(request: pytest.FixtureRequest) -> No
     if not getattr(request.config.option, "loadgroup", False):
         pytest.skip("run without xdist's --dist loadgroup (ci and lowest use it): one process, no group to split")
     assert request.node.nodeid.endswith("@docs:grouping"), "xdist ignored the test's xdist_group mark"
+
+
+RELATIVE_LINK = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#)([^)]+)\)")
+
+
+@pytest.mark.parametrize("path", sorted(documents.ROOT.glob("packages/*/README.md")), ids=documents.document_id)
+def test_package_readmes_link_nothing_relative(path: Path) -> None:
+    """A package README is its PyPI description, where a link relative to the repository leads
+    nowhere: it names the docs page in words instead (links to anchors and absolute URLs are fine)."""
+    assert RELATIVE_LINK.findall(path.read_text()) == []
+
+
+def test_the_relative_link_rule_sees_relative_links() -> None:
+    text = "[a](../../docs/x.md) [b](https://example.com) [c](#section) [d](mailto:x@example.com)"
+    assert RELATIVE_LINK.findall(text) == ["../../docs/x.md"]

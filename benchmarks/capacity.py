@@ -393,7 +393,8 @@ def measure(db: str, hasher: str, args: argparse.Namespace, redis_server: Privat
         print(f"{db} {hasher}: server", file=sys.stderr, flush=True)
         server = measure_server(env, project, args.n, args.threads, uses_redis, postgres)
         print(f"{db} {hasher}: in process", file=sys.stderr, flush=True)
-        counted = measure_in_process(env, project, args.n, args.threads, uses_redis, postgres, wal)
+        with postgres.retaining_wal() if postgres and wal else contextlib.nullcontext():
+            counted = measure_in_process(env, project, args.n, args.threads, uses_redis, postgres, wal)
         stored = None
         if postgres:
             rows, heap, index = postgres.table_bytes("octotp_tokens")

@@ -9,7 +9,9 @@ cpu``, and the WAL a database wrote (``pg_walinspect``).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ import psutil
 import redis
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 _WRITE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _TABLE = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+\"?(\w+)", re.IGNORECASE)
@@ -240,7 +243,19 @@ class PostgresObserver:
         finally:
             self.target.dispose()
 
-    def wal_bytes(self, start: str, end: str) -> int:
+    @contextlib.contextmanager
+    def retaining_wal(self) -> Iterator[None]:
+        """Keep the server from recycling WAL while the block runs: a temporary physical replication
+        slot (dropped by the server when this session ends, even if this process dies), since on a
+        shared server other databases' writes can make a checkpoint remove the segments to be read."""
+        with self.admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_create_physical_replication_slot(:name, true, true)"),
+                {"name": f"octotp_capacity_{os.getpid()}"},
+            )
+            yield
+
+    def wal_bytes(self, start: str, end: str) -> float:
         """WAL bytes between two positions that belong to the observed database: every record touching
         one of its relations, and the commit records of the transactions that wrote them. The server is
         shared, so records of other databases are left out by the database's OID in each block
@@ -261,9 +276,12 @@ class PostgresObserver:
             with self.target.connect() as conn:
                 oid = conn.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
                 found = conn.execute(text(sql), {"start": start, "end": end, "pattern": f"%/{oid}/%"}).scalar()
+        except OperationalError as exc:  # e.g. the segments were recycled after all: no figure, said so
+            print(f"warning: no WAL figure: {str(exc.orig).strip()}", file=sys.stderr)
+            return float("nan")
         finally:
             self.target.dispose()
-        return int(found)
+        return float(found)
 
     def table_bytes(self, table: str) -> tuple[int, int, int]:
         """``table``'s rows, heap bytes and index bytes (after ``ANALYZE``, exact row count)."""

@@ -562,7 +562,8 @@ def render(report: dict[str, Any]) -> str:
             f"- {run['database']}: outbox worker idle poll (every 0.5 s)"
             f" {periodic['outbox_idle_poll']['statements']:.0f} statements;"
             " usage counters' flush (at most every 1 s, per project with traffic)"
-            f" {periodic['usage_flush']['statements']:.0f}; API key lookup (every 2 s per key in use)"
+            f" {periodic['usage_flush']['statements']:.0f}; API key lookup and last-use update (a fresh process;"
+            " then every 2 s and every minute per key in use)"
             f" {periodic['api_key_lookup']['statements']:.0f}; idle server CPU {idle:.1f} ms/s"
         )
     table = next((r["tokens_table"] for r in report["runs"] if r.get("tokens_table")), None)

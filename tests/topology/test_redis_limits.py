@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis as redis_client
 from click.testing import CliRunner
 
@@ -28,6 +29,8 @@ from octotp_core.testing.servers import ServeProcess, free_port
 
 from .children import Child, self_signed_certificate
 from .conftest import ROOMY_PLANS
+
+pytestmark = pytest.mark.xdist_group("topology")
 
 RECOVERY_SECONDS = 15.0
 """How long octotp may take to count in Redis again after it restarts (it takes well under one)."""

@@ -1,7 +1,7 @@
 """Redis as the rate-limit storage of a real ``octotp serve``: a Redis restart under load fails closed
 (503 problems, no code issued, never a 500) and octotp recovers by itself once Redis is back; Redis
 with a password over TLS (``rediss://``) works, and a wrong password is named by ``octotp check``
-and at start.
+and at start; Redis Sentinel with a password counts on the master it names.
 
 What ``docs/operations/deployment.md`` (*Redis for rate limits*) describes is what runs here.
 """
@@ -23,11 +23,14 @@ from click.testing import CliRunner
 
 from octotp_core import Octotp, Settings
 from octotp_core.cli import main
+from octotp_core.errors import RateLimited
+from octotp_core.health import check_rate_limit_storage
 from octotp_core.testing.contract import assert_problem
+from octotp_core.testing.databases import migrated_sqlite_url
 from octotp_core.testing.http_clients import HttpResult, UrlClient
 from octotp_core.testing.servers import ServeProcess, free_port
 
-from .children import Child, self_signed_certificate
+from .children import Child, self_signed_certificate, tool
 from .conftest import ROOMY_PLANS
 
 pytestmark = pytest.mark.xdist_group("topology")
@@ -225,3 +228,50 @@ def test_a_wrong_redis_password_is_named_at_check_and_start(
         assert_problem(_create(client, project), 503, "storage_unavailable")
         assert client.request("GET", "/readyz").status == 503
     assert wrong not in server.output()
+
+
+def test_redis_through_sentinel_with_a_password(
+    tmp_path: Path, test_secret: str, start_redis: Callable[..., Child]
+) -> None:
+    """``redis+sentinel://:PASSWORD@SENTINEL:PORT/SERVICE``: limits asks the sentinel for the master
+    (both require the password) and counts there. In process: the URL and the counting are core's."""
+    password = uuid.uuid4().hex
+    master = start_redis(None, "--requirepass", password)
+    sentinel_port = free_port()
+    config = tmp_path / "sentinel.conf"  # the sentinel rewrites its own file: a writable copy
+    config.write_text(
+        f"port {sentinel_port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+        f"sentinel monitor octotp 127.0.0.1 {master.port} 1\n"
+        f"sentinel auth-pass octotp {password}\n"
+        f"requirepass {password}\n"
+    )
+    sentinel = Child(
+        [tool("redis-server", "redis-server"), str(config), "--sentinel"],
+        tmp_path / "sentinel.log",
+        port=sentinel_port,
+    )
+    try:
+        url = f"redis+sentinel://:{password}@127.0.0.1:{sentinel_port}/octotp"
+        settings = Settings(
+            data_dir=tmp_path,
+            secret_key=test_secret,
+            database_url=migrated_sqlite_url(tmp_path / "sentinel.db"),
+            rate_limit_storage=url,
+        )
+        octotp = Octotp(settings)
+        try:
+            check = check_rate_limit_storage(octotp)
+            assert check.ok, check.detail
+            assert password not in check.detail
+            project = octotp.accounts.create_project("sentinel").project
+            for _ in range(5):
+                assert octotp.create_token(project.id, email="sentinel@example.com").code is not None
+            with pytest.raises(RateLimited) as refused:
+                octotp.create_token(project.id, email="sentinel@example.com")
+            assert refused.value.scope == "recipient"
+        finally:
+            octotp.close()
+        counted = redis_client.Redis(port=master.port, password=password)
+        assert any(b"send" in key for key in counted.scan_iter()), "nothing was counted on the master"
+    finally:
+        sentinel.stop()

@@ -117,3 +117,18 @@ def test_sqlite_writers_of_one_process_queue_instead_of_failing(tmp_path: Path) 
         list(pool.map(create, range(16)))
     assert len(store.list_tokens(project.id, limit=1000)) == 16 * 20
     engine.dispose()
+
+
+def test_prepare_threshold_url_option_is_read_by_octotp_for_psycopg_only() -> None:
+    """``?prepare_threshold=none`` (behind PgBouncer in transaction mode: tests/topology/test_pgbouncer.py)
+    becomes psycopg's connect argument and leaves the URL; a bad value or another driver is refused."""
+    with pytest.raises(ValueError, match="must be 'none'"):
+        make_engine("postgresql+psycopg://u@127.0.0.1:1/db?prepare_threshold=sometimes")
+    with pytest.raises(ValueError, match="postgresql\\+psycopg"):
+        make_engine("mysql+pymysql://u@127.0.0.1:1/db?prepare_threshold=none")
+    engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/db?prepare_threshold=none&connect_timeout=1")
+    try:
+        assert "prepare_threshold" not in engine.url.query  # not passed on to libpq, which would refuse it
+        assert engine.url.query["connect_timeout"] == "1"
+    finally:
+        engine.dispose()

@@ -350,9 +350,16 @@ class RateLimits:
         self._acquire([self._window(self._failure_budget, "fail", project_id, recipient_digest)])
 
     def ping(self) -> None:
-        """Raise ``StorageUnavailable`` unless the rate-limit storage answers."""
+        """Raise ``StorageUnavailable`` unless the rate-limit storage answers.
+
+        ``limits``' ``check()`` of a Redis storage swallows the reason (a refused password, a TLS
+        failure, a closed port) and answers False; octotp PINGs Redis itself so the error says why.
+        """
         try:
-            ok = self.storage.check()
+            if isinstance(self.storage, RedisStorage):  # Sentinel and cluster storages included
+                ok = bool(self.storage.get_connection().ping())
+            else:
+                ok = self.storage.check()
         except Exception as exc:
             raise self._unavailable(exc) from exc
         if not ok:

@@ -13,6 +13,7 @@ import click
 from octotp_core import Octotp, Settings
 from octotp_core.cli import describe_database, octotp_command
 from octotp_core.dashboard import new_setup_token, setup_url
+from octotp_core.health import check_rate_limit_storage
 from octotp_core.logs import logging_config
 from octotp_core.migrate import upgrade
 from octotp_core.ratelimit import DATABASE_SCHEME, is_per_process, storage_scheme
@@ -72,9 +73,9 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
     JSON lines; the setup link is then left out (a log collector must not keep it)."""
     as_json = settings.log_format == "json"
 
-    def say(line: str) -> None:
+    def say(line: str, level: int = logging.INFO) -> None:
         if as_json:
-            _log.info(line.removeprefix("octotp: "))
+            _log.log(level, line.removeprefix("octotp: "))
         else:
             click.echo(line, err=True)
 
@@ -106,6 +107,14 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
         say(f"octotp: (or, in another terminal: {command} accounts create EMAIL)")
     elif settings.dashboard:
         say(f"octotp: dashboard at http://{host}:{port}/dashboard/")
+    storage = check_rate_limit_storage(probe)
+    if not storage.ok:
+        # Not fatal: an outage ends without a restart (requests needing limits answer 503 meanwhile).
+        say(
+            f"octotp: PROBLEM rate-limit storage {storage.detail}; requests that need rate limits answer 503"
+            " until it answers (`octotp check` tells more)",
+            logging.WARNING,
+        )
     if settings.trusted_proxies:
         proxies = ", ".join(str(network) for network in settings.trusted_proxies)
         say(f"octotp: X-Forwarded-For believed from trusted proxies {proxies}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
 from ..files import create_private_file, make_private_dir
@@ -50,6 +50,35 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(f"pooled connection is gone: {type(exc).__name__}") from exc
 
 
+PREPARE_THRESHOLD_OPTION = "prepare_threshold"
+"""The URL query option (``postgresql+psycopg://…?prepare_threshold=none``) that sets psycopg's
+``prepare_threshold``: ``none`` turns server-side prepared statements off, for a database reached
+through a pooler in transaction mode (PgBouncer ``pool_mode = transaction`` before 1.21, or without
+``max_prepared_statements``); a whole number prepares a statement after that many executions."""
+
+
+def _prepare_threshold(parsed: URL) -> tuple[URL, dict[str, Any]]:
+    """``parsed`` without the ``prepare_threshold`` option, and the psycopg connect argument it asks for.
+
+    psycopg takes ``prepare_threshold`` as a keyword of ``connect()`` (an integer or None), while
+    SQLAlchemy hands the URL's query to the driver as strings: octotp reads the option itself.
+    """
+    if PREPARE_THRESHOLD_OPTION not in parsed.query:
+        return parsed, {}
+    raw = parsed.query[PREPARE_THRESHOLD_OPTION]
+    value = (raw[-1] if isinstance(raw, tuple) else raw).strip().lower()
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() != "psycopg":
+        raise ValueError(f"database_url: {PREPARE_THRESHOLD_OPTION} applies to postgresql+psycopg:// URLs only")
+    if value == "none":
+        return parsed.difference_update_query([PREPARE_THRESHOLD_OPTION]), {PREPARE_THRESHOLD_OPTION: None}
+    if value.isdigit():
+        return parsed.difference_update_query([PREPARE_THRESHOLD_OPTION]), {PREPARE_THRESHOLD_OPTION: int(value)}
+    raise ValueError(
+        f"database_url: {PREPARE_THRESHOLD_OPTION} must be 'none' (no prepared statements: behind a transaction"
+        " pooler) or a whole number"
+    )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``: SQLite in WAL mode with a busy timeout; for server databases a pool that
     pings a connection before use only when it sat idle for ``IDLE_PING_SECONDS``.
@@ -70,6 +99,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    parsed, prepare = _prepare_threshold(parsed)
+    if prepare:
+        kwargs["connect_args"] = {**prepare, **kwargs.get("connect_args", {})}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_recycle", 1800)

@@ -15,7 +15,9 @@ from tests.metrics_samples import TOKEN, created_requests, samples
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-@pytest.mark.parametrize("octotp_db", ["sqlite"], indirect=True)  # the view only translates; the store suite counts jobs on each
+@pytest.mark.parametrize(
+    "octotp_db", ["sqlite"], indirect=True
+)  # the view only translates; the store suite counts jobs on each
 def test_a_host_app_serves_octotp_metrics(octotp_db: str) -> None:
     with override_settings(OCTOTP={**settings.OCTOTP, "METRICS_ENABLED": True, "METRICS_TOKEN": TOKEN}):
         reset_octotp()
@@ -35,4 +37,5 @@ def test_a_host_app_serves_octotp_metrics(octotp_db: str) -> None:
     assert scraped.status_code == 200
     assert created_requests(samples(scraped.content.decode())) == before + 1
     assert answer.json()["code"] not in scraped.content.decode()
-    assert refused.status_code == 401 and json.loads(refused.content)["code"] == "invalid_metrics_token"
+    assert refused.status_code == 401
+    assert json.loads(refused.content)["code"] == "invalid_metrics_token"

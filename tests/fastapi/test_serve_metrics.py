@@ -69,7 +69,9 @@ def _multiproc_dir(pid: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def metered(tmp_path_factory: pytest.TempPathFactory, test_secret: str, redis_url: str) -> Iterator[tuple[ServeProcess, Octotp]]:
+def metered(
+    tmp_path_factory: pytest.TempPathFactory, test_secret: str, redis_url: str
+) -> Iterator[tuple[ServeProcess, Octotp]]:
     data_dir = tmp_path_factory.mktemp("metrics")
     env = {
         "OCTOTP_DATA_DIR": str(data_dir),
@@ -102,10 +104,12 @@ def test_metrics_need_the_bearer_token(metered: tuple[ServeProcess, Octotp]) -> 
         status, text = scrape(server.url, token)
         assert status == 401
         body = json.loads(text)
-        assert body["code"] == "invalid_metrics_token" and body["status"] == 401
+        assert body["code"] == "invalid_metrics_token"
+        assert body["status"] == 401
         assert "octotp_" not in text
     answer = UrlClient(server.url).request("GET", "/metrics", headers={"Authorization": f"Basic {TOKEN}"})
-    assert answer.status == 401 and answer.headers["www-authenticate"].startswith("Bearer")
+    assert answer.status == 401
+    assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_two_workers_report_the_exact_sums(metered: tuple[ServeProcess, Octotp]) -> None:
@@ -122,7 +126,9 @@ def test_two_workers_report_the_exact_sums(metered: tuple[ServeProcess, Octotp])
         answers = list(pool.map(create, recipients))
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] * 8 + [429] * 3
-    issued = [(email, str(body["code"])) for email, (status, body) in zip(recipients, answers) if status == 201]
+    issued = [
+        (email, str(body["code"])) for email, (status, body) in zip(recipients, answers, strict=True) if status == 201
+    ]
 
     def validate(email: str, code: str) -> str:
         status, body = _post(
@@ -160,7 +166,8 @@ def test_two_workers_report_the_exact_sums(metered: tuple[ServeProcess, Octotp])
         assert got["octotp_delivery_jobs", (("state", "queued"),)] == 0
         assert got.get(("octotp_database_errors_total", ())) in (None, 0)
         # Nothing a client must keep to itself reaches the scrape.
-        assert project not in text and key not in text
+        assert project not in text
+        assert key not in text
         assert not any(email in text or email.split("@")[0] in text for email in recipients)
         assert not any(code in text for _, code in issued)
 

@@ -24,6 +24,9 @@ def test_a_host_app_serves_octotp_metrics(make_app: Callable[..., Flask], sqlite
     scraped = client.get("/metrics", headers=auth)
     assert scraped.status_code == 200
     assert created_requests(samples(scraped.text)) == before + 1
-    assert answer.json is not None and answer.json["code"] not in scraped.text
+    assert answer.json is not None
+    assert answer.json["code"] not in scraped.text
     refused = client.get("/metrics", headers={"Authorization": "Bearer nope"})
-    assert refused.status_code == 401 and refused.json is not None and refused.json["code"] == "invalid_metrics_token"
+    assert refused.status_code == 401
+    assert refused.json is not None
+    assert refused.json["code"] == "invalid_metrics_token"

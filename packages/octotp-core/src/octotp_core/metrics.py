@@ -90,7 +90,9 @@ class _Families:
             buckets=_REQUEST_BUCKETS,
             registry=r,
         )
-        self.tokens = Counter("octotp_tokens_total", "Token events (created, approved, failed, locked)", ["event"], registry=r)
+        self.tokens = Counter(
+            "octotp_tokens_total", "Token events (created, approved, failed, locked)", ["event"], registry=r
+        )
         self.rate_limited = Counter(
             "octotp_rate_limited_total", "Requests refused by a rate limit (429), by limit", ["limit"], registry=r
         )
@@ -193,15 +195,11 @@ def metrics_for(settings: Settings) -> Metrics | NoMetrics:
     try:
         import prometheus_client  # noqa: F401
     except ImportError:
-        raise RuntimeError(
-            "metrics_enabled needs prometheus-client: pip install 'octotp-core[metrics]'"
-        ) from None
+        raise RuntimeError("metrics_enabled needs prometheus-client: pip install 'octotp-core[metrics]'") from None
     return Metrics(settings)
 
 
-def send_counted(
-    metrics: Metrics | NoMetrics, backend: DeliveryBackend, channel: str, message: Message
-) -> object:
+def send_counted(metrics: Metrics | NoMetrics, backend: DeliveryBackend, channel: str, message: Message) -> object:
     """``backend.send(message)``, counting its outcome when metrics are on (what both the synchronous
     send and the outbox call)."""
     if not metrics.enabled:
@@ -248,7 +246,7 @@ def render_metrics(metrics: Metrics | NoMetrics, store: Store) -> bytes:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = families.registry
     text = generate_latest(registry)

@@ -73,14 +73,18 @@ def trace_tokens(tokens: TokenService, tracer: Any) -> None:
     create, validate = tokens.create, tokens.validate
 
     def traced_create(project: Any, **kwargs: Any) -> Any:
-        with tracer.start_as_current_span("octotp.create", record_exception=False, set_status_on_exception=False) as span:
+        with tracer.start_as_current_span(
+            "octotp.create", record_exception=False, set_status_on_exception=False
+        ) as span:
             span.set_attribute("octotp.project_id", _project_id(project))
             return _outcome(
                 span, lambda: create(project, **kwargs), lambda r: {"octotp.channel": r.channel, "octotp.sent": r.sent}
             )
 
     def traced_validate(project: Any, **kwargs: Any) -> Any:
-        with tracer.start_as_current_span("octotp.validate", record_exception=False, set_status_on_exception=False) as span:
+        with tracer.start_as_current_span(
+            "octotp.validate", record_exception=False, set_status_on_exception=False
+        ) as span:
             span.set_attribute("octotp.project_id", _project_id(project))
             return _outcome(span, lambda: validate(project, **kwargs), lambda r: {"octotp.status": r.status})
 
@@ -127,7 +131,9 @@ def send_traced(tracer: Any, send: Callable[[DeliveryBackend, str, Message], obj
     from opentelemetry.trace import Status, StatusCode
 
     def traced(backend: DeliveryBackend, channel: str, message: Message) -> object:
-        with tracer.start_as_current_span("octotp.delivery", record_exception=False, set_status_on_exception=False) as span:
+        with tracer.start_as_current_span(
+            "octotp.delivery", record_exception=False, set_status_on_exception=False
+        ) as span:
             span.set_attribute("octotp.channel", channel)
             try:
                 result = send(backend, channel, message)

@@ -45,6 +45,11 @@ print(json.dumps({
     "listeners": len(octotp.tokens.listeners),
 }))
 octotp.close()
+sys.modules["prometheus_client"] = None  # the extra not installed, metrics asked for
+try:
+    Octotp(Settings(data_dir=d, secret_key="s" * 32, metrics_enabled=True, metrics_token="t" * 32))
+except RuntimeError as exc:
+    print(exc)
 """
 
 
@@ -52,7 +57,8 @@ def test_off_and_without_opentelemetry_nothing_is_imported_or_wrapped() -> None:
     done = subprocess.run(
         [sys.executable, "-c", OFF_AND_ABSENT], capture_output=True, text=True, timeout=120, check=True
     )
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    *_, line, refusal = done.stdout.strip().splitlines()
+    facts = json.loads(line)
     assert facts == {
         "status": 201,
         "no_metrics": True,
@@ -64,6 +70,7 @@ def test_off_and_without_opentelemetry_nothing_is_imported_or_wrapped() -> None:
         "plain_send": True,
         "listeners": 1,  # the event webhooks' only
     }
+    assert refusal == "metrics_enabled needs prometheus-client: pip install 'octotp-core[metrics]'"
 
 
 @pytest.fixture

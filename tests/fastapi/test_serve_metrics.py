@@ -6,34 +6,28 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from prometheus_client.parser import text_string_to_metric_families
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from octotp_core import Octotp, Settings
+from octotp_core.testing.databases import migrated_sqlite_url
 from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import ServeProcess, free_port
+from octotp_fastapi import create_app
 from octotp_fastapi.serve import serve
+from tests.metrics_samples import samples
 
 pytestmark = pytest.mark.xdist_group("processes")
 
 TOKEN = "metrics-" + uuid.uuid4().hex
 PLAN = {"free": {"creates_per_minute": 8}}
 CREATES = 11  # 8 created, 3 refused by the plan
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of an exposition by (name, sorted labels)."""
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
 
 
 def scrape(url: str, token: str | None = TOKEN) -> tuple[int, str]:
@@ -175,11 +169,12 @@ def test_two_workers_report_the_exact_sums(metered: tuple[ServeProcess, Octotp])
     assert not directory.exists()  # serve removes its multiprocess directory
 
 
-def test_metrics_off_is_a_404(standalone: tuple[ServeProcess, Octotp]) -> None:
-    server, _ = standalone
-    status, text = scrape(server.url)
-    assert status == 404
-    assert json.loads(text)["code"] == "not_found"
+def test_metrics_off_is_a_404(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    """The standalone app (what each ``octotp serve`` worker runs) with the default settings."""
+    with TestClient(create_app(make_settings(database_url=migrated_sqlite_url(tmp_path / "off.db")))) as client:
+        answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"
 
 
 def test_serve_refuses_metrics_without_a_token(tmp_path: Path) -> None:

@@ -6,21 +6,25 @@ Adapters build one per app; a host app's code calls its in-process API (``create
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import cast
 
 from sqlalchemy import Engine
 
 from .accounts import AccountService
 from .clock import Clock, SystemClock
 from .console.audit import AuditLog
-from .delivery import DeliveryBackend, load_backend
+from .delivery import DeliveryBackend, Send, load_backend, plain_send
 from .hashing import make_code_hasher
 from .inprocess import InProcessApi
+from .metrics import metrics_for, send_counted
 from .outbox import Outbox, Worker
 from .ratelimit import RateLimits
 from .settings import Settings
 from .store import SqlAlchemyStore, Store, make_engine
 from .tokens import TokenEvent, TokenService
+from .tracing import TracedHasher, TracedStore, send_traced, trace_tokens, tracer_for
 from .webhooks.endpoints import WebhookEndpoints
 
 
@@ -46,7 +50,15 @@ class Octotp(InProcessApi):
             store = SqlAlchemyStore(self.engine)
         self.store = store
         secrets = settings.secrets()
-        self.hasher = make_code_hasher(settings.hasher, secrets, settings.argon2_profile)
+        # Metrics and spans: hooks that do nothing (NO_METRICS) and nothing wrapped (no tracer) unless
+        # metrics_enabled is set and opentelemetry-api is importable, respectively.
+        self.metrics = metrics = metrics_for(settings)
+        tracer = tracer_for(settings)
+        hasher = metrics.instrument_hasher(make_code_hasher(settings.hasher, secrets, settings.argon2_profile))
+        self.hasher = TracedHasher(hasher, tracer) if tracer is not None else hasher
+        send: Send = functools.partial(send_counted, metrics) if metrics.enabled else plain_send
+        if tracer is not None:
+            send = send_traced(tracer, send)
         # ``database://`` counts in octotp's own database: the engine of a SQLAlchemy store.
         limits_engine = store.engine if isinstance(store, SqlAlchemyStore) else None
         self.limits = RateLimits.from_settings(settings, limits_engine)
@@ -58,13 +70,16 @@ class Octotp(InProcessApi):
         self.accounts = AccountService(store, settings, self.clock)
         self.audit = AuditLog(store, settings, self.clock)
         listeners: list[Callable[[TokenEvent], None]] = []  # one list: token and delivery events alike
+        if metrics.enabled:
+            listeners.append(metrics.token_event)
         self.outbox = Outbox(store, settings, self.clock, backends, secrets, listeners)
+        self.outbox.send = send
         self.webhooks = WebhookEndpoints(store, settings, self.clock, secrets)
         self.webhooks.dispatch = self.outbox.dispatch
         self.outbox.send_webhook = self.webhooks.send
         listeners.append(self.webhooks.on_token_event)
         self.tokens = TokenService(
-            store,
+            cast(Store, TracedStore(store, tracer)) if tracer is not None else store,
             settings,
             self.hasher,
             self.limits,
@@ -75,6 +90,9 @@ class Octotp(InProcessApi):
             outbox=self.outbox,
             listeners=listeners,
         )
+        self.tokens.send = send
+        if tracer is not None:
+            trace_tokens(self.tokens, tracer)
 
     def migrate(self) -> None:
         """Create or upgrade octotp's tables (SQLAlchemy stores only)."""

@@ -102,6 +102,12 @@ class DeliveryFailed(OctotpError):
 
 
 class StorageUnavailable(OctotpError):
-    """The database cannot be reached (HTTP 503)."""
+    """The database, or the rate-limit storage, cannot be reached (HTTP 503). ``source`` says which:
+    ``database`` or ``rate_limit_storage`` (what ``octotp_database_errors_total`` and
+    ``octotp_redis_errors_total`` count)."""
 
     code = "storage_unavailable"
+
+    def __init__(self, detail: str, *, source: str = "database") -> None:
+        super().__init__(detail)
+        self.source = source

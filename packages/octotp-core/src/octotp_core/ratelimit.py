@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 MEMORY_SCHEME = "memory"
 DATABASE_SCHEME = "database"
+LIMIT_STORAGE = "rate_limit_storage"
+"""``StorageUnavailable.source`` when the rate-limit storage (Redis, or octotp's database) failed."""
 
 
 def storage_scheme(uri: str) -> str:
@@ -257,7 +259,7 @@ class RateLimits:
 
     @staticmethod
     def _unavailable(exc: Exception) -> StorageUnavailable:
-        return StorageUnavailable(f"rate-limit storage unavailable: {type(exc).__name__}")
+        return StorageUnavailable(f"rate-limit storage unavailable: {type(exc).__name__}", source=LIMIT_STORAGE)
 
     def _acquire(self, windows: Sequence[Window], stats: int = 0) -> Acquisition:
         try:
@@ -363,7 +365,7 @@ class RateLimits:
         except Exception as exc:
             raise self._unavailable(exc) from exc
         if not ok:
-            raise StorageUnavailable("rate-limit storage unavailable")
+            raise StorageUnavailable("rate-limit storage unavailable", source=LIMIT_STORAGE)
 
     def reset(self) -> None:
         """Forget every counter (tests and ``octotp`` maintenance only)."""

@@ -226,6 +226,20 @@ class Settings(BaseSettings):
     host app keeps its own logging: ``octotp_core.logs.JsonFormatter`` is a ``logging.Formatter``
     it can use for the same lines."""
 
+    metrics_enabled: bool = False
+    """Prometheus metrics (``octotp_*``, needs ``octotp-core[metrics]``): counted in every process and
+    served at ``/metrics`` by ``octotp serve`` and by each adapter's ``metrics_view``, to a scraper
+    sending ``Authorization: Bearer <metrics_token>`` only. Off: no metric is counted and ``/metrics``
+    answers 404. See the monitoring page of the docs."""
+    metrics_token: SecretStr | None = None
+    """The bearer token a scrape of ``/metrics`` must send (at least 16 characters; required when
+    ``metrics_enabled`` is on, so the metrics are never public). Compared in constant time."""
+    tracing_enabled: bool = True
+    """OpenTelemetry spans (``octotp.create``, ``octotp.validate``, ``octotp.hash``, ``octotp.store.*``,
+    ``octotp.delivery``) when ``opentelemetry-api`` is importable (``octotp-core[otel]``) and the host
+    configured an OpenTelemetry SDK tracer provider before building its ``Octotp``. Without either,
+    nothing is wrapped. False: no spans even with an SDK configured."""
+
     @field_validator(
         "recipient_send_budget",
         "recipient_failure_budget",
@@ -289,6 +303,13 @@ class Settings(BaseSettings):
             )
         if self.default_plan not in self.plans:
             raise ValueError(f"default_plan {self.default_plan!r} is not one of plans {sorted(self.plans)}")
+        if self.metrics_enabled:
+            token = self.metrics_token.get_secret_value().strip() if self.metrics_token else ""
+            if len(token) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "metrics_enabled needs metrics_token (OCTOTP_METRICS_TOKEN), at least "
+                    f"{MIN_SECRET_LENGTH} characters, so /metrics is never public; {_HOW_TO_GENERATE}"
+                )
         return self
 
     @property

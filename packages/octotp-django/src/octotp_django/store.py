@@ -142,16 +142,19 @@ class _Compiled:
         columns = getattr(statement, "exported_columns", ())
         for i, column in enumerate(columns):
             field = self._field(column)
+            if field is None:  # an aggregate (COUNT): the driver's integer, nothing to convert
+                continue
             col = field.get_col(field.model._meta.db_table)
             converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
             if converters:
                 self.converters.append((i, [_unbound(c, connection.ops) for c in converters], col))
 
     @staticmethod
-    def _field(column: ColumnElement[Any]) -> Field[Any, Any]:
+    def _field(column: ColumnElement[Any]) -> Field[Any, Any] | None:
         element = column.element if isinstance(column, Label) else column
         table = getattr(element, "table", None)
-        assert table is not None, column
+        if table is None:
+            return None
         return _field(_model(table.name), element.name)  # type: ignore[attr-defined]
 
     def bind(

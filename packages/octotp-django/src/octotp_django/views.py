@@ -25,7 +25,7 @@ from django.middleware.csrf import get_token
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from octotp_core import HostIdentity, HostLogin
-from octotp_core.http import DASHBOARD_PATH, MAX_BODY_BYTES, Mount, Request, Response
+from octotp_core.http import DASHBOARD_PATH, MAX_BODY_BYTES, METRICS_PATH, Mount, Request, Response, metrics_response
 
 from .api import get_api_handler, get_dashboard_handler, get_octotp
 from .auth import host_identity, host_login
@@ -88,6 +88,15 @@ def api(request: HttpRequest, path: str) -> HttpResponse:
     mount = Mount.around(request.path, path)
     neutral = to_neutral_request(request, mount.api_path(request.path))
     return to_native_response(get_api_handler().handle(neutral))
+
+
+@csrf_exempt
+@_non_atomic
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """octotp's Prometheus metrics, for the host's URLconf (``path("metrics", metrics_view)``): the
+    exposition for ``Authorization: Bearer <OCTOTP["METRICS_TOKEN"]>``, a 401 problem otherwise, 404
+    while ``OCTOTP["METRICS_ENABLED"]`` is off (core's ``metrics_response`` decides)."""
+    return to_native_response(metrics_response(get_octotp(), to_neutral_request(request, METRICS_PATH)))
 
 
 @csrf_exempt

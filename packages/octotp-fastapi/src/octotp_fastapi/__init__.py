@@ -21,6 +21,7 @@ from octotp_core import HostIdentity
 
 from .app import create_app
 from .errors import handle_octotp_errors, problem_response
+from .metrics import metrics_view
 from .router import OctotpDep, cancel_token, create_router, create_token, get_octotp, install, validate_token
 from .version import __version__
 
@@ -35,6 +36,7 @@ __all__ = [
     "get_octotp",
     "handle_octotp_errors",
     "install",
+    "metrics_view",
     "problem_response",
     "validate_token",
 ]

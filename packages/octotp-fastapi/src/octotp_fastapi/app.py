@@ -16,6 +16,7 @@ from octotp_core import Octotp, Settings
 from octotp_core.version import __version__
 
 from .apidocs import add_api_docs
+from .metrics import metrics_view
 from .router import add_dashboard, bind, create_router, route_named
 
 DOCS_PATH = "/docs"
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None, *, octotp: Octotp | None = None
         # Core answers ``/`` too: the landing page while sign-up is open, else a redirect to the dashboard.
         add_dashboard(router, core, "", api_docs=DOCS_PATH, site_root=True)
     app.include_router(router)
+    # Prometheus metrics: 404 unless metrics_enabled, and then only for the metrics_token's bearer.
+    app.add_api_route("/metrics", metrics_view, methods=["GET", "HEAD"], include_in_schema=False)
 
     # Any of the router's endpoints hands the request to core, which answers its 404 for this path.
     forward = route_named(router, "octotp_health").endpoint

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.config
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -15,6 +19,7 @@ from octotp_core.cli import describe_database, octotp_command
 from octotp_core.dashboard import new_setup_token, setup_url
 from octotp_core.health import check_rate_limit_storage
 from octotp_core.logs import logging_config
+from octotp_core.metrics import MULTIPROC_ENV
 from octotp_core.migrate import upgrade
 from octotp_core.ratelimit import DATABASE_SCHEME, is_per_process, storage_scheme
 from octotp_core.store.engine import make_engine
@@ -62,7 +67,26 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("octotp_fastapi.app:app_from_env", **options)
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
+    with metrics_multiprocess(settings, workers):
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+@contextlib.contextmanager
+def metrics_multiprocess(settings: Settings, workers: int) -> Iterator[None]:
+    """With metrics on and several workers: prometheus-client's multiprocess mode, so a scrape of any
+    worker's ``/metrics`` reports the sum over all of them. The workers inherit
+    ``PROMETHEUS_MULTIPROC_DIR``, a private directory made here and removed when serving ends (one an
+    operator set already is used as it is, and left to them to clear between runs)."""
+    if not settings.metrics_enabled or workers == 1 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="octotp-metrics-")  # mode 0700
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def announce(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -115,6 +139,8 @@ def announce(settings: Settings, host: str, port: int, workers: int) -> None:
             " until it answers (`octotp check` tells more)",
             logging.WARNING,
         )
+    if settings.metrics_enabled:
+        say("octotp: Prometheus metrics at /metrics, for Authorization: Bearer <OCTOTP_METRICS_TOKEN>")
     if settings.trusted_proxies:
         proxies = ", ".join(str(network) for network in settings.trusted_proxies)
         say(f"octotp: X-Forwarded-For believed from trusted proxies {proxies}")

@@ -27,6 +27,7 @@ from . import signals
 from .config import ConfigurationError
 from .errors import handle_octotp_errors, problem_response
 from .extension import Octotp, cancel_token, create_token, get_octotp, validate_token
+from .metrics import metrics_view
 from .signals import (
     delivery_delivered,
     delivery_failed,
@@ -51,6 +52,7 @@ __all__ = [
     "delivery_sent",
     "get_octotp",
     "handle_octotp_errors",
+    "metrics_view",
     "problem_response",
     "signals",
     "token_approved",

@@ -49,5 +49,7 @@ class LoginThrottle:
                 return None
             resets = [self._limiter.get_window_stats(item, scope, key).reset_time for item, scope, key in refused]
         except Exception as exc:  # the backend (e.g. Redis) is down
-            raise StorageUnavailable(f"rate-limit storage unavailable: {type(exc).__name__}") from exc
+            raise StorageUnavailable(
+                f"rate-limit storage unavailable: {type(exc).__name__}", source="rate_limit_storage"
+            ) from exc
         return max(1, math.ceil(max(resets) - time.time()))

@@ -15,6 +15,7 @@ and an SMS's size in segments from ``sms_segments`` (``sms``).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .locales import SHIPPED_LOCALES, negotiate
@@ -32,6 +33,16 @@ class DeliveryBackend(Protocol):
     name: str
 
     def send(self, message: Message) -> str | None: ...
+
+
+Send = Callable[[DeliveryBackend, str, Message], object]
+"""How core hands a message to a backend: ``send(backend, channel, message)`` (``plain_send``, or
+the same counted and traced when metrics or tracing are on)."""
+
+
+def plain_send(backend: DeliveryBackend, channel: str, message: Message) -> object:
+    """``backend.send(message)``: the delivery hook when neither metrics nor tracing are on."""
+    return backend.send(message)
 
 
 def load_backend(dotted_path: str, options: dict[str, Any]) -> DeliveryBackend:

@@ -4,6 +4,7 @@
 
 from .api import MAX_BODY_BYTES, ApiHandler, format_timestamp
 from .messages import Request, Response
+from .metrics_endpoint import METRICS_PATH, metrics_response
 from .openapi import openapi_document
 from .problems import PROBLEM_JSON, host_problem, problem, problem_for, status_for
 from .proxies import client_address, resolve_client
@@ -12,6 +13,7 @@ from .routes import DASHBOARD_PATH, ROUTES, Claim, Mount, Operation, Route, find
 __all__ = [
     "DASHBOARD_PATH",
     "MAX_BODY_BYTES",
+    "METRICS_PATH",
     "PROBLEM_JSON",
     "ROUTES",
     "ApiHandler",
@@ -25,6 +27,7 @@ __all__ = [
     "find_route",
     "format_timestamp",
     "host_problem",
+    "metrics_response",
     "normalise_prefix",
     "openapi_document",
     "problem",

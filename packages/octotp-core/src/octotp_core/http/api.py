@@ -19,6 +19,7 @@ from ..core import Octotp
 from ..errors import AuthenticationFailed, FieldError, InvalidInput, OctotpError, PermissionDenied, ProjectSuspended
 from ..health import ensure_ready
 from ..logs import request_context
+from ..metrics import UNMATCHED_ROUTE
 from ..ratelimit import LimitState
 from ..states import token_state
 from ..store import Job, Project
@@ -49,12 +50,14 @@ _NO_STORE = ("Cache-Control", "no-store")
 class _RequestFacts:
     """Per-request facts gathered on the way, for the handler, the response headers and the log line."""
 
-    __slots__ = ("path_params", "project_id", "request_id")
+    __slots__ = ("path_params", "project_id", "request_id", "route")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.project_id: str | None = None
         self.path_params: dict[str, str] = {}
+        self.route = UNMATCHED_ROUTE
+        """The route's template (``/api/tokens/{tokenId}``): the ``route`` label of the request metrics."""
 
 
 Handler = Callable[[Request, _RequestFacts], Response]
@@ -84,6 +87,7 @@ class ApiHandler:
 
     def __init__(self, octotp: Octotp) -> None:
         self.octotp = octotp
+        self._metrics = octotp.metrics
         self._openapi: bytes | None = None
         self._trusted_proxies = tuple(octotp.settings.trusted_proxies)
         # Each operation of the route table by its name; the table decides paths and methods.
@@ -117,6 +121,7 @@ class ApiHandler:
         except _Abort as exc:
             response = problem(exc.status, exc.code, exc.detail, call.request_id)
         except OctotpError as exc:
+            self._metrics.observe_error(exc)
             response = problem_for(exc, call.request_id)
         except Exception:  # a bug of ours: still a problem body, never a stack trace
             log.exception(
@@ -127,7 +132,9 @@ class ApiHandler:
             )
             response = problem(500, "internal_error", "an unexpected error occurred", call.request_id)
         response.set_header("X-Request-Id", call.request_id)
-        path, duration_ms = _safe_path(request.path), round((time.perf_counter() - started) * 1000, 1)
+        elapsed = time.perf_counter() - started
+        self._metrics.observe_request(call.route, request.method, response.status, elapsed)
+        path, duration_ms = _safe_path(request.path), round(elapsed * 1000, 1)
         log.info(
             "request_id=%s method=%s path=%s status=%s duration_ms=%.1f project=%s",
             call.request_id,
@@ -152,6 +159,7 @@ class ApiHandler:
         if found is None:
             return _not_found
         route, facts.path_params = found
+        facts.route = route.path
         operation = route.operation(request.method.upper())
         if operation is None:
             return _MethodNotAllowed(route.methods)

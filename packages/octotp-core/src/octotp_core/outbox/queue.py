@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 
 from ..clock import Clock
-from ..delivery import DeliveryBackend, render
+from ..delivery import DeliveryBackend, Send, plain_send, render
 from ..delivery.failure import describe_failure
 from ..delivery.outcomes import PermanentFailure
 from ..events import notify
@@ -70,6 +70,9 @@ class Outbox:
         self._dispatcher: Callable[[str], object] | None = None
         self.send_webhook: Callable[[Job], object] | None = None
         """Sends a claimed ``kind="webhook"`` job (``Octotp`` sets ``WebhookEndpoints.send``)."""
+        self.send: Send = plain_send
+        """Hands a code's message to its backend (``Octotp`` counts and traces it when metrics or
+        tracing are on)."""
 
     def code_job(
         self, token: NewToken, to: str, code: str, project_name: str, expires_in: int, locale: str | None
@@ -175,7 +178,7 @@ class Outbox:
         message = dataclasses.replace(message, delivery_id=job.id)  # the same Message-ID on every attempt
         backend = self.backends[token.channel]
         try:
-            provider_id = backend.send(message)
+            provider_id = self.send(backend, token.channel, message)
         except PermanentFailure as exc:
             log.warning("delivery failed job=%s token=%s reason=%s", job.id, job.token_id, exc.reason)
             self._fail(job, token, worker, exc.reason)

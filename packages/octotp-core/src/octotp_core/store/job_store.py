@@ -107,6 +107,13 @@ class JobStoreMixin(StatementRunner):
         params = {"b_provider_id": provider_id, "v_state": state, "v_reason": reason, "v_delivered_at": delivered_at}
         return self._run_write(js.PROVIDER_UPDATE, params) >= 1
 
+    def count_open_jobs(self) -> dict[str, int]:
+        """How many jobs are ``queued`` and ``sending`` now (both keys always present)."""
+        counts = {"queued": 0, "sending": 0}
+        for state, count in self._run_rows(js.OPEN_JOB_COUNTS, {}):
+            counts[str(state)] = int(count)
+        return counts
+
     def purge_jobs(self, expired_before: dt.datetime) -> int:
         """Delete finished jobs that expired before this instant (with the tokens ``purge_tokens``
         deletes); how many."""

@@ -292,6 +292,10 @@ class Store(Protocol):
         """What the provider reports about a sent message (``delivered``, or ``failed``): True when the
         job moved on, only ever from ``sent`` (out-of-order and repeated reports change nothing)."""
 
+    def count_open_jobs(self) -> dict[str, int]:
+        """How many jobs are ``queued`` and ``sending`` now (both keys always present): the outbox's
+        depth, read on each ``/metrics`` scrape."""
+
     def purge_jobs(self, expired_before: dt.datetime) -> int:
         """Delete finished jobs that expired before this instant; how many."""
 

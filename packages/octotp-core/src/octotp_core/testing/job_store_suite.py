@@ -113,6 +113,18 @@ class JobStoreSuite:
         )
         assert store.finish_job(due.id, "w2", "failed", reason="x") is False  # done is done
 
+    def test_open_jobs_are_counted_by_state(self, store: Store, now: dt.datetime) -> None:
+        project = self.make_project(store, now)
+        _, held = self._queued(store, project, now)
+        self._queued(store, project, now)
+        assert store.claim_job(held.id, "w1", now, now + dt.timedelta(seconds=10)) is not None
+        counts = store.count_open_jobs()
+        # The database is the session's (other tests' jobs count too): at least this test's own.
+        assert set(counts) == {"queued", "sending"}
+        assert all(isinstance(n, int) for n in counts.values())
+        assert counts["queued"] >= 1
+        assert counts["sending"] >= 1
+
     def test_claim_job_takes_one_due_job_by_id_once(self, store: Store, now: dt.datetime) -> None:
         project = self.make_project(store, now)
         _, job = self._queued(store, project, now)

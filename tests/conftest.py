@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
-from octotp_core import FrozenClock, Octotp, Settings
+from octotp_core import FrozenClock, Octotp, Settings, passwords
 from octotp_core.migrate import upgrade
 from octotp_core.store import make_engine
 from octotp_core.testing.databases import (
@@ -21,6 +22,13 @@ from octotp_core.testing.databases import (
     services_required,
     temporary_database,
 )
+
+# Dashboard passwords in this test process are argon2id at its cheapest cost, as Django's own test
+# settings swap in a fast hasher: the console suites sign up and sign in ~10 accounts per test on every
+# adapter, and RFC 9106's profile (64 MiB, t=3: octotp's default, checked in a process of its own by
+# tests/core/test_passwords.py) made that the suite's largest cost. Codes keep their real hasher;
+# servers the tests start as processes keep the default too.
+passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 # tests/django needs Django and pytest-django (the octotp-django test deps); without them, skip the directory.
 collect_ignore = [] if all(importlib.util.find_spec(m) for m in ("octotp_django", "pytest_django")) else ["django"]

@@ -5,6 +5,8 @@ creation, which refuses a password by every rule it breaks and writes nothing.""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 
@@ -121,3 +123,13 @@ def test_check_password_names_each_rule(make_octotp: MakeOctotp) -> None:
         octotp.accounts.check_password("password1234", "owner@example.com")
     assert caught.value.errors == [FieldError("password", "is too common: this is a very common password")]
     assert str(caught.value) == "password: is too common: this is a very common password"
+
+
+def test_dashboard_passwords_are_hashed_with_rfc_9106s_low_memory_profile_by_default() -> None:
+    """What a deployment gets (this test process hashes dashboard passwords more cheaply: see
+    tests/conftest.py), checked in a process of its own."""
+    code = "from octotp_core import passwords as p; s = p.hash_password('pw'); print(s, p.verify_password(s, 'pw'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    stored, verified = done.stdout.split()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verified == "True"

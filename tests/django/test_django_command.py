@@ -39,7 +39,13 @@ def test_projects_keys_plans(django_octotp: Octotp, capsys: pytest.CaptureFixtur
     assert [k["revokedAt"] is not None for k in keys] == [False, True]
     _json(capsys, "plans", "set", project_id, "pro")
     assert django_octotp.accounts.get_project(project_id).plan == "pro"
-    assert _json(capsys, "purge") == {"deleted": 0, "sessionsDeleted": 0, "auditEventsDeleted": 0}
+    assert _json(capsys, "purge") == {
+        "deleted": 0,
+        "sessionsDeleted": 0,
+        "auditEventsDeleted": 0,
+        "jobsDeleted": 0,
+        "idempotencyKeysDeleted": 0,
+    }
 
 
 def test_db_commands_use_django_migrations(octotp_db: str, capsys: pytest.CaptureFixture[str]) -> None:

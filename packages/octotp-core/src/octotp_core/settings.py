@@ -214,6 +214,13 @@ class Settings(BaseSettings):
     """How long a project invitation's link works (hours)."""
     audit_retention_days: int = Field(default=90, gt=0)
     """Days the audit log keeps an event (``octotp purge`` deletes older ones)."""
+    purge_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    """Rows ``octotp purge`` deletes per transaction (tokens, finished jobs, idempotency records,
+    sessions, audit events): each batch is one short transaction, so a purge of millions of rows
+    never holds a long lock or builds one huge transaction while the server writes."""
+    purge_interval_seconds: int = Field(default=0, ge=0)
+    """``octotp serve`` runs the purge itself every this many seconds (0: never; run ``octotp purge``
+    from cron instead). It runs in the serving command's own process only, however many workers."""
     public_url: str | None = None
     """The service's address as users reach it (``https://verify.example.com``), for links in the
     console's emails (invitations). Unset: the address the inviting request came to."""

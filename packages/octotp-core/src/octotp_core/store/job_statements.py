@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, case, delete, insert, not_, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, case, delete, insert, or_, select, update
 
 from .models import JobRow
 from .records import Job
@@ -75,7 +75,6 @@ PROVIDER_UPDATE = (
     .where(jobs.c.provider_id == _b(jobs, "provider_id"), jobs.c.state == "sent")
     .values(**_values(jobs, ["state", "reason", "delivered_at"]))
 )
-PURGE_JOBS = delete(jobs).where(jobs.c.expires_at < _b(jobs, "before", "expires_at"), not_(_OPEN))
 DELETE_PROJECT_JOBS = delete(jobs).where(jobs.c.project_id == _b(jobs, "project_id"))
 
 

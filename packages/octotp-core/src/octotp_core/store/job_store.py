@@ -106,8 +106,3 @@ class JobStoreMixin(StatementRunner):
         ``delivered`` or ``failed`` is out of order, or repeated, and changes nothing)."""
         params = {"b_provider_id": provider_id, "v_state": state, "v_reason": reason, "v_delivered_at": delivered_at}
         return self._run_write(js.PROVIDER_UPDATE, params) >= 1
-
-    def purge_jobs(self, expired_before: dt.datetime) -> int:
-        """Delete finished jobs that expired before this instant (with the tokens ``purge_tokens``
-        deletes); how many."""
-        return self._run_write(js.PURGE_JOBS, {"b_before": expired_before})

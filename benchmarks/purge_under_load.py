@@ -118,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=1_000_000, help="Expired tokens to purge.")
     parser.add_argument("--batch-size", type=int, default=5000, help="purge_batch_size for the purge.")
+    parser.add_argument("--pause", type=float, default=0.0, help="purge_pause_seconds: wait between batches.")
     parser.add_argument("--concurrency", type=int, default=4, help="Clients creating at once.")
     parser.add_argument("--baseline-seconds", type=float, default=20.0, help="Seconds of load before and after.")
     args = parser.parse_args()
@@ -158,7 +159,13 @@ def main() -> None:
             started = time.perf_counter()
             purge = subprocess.run(
                 [sys.executable, "-m", "octotp_core.cli", "purge", "--json"],
-                env=clean_environment({**env, "OCTOTP_PURGE_BATCH_SIZE": str(args.batch_size)}),
+                env=clean_environment(
+                    {
+                        **env,
+                        "OCTOTP_PURGE_BATCH_SIZE": str(args.batch_size),
+                        "OCTOTP_PURGE_PAUSE_SECONDS": str(args.pause),
+                    }
+                ),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -177,7 +184,7 @@ def main() -> None:
     during = load.latencies.get("during", [])
     print(
         f"octotp serve (1 worker), PostgreSQL, {args.tokens:,} expired tokens, purge_batch_size {args.batch_size}, "
-        f"{args.concurrency} clients creating"
+        f"pause {args.pause:g} s, {args.concurrency} clients creating"
     )
     rate = counts["deleted"] / purge_seconds
     print(f"purge: {counts['deleted']:,} tokens in {purge_seconds:.1f} s ({rate:,.0f} rows/s, CLI start included)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,12 +70,22 @@ def purge_all(
     grace_seconds: int = 0,
     on_progress: OnProgress | None = None,
 ) -> PurgeCounts:
-    """Delete everything past its retention, ``settings.purge_batch_size`` rows per transaction."""
+    """Delete everything past its retention, ``settings.purge_batch_size`` rows per transaction,
+    ``settings.purge_pause_seconds`` apart."""
     cutoffs = purge_cutoffs(settings, clock.now(), grace_seconds)
-    size = settings.purge_batch_size
+    size, pause = settings.purge_batch_size, settings.purge_pause_seconds
 
     def batches(kind: str) -> Callable[[int], object] | None:
-        return None if on_progress is None else (lambda deleted: on_progress(kind, deleted))
+        if on_progress is None and not pause:
+            return None
+
+        def after_batch(deleted: int) -> None:
+            if on_progress is not None:
+                on_progress(kind, deleted)
+            if pause:
+                time.sleep(pause)  # real time, not the injectable clock: it spaces out database work
+
+        return after_batch
 
     return PurgeCounts(
         idempotency_keys=store.purge_idempotency_keys(

@@ -25,6 +25,7 @@ from ..states import token_state
 from ..store import Account
 from .check import check
 from .context import CliContext, emit, json_option, pass_octotp
+from .secret import secret
 from .webhooks import webhooks
 
 PROJECT_ID_VARIABLE = "OCTOTP_PROJECT_ID"
@@ -569,4 +570,16 @@ def worker(ctx: click.Context, octotp: Octotp, poll: float, batch: int) -> None:
         running.run()
 
 
-CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker, webhooks, check]
+CORE_COMMANDS: list[click.Command] = [
+    db,
+    accounts,
+    projects,
+    keys,
+    tokens,
+    plans,
+    purge,
+    worker,
+    webhooks,
+    check,
+    secret,
+]

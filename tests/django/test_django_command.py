@@ -142,3 +142,8 @@ def test_webhooks_on_the_django_store(django_octotp: Octotp, capsys: pytest.Capt
         call_command("octotp", "webhooks", "log", project_id, "00000000-0000-0000-0000-000000000000")
     with pytest.raises(CommandError, match="must be a public address"):
         call_command("octotp", "webhooks", "update", project_id, added["endpointId"], "--url", "http://10.1.2.3/x")
+
+
+def test_secret_rotate_points_to_the_host_settings(django_octotp: Octotp) -> None:
+    with pytest.raises(CommandError, match="host application's settings"):
+        call_command("octotp", "secret", "rotate")

@@ -10,8 +10,9 @@ What is keyed or sealed by the server secret, and what happens to each:
 
 - code hashes (pepper), recipient digests, idempotency fingerprints: verified under any fallback
   until they expire (codes: at most ``project_expiry_max_ceiling``; idempotency records: 24 h);
-- dashboard session digests (and their sealed flash messages): found under a fallback until the
-  session ends (at most ``dashboard_session_lifetime``); after ``retire`` their users sign in again;
+- dashboard sessions: not keyed by it (a session's digest is SHA-256 of its 256-bit random id), so
+  they survive rotation and retirement; only a session's one-shot flash message is sealed, under
+  the current secret alone, and a message pending across the restart is not shown;
 - queued jobs' payloads (deliveries, event webhooks): sealed per job, opened under any fallback;
   a webhook job lives up to ``webhook_retry_seconds`` (24 h), a delivery until its code expires;
 - event webhook endpoints' signing secrets: long-lived, so they are re-sealed under the new secret
@@ -96,12 +97,7 @@ def rotate_data_dir_secret(data_dir: Path, now: dt.datetime) -> None:
 
 def needed_until(settings: Settings, fallback: Fallback) -> dt.datetime:
     """When nothing issued under ``fallback`` can still be in use: the longest of a code's expiry
-    ceiling, the idempotency window (24 h), a dashboard session's lifetime and a webhook job's
-    retries, after the rotation (and the processes' restart, which the operator does at once)."""
-    longest = max(
-        settings.project_expiry_max_ceiling,
-        24 * 3600,
-        settings.dashboard_session_lifetime,
-        settings.webhook_retry_seconds,
-    )
+    ceiling, the idempotency window (24 h) and a webhook job's retries, after the rotation (and the
+    processes' restart, which the operator does at once). Dashboard sessions do not depend on it."""
+    longest = max(settings.project_expiry_max_ceiling, 24 * 3600, settings.webhook_retry_seconds)
     return fallback.rotated_at + dt.timedelta(seconds=longest)

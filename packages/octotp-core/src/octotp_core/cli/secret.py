@@ -70,8 +70,8 @@ def secret_rotate(octotp: Octotp, print_secret: bool, as_json: bool) -> None:
     until = needed_until(settings, fallback)
     numbered = [
         "1. Restart every octotp process using this data directory (they hold the old secret until then).",
-        f"2. Wait until {until.isoformat()}: what the old secret issued (codes, idempotency records, dashboard "
-        "sessions, queued webhook jobs) has expired by then.",
+        f"2. Wait until {until.isoformat()}: what the old secret issued (codes, idempotency records, queued "
+        "deliveries and webhook jobs) has expired by then.",
         "3. Run `octotp secret retire` to drop the old secret.",
     ]
     data = {
@@ -98,8 +98,8 @@ def secret_rotate(octotp: Octotp, print_secret: bool, as_json: bool) -> None:
 def secret_retire(octotp: Octotp, force: bool, as_json: bool) -> None:
     """Drop the data directory's fallback secrets once nothing issued under them is in use.
 
-    Refuses before the time `rotate` named (codes, idempotency records, dashboard sessions and
-    webhook jobs issued under them may still be in use) unless --force, and while a webhook
+    Refuses before the time `rotate` named (codes, idempotency records and queued jobs issued
+    under them may still be in use) unless --force, and while a webhook
     endpoint's secret is sealed under a fallback only (it re-seals those first)."""
     if _from_host(octotp):
         raise click.ClickException(HOST_SETTINGS)
@@ -117,8 +117,8 @@ def secret_retire(octotp: Octotp, force: bool, as_json: bool) -> None:
     needed = max(needed_until(settings, f) for f in fallbacks)
     if needed > now and not force:
         raise click.ClickException(
-            f"the fallback secret may still be needed until {needed.isoformat()} (codes, idempotency records, "
-            "dashboard sessions or webhook jobs issued under it); run again then, or with --force"
+            f"the fallback secret may still be needed until {needed.isoformat()} (codes, idempotency records or "
+            "queued jobs issued under it); run again then, or with --force"
         )
     if needed > now:
         click.echo(

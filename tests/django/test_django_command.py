@@ -39,7 +39,13 @@ def test_projects_keys_plans(django_octotp: Octotp, capsys: pytest.CaptureFixtur
     assert [k["revokedAt"] is not None for k in keys] == [False, True]
     _json(capsys, "plans", "set", project_id, "pro")
     assert django_octotp.accounts.get_project(project_id).plan == "pro"
-    assert _json(capsys, "purge") == {"deleted": 0, "sessionsDeleted": 0, "auditEventsDeleted": 0}
+    assert _json(capsys, "purge") == {
+        "deleted": 0,
+        "sessionsDeleted": 0,
+        "auditEventsDeleted": 0,
+        "jobsDeleted": 0,
+        "idempotencyKeysDeleted": 0,
+    }
 
 
 def test_db_commands_use_django_migrations(octotp_db: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,3 +142,8 @@ def test_webhooks_on_the_django_store(django_octotp: Octotp, capsys: pytest.Capt
         call_command("octotp", "webhooks", "log", project_id, "00000000-0000-0000-0000-000000000000")
     with pytest.raises(CommandError, match="must be a public address"):
         call_command("octotp", "webhooks", "update", project_id, added["endpointId"], "--url", "http://10.1.2.3/x")
+
+
+def test_secret_rotate_points_to_the_host_settings(django_octotp: Octotp) -> None:
+    with pytest.raises(CommandError, match="host application's settings"):
+        call_command("octotp", "secret", "rotate")

@@ -112,3 +112,15 @@ def test_webhooks_on_the_apps_database(make_app: Callable[..., Flask], database_
     assert refused.exit_code == 2
     assert "Invalid value for 'URL'" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_secret_rotate_points_to_the_host_settings(
+    make_app: Callable[..., Flask], sqlite_url: str, tmp_path: Path
+) -> None:
+    app = make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_DATA_DIR=str(tmp_path / "data"))
+    for command in ("rotate", "retire"):
+        result = app.test_cli_runner().invoke(args=["octotp", "secret", command])
+        assert result.exit_code == 1, result.output
+        assert "host application's settings" in result.output
+        assert "docs/operations/secret-rotation.md" in result.output
+    assert not (tmp_path / "data" / "secret_key_fallbacks").exists()

@@ -214,6 +214,16 @@ class Settings(BaseSettings):
     """How long a project invitation's link works (hours)."""
     audit_retention_days: int = Field(default=90, gt=0)
     """Days the audit log keeps an event (``octotp purge`` deletes older ones)."""
+    purge_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    """Rows ``octotp purge`` deletes per transaction (tokens, finished jobs, idempotency records,
+    sessions, audit events): each batch is one short transaction, so a purge of millions of rows
+    never holds a long lock or builds one huge transaction while the server writes."""
+    purge_pause_seconds: float = Field(default=0.0, ge=0, le=60)
+    """Seconds a purge waits between two batches (0: none), leaving the database and the CPUs to the
+    server's own requests while a purge of millions of rows runs."""
+    purge_interval_seconds: int = Field(default=0, ge=0)
+    """``octotp serve`` runs the purge itself every this many seconds (0: never; run ``octotp purge``
+    from cron instead). It runs in the serving command's own process only, however many workers."""
     public_url: str | None = None
     """The service's address as users reach it (``https://verify.example.com``), for links in the
     console's emails (invitations). Unset: the address the inviting request came to."""
@@ -318,9 +328,21 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'octotp.db'}"
 
     def secrets(self) -> list[bytes]:
-        """The current secret first, then the fallbacks; generates and persists one if none is set."""
-        current = self.secret_key.get_secret_value() if self.secret_key else load_or_create_secret(self.data_dir)
-        return [current.encode()] + [s.get_secret_value().encode() for s in self.secret_key_fallbacks]
+        """The current secret first, then the fallbacks; generates and persists one if none is set.
+
+        With the secret from the data directory, the fallbacks of ``octotp secret rotate``
+        (``<data dir>/secret_key_fallbacks``) come after ``secret_key_fallbacks``."""
+        if self.secret_key:
+            current, kept = self.secret_key.get_secret_value(), []
+        else:
+            from .secret_rotation import read_fallbacks
+
+            current, kept = load_or_create_secret(self.data_dir), [f.secret for f in read_fallbacks(self.data_dir)]
+        return (
+            [current.encode()]
+            + [s.get_secret_value().encode() for s in self.secret_key_fallbacks]
+            + [k.encode() for k in kept]
+        )
 
 
 class ExplicitSettings(Settings):

@@ -419,6 +419,8 @@ class TokenService:
         """Delete tokens that expired more than ``grace_seconds`` ago (and idempotency records older than
         a day); return how many tokens."""
         now = self.clock.now()
-        self.store.purge_idempotency_keys(now - dt.timedelta(hours=24))
-        self.store.purge_jobs(now - dt.timedelta(seconds=grace_seconds))  # finished ones, with their tokens
-        return self.store.purge_tokens(now - dt.timedelta(seconds=grace_seconds))
+        size = self.settings.purge_batch_size
+        self.store.purge_idempotency_keys(now - dt.timedelta(hours=24), batch_size=size)
+        # finished jobs, with their tokens
+        self.store.purge_jobs(now - dt.timedelta(seconds=grace_seconds), batch_size=size)
+        return self.store.purge_tokens(now - dt.timedelta(seconds=grace_seconds), batch_size=size)

@@ -35,6 +35,7 @@ NOT_USED = {
     "OCTOTP['SECRET_KEY']) and its tables are in DATABASES",
     "LOG_FORMAT": "Django's LOGGING configures octotp's loggers; for JSON lines give a handler the formatter "
     "{'()': 'octotp_core.logs.JsonFormatter'}",
+    "PURGE_INTERVAL_SECONDS": "only octotp serve runs a scheduled purge; run `manage.py octotp purge` from cron",
 }
 #: Where every ``OCTOTP`` key is documented (named by the ``octotp.E002`` hint).
 SETTINGS_DOCS = "packages/octotp-django/README.md#settings"

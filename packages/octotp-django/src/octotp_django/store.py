@@ -48,6 +48,7 @@ from octotp_core.store.guard import storage_guard
 from octotp_core.store.job_store import JobStoreMixin
 from octotp_core.store.models import UTCDateTime
 from octotp_core.store.protocol import IdempotencyClaimRaced
+from octotp_core.store.purge_store import PurgeStoreMixin
 from octotp_core.store.records import PROJECT_SETTABLE
 from octotp_core.store.runner import Step
 from octotp_core.store.webhook_store import WebhookStoreMixin
@@ -141,6 +142,8 @@ class _Compiled:
         self.converters: list[tuple[int, list[tuple[Converter, bool]], Any]] = []
         columns = getattr(statement, "exported_columns", ())
         for i, column in enumerate(columns):
+            if getattr(column.element if isinstance(column, Label) else column, "table", None) is None:
+                continue  # no model field behind it (a COUNT): the driver's value as it is
             field = self._field(column)
             if field is None:  # an aggregate (COUNT): the driver's integer, nothing to convert
                 continue
@@ -279,7 +282,7 @@ def _statement_model(statement: Any) -> type[Model]:
     return _model(table.name)
 
 
-class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
+class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin, PurgeStoreMixin):
     """The store on Django's database connections (routed like any model of the ``octotp`` app)."""
 
     def __init__(self, using: str | None = None) -> None:
@@ -293,6 +296,11 @@ class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     @_guard
     def _run_rows(self, statement: Any, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         return list(self._reader(_statement_model(statement)).all(statement, params))
+
+    @_guard
+    def _run_purge_keys(self, statement: Any, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        # From the write database: a lagging replica would end a purge early with a short batch.
+        return list(self._writer(_statement_model(statement)).all(statement, params))
 
     @_guard
     def _run_insert(self, statement: Any, params: Mapping[str, Any], conflict: str) -> None:
@@ -489,10 +497,6 @@ class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
         statement = sql.CLOSE_TOKEN if project_id is None else sql.CLOSE_PROJECT_TOKEN
         return self._writer(m.Token).write(statement, params) == 1
 
-    @_guard
-    def purge_tokens(self, expired_before: dt.datetime) -> int:
-        return self._writer(m.Token).write(sql.PURGE_TOKENS, {"b_before": expired_before})
-
     # -- idempotency keys --------------------------------------------------------------------
     @_guard
     def claim_idempotency_key(
@@ -526,10 +530,6 @@ class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     @_guard
     def release_idempotency_key(self, project_id: str, key: str) -> None:
         self._writer(m.IdempotencyKey).write(sql.RELEASE_IDEMPOTENCY_KEY, sql.idempotency_key_params(project_id, key))
-
-    @_guard
-    def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
-        return self._writer(m.IdempotencyKey).write(sql.PURGE_IDEMPOTENCY_KEYS, {"b_before": claimed_before})
 
     # -- usage -------------------------------------------------------------------------------
     @_guard
@@ -592,10 +592,4 @@ class DjangoStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     def delete_account_sessions(self, account_id: str) -> int:
         query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession)).filter(account_id=account_id)
         deleted, _ = query.delete()
-        return int(deleted)
-
-    @_guard
-    def purge_sessions(self, expired_before: dt.datetime) -> int:
-        query = m.DashboardSession.objects.using(self._write_db(m.DashboardSession))
-        deleted, _ = query.filter(expires_at__lt=expired_before).delete()
         return int(deleted)

@@ -21,6 +21,7 @@ from octotp_core.health import check_rate_limit_storage
 from octotp_core.logs import logging_config
 from octotp_core.metrics import MULTIPROC_ENV
 from octotp_core.migrate import upgrade
+from octotp_core.purge import PurgeSchedule
 from octotp_core.ratelimit import DATABASE_SCHEME, is_per_process, storage_scheme
 from octotp_core.store.engine import make_engine
 
@@ -32,7 +33,15 @@ _log = logging.getLogger("octotp.serve")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--migrate/--no-migrate", default=True, show_default=True, help="Upgrade the database first.")
-def serve(host: str, port: int, workers: int, migrate: bool) -> None:
+@click.option(
+    "--purge-every",
+    type=click.IntRange(0),
+    default=None,
+    metavar="SECONDS",
+    help="Run `octotp purge` every SECONDS in this process (once, however many workers); 0 never. "
+    "Default: purge_interval_seconds (0).",
+)
+def serve(host: str, port: int, workers: int, migrate: bool, purge_every: int | None) -> None:
     """Run the octotp service (API at /api, health at /healthz, readiness at /readyz)."""
     import uvicorn
 
@@ -48,6 +57,8 @@ def serve(host: str, port: int, workers: int, migrate: bool) -> None:
         upgrade(engine)
         engine.dispose()
     announce(settings, host, port, workers)
+    # A daemon thread: a purge stopped with the server rolls back its current batch only.
+    start_purge_schedule(settings, purge_every)
     options: dict[str, Any] = {
         "factory": True,
         "host": host,
@@ -87,6 +98,20 @@ def metrics_multiprocess(settings: Settings, workers: int) -> Iterator[None]:
     finally:
         os.environ.pop(MULTIPROC_ENV, None)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def start_purge_schedule(settings: Settings, purge_every: int | None) -> PurgeSchedule | None:
+    """The scheduled purge (``--purge-every``, else ``purge_interval_seconds``), or None when off.
+
+    It runs in this process only: with ``--workers N`` this is uvicorn's supervisor, which serves no
+    request, so the purge runs once per interval rather than N times and takes no time from a worker.
+    Its counts are logged by ``octotp.purge``."""
+    interval = settings.purge_interval_seconds if purge_every is None else purge_every
+    if interval == 0:
+        return None
+    octotp = Octotp(settings)
+    _log.info("purging every %d s (%d rows per transaction)", interval, settings.purge_batch_size)
+    return PurgeSchedule(octotp.store, settings, octotp.clock, interval, close=octotp.close).start()
 
 
 def announce(settings: Settings, host: str, port: int, workers: int) -> None:

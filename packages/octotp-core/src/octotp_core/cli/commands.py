@@ -10,18 +10,22 @@ import contextlib
 import shlex
 import signal
 import sys
+from pathlib import Path
 
 import click
 
+from ..backup import BackupRefused, backup_sqlite, sqlite_file
 from ..console.operators import OperatorActions
 from ..core import Octotp
 from ..logs import configure_logging
 from ..migrate import current_revision, head_revision, upgrade
 from ..outbox import Worker
+from ..purge import purge_all, purgeable_counts
 from ..states import token_state
 from ..store import Account
 from .check import check
 from .context import CliContext, emit, json_option, pass_octotp
+from .secret import secret
 from .webhooks import webhooks
 
 PROJECT_ID_VARIABLE = "OCTOTP_PROJECT_ID"
@@ -66,6 +70,31 @@ def db_current(octotp: Octotp, as_json: bool) -> None:
         raise click.ClickException("this octotp does not use SQLAlchemy")
     current, head = current_revision(octotp.engine), head_revision()
     emit(as_json, {"revision": current, "head": head}, f"current: {current or 'none'}  head: {head}")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_octotp
+def db_backup(octotp: Octotp, path: Path, as_json: bool) -> None:
+    """Copy the SQLite database to PATH while the server runs (SQLite's online backup API, never a
+    file copy), then check the copy with PRAGMA integrity_check. Restore: stop the server, remove
+    octotp.db and its -wal and -shm files, copy the backup in as octotp.db (mode 0600), start it.
+    For PostgreSQL or MariaDB use pg_dump or mariadb-dump (docs/operations/backups.md)."""
+    if octotp.engine is None:
+        raise click.ClickException("this octotp uses its host's database: back it up with the host's tools")
+    try:
+        result = backup_sqlite(sqlite_file(octotp.engine.url), path)
+    except BackupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.integrity != "ok":
+        raise click.ClickException(f"the backup at {result.path} failed PRAGMA integrity_check: {result.integrity}")
+    emit(
+        as_json,
+        {"path": str(result.path), "bytes": result.size, "integrityCheck": result.integrity},
+        f"Backed up to {result.path} ({result.size} bytes; integrity_check: {result.integrity}). "
+        "Keep the secret with it (docs/operations/backups.md).",
+    )
 
 
 @click.group("accounts")
@@ -494,16 +523,24 @@ def plans_set(octotp: Octotp, project_id: str, plan: str, as_json: bool) -> None
 @json_option
 @pass_octotp
 def purge(octotp: Octotp, grace: int, as_json: bool) -> None:
-    """Delete expired tokens, dashboard sessions and audit events past their retention, so tables stay bounded."""
-    deleted = octotp.tokens.purge(grace)
-    # Expired sessions are useless at once (no grace): they can never be resumed.
-    sessions = octotp.store.purge_sessions(octotp.clock.now())
-    audit = octotp.audit.purge()
-    emit(
-        as_json,
-        {"deleted": deleted, "sessionsDeleted": sessions, "auditEventsDeleted": audit},
-        f"Deleted {deleted} expired tokens, {sessions} expired dashboard sessions and {audit} audit events "
-        f"older than {octotp.settings.audit_retention_days} days.",
+    """Delete expired tokens, finished jobs, old idempotency records, dashboard sessions and audit events
+    past their retention, so tables stay bounded.
+
+    Deletes purge_batch_size rows per transaction (OCTOTP_PURGE_BATCH_SIZE, default 5000), so the
+    server keeps writing meanwhile. On a terminal it shows a progress bar on stderr; with --json, or
+    when stderr is not a terminal (cron, a pipe), it prints the counts as JSON.
+    """
+    if as_json or not sys.stderr.isatty():
+        counts = purge_all(octotp.store, octotp.settings, octotp.clock, grace)
+        emit(True, counts.as_json(), "")
+        return
+    length = sum(purgeable_counts(octotp.store, octotp.settings, octotp.clock, grace).values())
+    with click.progressbar(length=length, label="Purging", file=sys.stderr, show_pos=True) as bar:
+        counts = purge_all(octotp.store, octotp.settings, octotp.clock, grace, lambda kind, n: bar.update(n))
+    click.echo(
+        f"Deleted {counts.tokens} expired tokens, {counts.jobs} finished jobs, {counts.idempotency_keys} idempotency "
+        f"records, {counts.sessions} expired dashboard sessions and {counts.audit_events} audit events older than "
+        f"{octotp.settings.audit_retention_days} days."
     )
 
 
@@ -533,4 +570,16 @@ def worker(ctx: click.Context, octotp: Octotp, poll: float, batch: int) -> None:
         running.run()
 
 
-CORE_COMMANDS: list[click.Command] = [db, accounts, projects, keys, tokens, plans, purge, worker, webhooks, check]
+CORE_COMMANDS: list[click.Command] = [
+    db,
+    accounts,
+    projects,
+    keys,
+    tokens,
+    plans,
+    purge,
+    worker,
+    webhooks,
+    check,
+    secret,
+]

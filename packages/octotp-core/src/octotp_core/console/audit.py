@@ -115,7 +115,7 @@ class AuditLog:
     def purge(self) -> int:
         """Delete events older than ``audit_retention_days``; how many."""
         before = self.clock.now() - dt.timedelta(days=self.settings.audit_retention_days)
-        return self.store.purge_audit_events(before)
+        return self.store.purge_audit_events(before, batch_size=self.settings.purge_batch_size)
 
 
 def describe(event: AuditEvent) -> str:

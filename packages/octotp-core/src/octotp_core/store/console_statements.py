@@ -174,7 +174,6 @@ LIST_ACCOUNT_AUDIT = (
     .offset(_OFFSET)
 )
 LIST_AUDIT = select(*AUDIT_COLUMNS).order_by(*_NEWEST_FIRST).limit(_LIMIT).offset(_OFFSET)
-PURGE_AUDIT_EVENTS = delete(audit_events).where(audit_events.c.at < _b(audit_events, "before", "at"))
 
 
 def audit_event_params(event: AuditEvent) -> dict[str, Any]:

@@ -139,7 +139,3 @@ class ConsoleStoreMixin(StatementRunner):
         else:
             statement = cs.LIST_AUDIT
         return [AuditEvent(*r) for r in self._run_rows(statement, params)]
-
-    def purge_audit_events(self, before: dt.datetime) -> int:
-        """Delete events older than ``before``; how many."""
-        return self._run_write(cs.PURGE_AUDIT_EVENTS, {"b_before": before})

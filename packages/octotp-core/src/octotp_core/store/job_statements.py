@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, case, delete, func, insert, not_, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, case, delete, func, insert, or_, select, update
 
 from .models import JobRow
 from .records import Job
@@ -77,7 +77,6 @@ PROVIDER_UPDATE = (
 )
 # The outbox's depth for ``octotp_delivery_jobs``: a range scan of ix_octotp_jobs_state_due (state first).
 OPEN_JOB_COUNTS = select(jobs.c.state, func.count()).where(_OPEN).group_by(jobs.c.state)
-PURGE_JOBS = delete(jobs).where(jobs.c.expires_at < _b(jobs, "before", "expires_at"), not_(_OPEN))
 DELETE_PROJECT_JOBS = delete(jobs).where(jobs.c.project_id == _b(jobs, "project_id"))
 
 

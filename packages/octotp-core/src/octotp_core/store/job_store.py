@@ -113,8 +113,3 @@ class JobStoreMixin(StatementRunner):
         for state, count in self._run_rows(js.OPEN_JOB_COUNTS, {}):
             counts[str(state)] = int(count)
         return counts
-
-    def purge_jobs(self, expired_before: dt.datetime) -> int:
-        """Delete finished jobs that expired before this instant (with the tokens ``purge_tokens``
-        deletes); how many."""
-        return self._run_write(js.PURGE_JOBS, {"b_before": expired_before})

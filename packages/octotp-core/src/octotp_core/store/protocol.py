@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..errors import Conflict
+from .purge_store import DEFAULT_PURGE_BATCH_SIZE, OnBatch
 from .records import (
     Account,
     ApiKey,
@@ -134,8 +135,15 @@ class Store(Protocol):
     def close_token(self, token_id: str, now: dt.datetime, reason: str, project_id: str | None = None) -> bool:
         """Close an open token (cancel, failed delivery); True if this call closed it."""
 
-    def purge_tokens(self, expired_before: dt.datetime) -> int:
-        """Delete tokens that expired before the given time; return how many."""
+    def purge_tokens(
+        self,
+        expired_before: dt.datetime,
+        *,
+        batch_size: int = DEFAULT_PURGE_BATCH_SIZE,
+        on_batch: OnBatch | None = None,
+    ) -> int:
+        """Delete tokens that expired before the given time, at most ``batch_size`` per transaction
+        (``on_batch`` hears each batch's count); return how many."""
 
     # idempotency keys
     def claim_idempotency_key(
@@ -157,8 +165,14 @@ class Store(Protocol):
     def release_idempotency_key(self, project_id: str, key: str) -> None:
         """Forget a claimed key whose request failed, so a retry runs afresh."""
 
-    def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
-        """Delete records claimed before the given time; return how many."""
+    def purge_idempotency_keys(
+        self,
+        claimed_before: dt.datetime,
+        *,
+        batch_size: int = DEFAULT_PURGE_BATCH_SIZE,
+        on_batch: OnBatch | None = None,
+    ) -> int:
+        """Delete records claimed before the given time, in batches as ``purge_tokens``; return how many."""
 
     # usage
     def add_usage(
@@ -215,8 +229,14 @@ class Store(Protocol):
     ) -> list[AuditEvent]:
         """Newest first: a project's events, an account's, or (neither given) everyone's."""
 
-    def purge_audit_events(self, before: dt.datetime) -> int:
-        """Delete events older than ``before``; how many."""
+    def purge_audit_events(
+        self,
+        before: dt.datetime,
+        *,
+        batch_size: int = DEFAULT_PURGE_BATCH_SIZE,
+        on_batch: OnBatch | None = None,
+    ) -> int:
+        """Delete events older than ``before``, in batches as ``purge_tokens``; how many."""
 
     # dashboard sessions
     def create_session(self, session: DashboardSession) -> None:
@@ -241,8 +261,19 @@ class Store(Protocol):
     def delete_account_sessions(self, account_id: str) -> int:
         """Delete every session of an account; return how many."""
 
-    def purge_sessions(self, expired_before: dt.datetime) -> int:
-        """Delete sessions whose ``expires_at`` is before the given time; return how many."""
+    def purge_sessions(
+        self,
+        expired_before: dt.datetime,
+        *,
+        batch_size: int = DEFAULT_PURGE_BATCH_SIZE,
+        on_batch: OnBatch | None = None,
+    ) -> int:
+        """Delete sessions whose ``expires_at`` is before the given time, in batches as ``purge_tokens``;
+        return how many."""
+
+    def purgeable(self, kind: str, before: dt.datetime) -> int:
+        """How many rows the purge of ``kind`` (``tokens``, ``jobs``, ``idempotency keys``, ``sessions``,
+        ``audit events``) would delete for this cutoff (a progress bar's length)."""
 
     # the outbox (jobs)
     def insert_token_with_job(self, token: NewToken, job: Job) -> None:
@@ -296,8 +327,14 @@ class Store(Protocol):
         """How many jobs are ``queued`` and ``sending`` now (both keys always present): the outbox's
         depth, read on each ``/metrics`` scrape."""
 
-    def purge_jobs(self, expired_before: dt.datetime) -> int:
-        """Delete finished jobs that expired before this instant; how many."""
+    def purge_jobs(
+        self,
+        expired_before: dt.datetime,
+        *,
+        batch_size: int = DEFAULT_PURGE_BATCH_SIZE,
+        on_batch: OnBatch | None = None,
+    ) -> int:
+        """Delete finished jobs that expired before this instant, in batches as ``purge_tokens``; how many."""
 
     # -- event webhooks -----------------------------------------------------------------------
     def create_webhook_endpoint(self, endpoint: WebhookEndpoint) -> None: ...

@@ -18,6 +18,7 @@ from .guard import storage_guard
 from .job_store import JobStoreMixin
 from .models import AccountRow, DashboardSessionRow, ProjectRow
 from .protocol import IdempotencyClaimRaced
+from .purge_store import PurgeStoreMixin
 from .records import (
     PROJECT_SETTABLE,
     Account,
@@ -57,7 +58,7 @@ class _NoChange(Exception):
     """A transaction's first step changed nothing: roll it back."""
 
 
-class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
+class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin, PurgeStoreMixin):
     """The store on any SQLAlchemy engine (its own, or a host application's)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -280,11 +281,6 @@ class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
         with self._begin() as conn:
             return conn.execute(statement, params).rowcount == 1
 
-    @_guard
-    def purge_tokens(self, expired_before: dt.datetime) -> int:
-        with self._begin() as conn:
-            return int(conn.execute(sql.PURGE_TOKENS, {"b_before": expired_before}).rowcount)
-
     # -- idempotency keys --------------------------------------------------------------------
     @_guard
     def claim_idempotency_key(
@@ -321,11 +317,6 @@ class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     def release_idempotency_key(self, project_id: str, key: str) -> None:
         with self._begin() as conn:
             conn.execute(sql.RELEASE_IDEMPOTENCY_KEY, sql.idempotency_key_params(project_id, key))
-
-    @_guard
-    def purge_idempotency_keys(self, claimed_before: dt.datetime) -> int:
-        with self._begin() as conn:
-            return int(conn.execute(sql.PURGE_IDEMPOTENCY_KEYS, {"b_before": claimed_before}).rowcount)
 
     # -- usage -------------------------------------------------------------------------------
     @_guard
@@ -398,10 +389,4 @@ class SqlAlchemyStore(ConsoleStoreMixin, JobStoreMixin, WebhookStoreMixin):
     def delete_account_sessions(self, account_id: str) -> int:
         with self._begin() as conn:
             stmt = delete(dashboard_sessions).where(dashboard_sessions.c.account_id == account_id)
-            return int(conn.execute(stmt).rowcount)
-
-    @_guard
-    def purge_sessions(self, expired_before: dt.datetime) -> int:
-        with self._begin() as conn:
-            stmt = delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < expired_before)
             return int(conn.execute(stmt).rowcount)

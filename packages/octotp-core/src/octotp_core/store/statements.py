@@ -231,7 +231,6 @@ CLOSE_TOKEN = (
     .values(closed_at=_b(tokens, "now", "closed_at"), closed_reason=_b(tokens, "reason", "closed_reason"))
 )
 CLOSE_PROJECT_TOKEN = CLOSE_TOKEN.where(tokens.c.project_id == _b(tokens, "project_id"))
-PURGE_TOKENS = delete(tokens).where(tokens.c.expires_at < _b(tokens, "before", "expires_at"))
 
 
 def binding_params(
@@ -318,9 +317,6 @@ COMPLETE_IDEMPOTENCY_KEY = (
     .values(_values(idempotency_keys, ["token_id", "response", "sent"]))
 )
 RELEASE_IDEMPOTENCY_KEY = delete(idempotency_keys).where(*_IDEMPOTENCY_KEY)
-PURGE_IDEMPOTENCY_KEYS = delete(idempotency_keys).where(
-    idempotency_keys.c.claimed_at < _b(idempotency_keys, "before", "claimed_at")
-)
 
 
 def idempotency_key_params(project_id: str, key: str, **more: Any) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class ServeProcess:
 
     With ``app`` (``"package.module:factory"``), uvicorn serves that app factory instead (a host app
     in a process of its own), octotp mounted at ``prefix`` (its ``/healthz`` is polled there).
+    ``args`` are more options of the command (``("--purge-every", "1")``).
 
     Stop it with ``stop()`` (SIGTERM: uvicorn shuts down gracefully, then re-raises the signal, so the
     exit status is -15), or use it as a context manager.
@@ -66,6 +67,7 @@ class ServeProcess:
         startup_timeout: float = 90.0,
         app: str | None = None,
         prefix: str = "",
+        args: tuple[str, ...] = (),
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -76,7 +78,10 @@ class ServeProcess:
             command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(self.port)]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [*command, "--workers", str(workers)], env=clean_environment(env), stdout=out, stderr=subprocess.STDOUT
+                [*command, "--workers", str(workers), *args],
+                env=clean_environment(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         try:
             wait_until_healthy(self.url + prefix, self.proc, self.log, startup_timeout)

@@ -48,6 +48,9 @@ UTC = dt.timezone.utc
 PURGE_ERA = dt.datetime(1990, 1, 1, tzinfo=UTC)
 # The same for purge_sessions, in an era of its own.
 SESSION_PURGE_ERA = dt.datetime(1991, 1, 1, tzinfo=UTC)
+# And the batched purges (tokens, idempotency records), in theirs; each leaves its era empty, since
+# a later test's cutoff covers every earlier era.
+BATCH_PURGE_ERA = dt.datetime(1992, 1, 1, tzinfo=UTC)
 
 
 # Any string will do: stores keep password hashes opaque.
@@ -594,6 +597,49 @@ class StoreSuite(ConsoleStoreSuite, JobStoreSuite, WebhookStoreSuite):
         assert store.purge_tokens(cutoff) == 0
         assert store.purge_tokens(alive.expires_at + dt.timedelta(seconds=1)) == 2
         assert store.list_tokens(project.id) == []
+
+    def test_purge_deletes_in_batches_until_one_comes_back_short(self, store: Store) -> None:
+        start = BATCH_PURGE_ERA
+        project = self.make_project(store, start)
+        expired = [self.make_token(project, start + dt.timedelta(seconds=i), ttl=60) for i in range(10)]
+        alive = [self.make_token(project, start + dt.timedelta(seconds=3600 + i), ttl=60) for i in range(2)]
+        for token in [*expired, *alive]:
+            store.insert_token(token)
+        cutoff = start + dt.timedelta(seconds=3000)
+        assert store.purgeable("tokens", cutoff) == 10
+        batches: list[int] = []
+        assert store.purge_tokens(cutoff, batch_size=3, on_batch=batches.append) == 10
+        assert batches == [3, 3, 3, 1]  # the short fourth batch ends the purge
+        assert [store.get_token(t.id) for t in expired] == [None] * len(expired)
+        assert all(store.get_token(t.id) is not None for t in alive)
+        assert store.purgeable("tokens", cutoff) == 0
+        batches.clear()
+        assert store.purge_tokens(cutoff, batch_size=3, on_batch=batches.append) == 0
+        assert batches == []  # nothing left: no empty batch reported
+        # A batch exactly full is followed by one more look, which finds nothing.
+        assert (
+            store.purge_tokens(alive[-1].expires_at + dt.timedelta(seconds=1), batch_size=2, on_batch=batches.append)
+            == 2
+        )
+        assert batches == [2]
+
+    def test_purge_of_idempotency_records_batches_by_their_two_column_key(self, store: Store) -> None:
+        start = BATCH_PURGE_ERA
+        projects = [self.make_project(store, start) for _ in range(2)]
+        keys = [(p, f"key-{i}") for p in projects for i in range(3)]
+        for i, (project, key) in enumerate(keys):
+            assert store.claim_idempotency_key(project.id, key, "fp", start + dt.timedelta(seconds=i)) is None
+        store.claim_idempotency_key(projects[0].id, "kept", "fp", start + dt.timedelta(hours=1))
+        batches: list[int] = []
+        cutoff = start + dt.timedelta(minutes=10)
+        assert store.purge_idempotency_keys(cutoff, batch_size=4, on_batch=batches.append) == 6
+        assert batches == [4, 2]
+        # Purged keys can be claimed afresh; the one claimed after the cutoff is still held.
+        assert store.claim_idempotency_key(projects[1].id, "key-2", "fp", start) is None
+        held = store.claim_idempotency_key(projects[0].id, "kept", "other", start + dt.timedelta(hours=2))
+        assert held is not None
+        assert held.fingerprint == "fp"
+        assert store.purge_idempotency_keys(start + dt.timedelta(hours=3), batch_size=4) == 2  # leave none behind
 
     # -- tokens under concurrency ------------------------------------------------------------
     def test_concurrent_consume_has_exactly_one_winner(self, store: Store, now: dt.datetime) -> None:

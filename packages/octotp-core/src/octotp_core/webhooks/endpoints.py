@@ -217,6 +217,28 @@ class WebhookEndpoints:
             private_allowed=self.settings.webhook_private_addresses,
         )
 
+    # -- server secret rotation --------------------------------------------------------------------
+    def reseal_secrets(self) -> tuple[int, int]:
+        """Re-seal, under the current server secret, every endpoint signing secret sealed under a
+        fallback (``octotp secret rotate`` and ``retire``): endpoints live longer than any fallback
+        is kept. Returns (re-sealed, still unreadable: sealed under a secret no longer known)."""
+        resealed = unreadable = 0
+        for project in self.store.list_projects():
+            for endpoint in self.store.list_webhook_endpoints(project.id):
+                if unseal(self._secrets[:1], endpoint.id, endpoint.secret_sealed) is not None:
+                    continue
+                opened = unseal(self._secrets, endpoint.id, endpoint.secret_sealed)
+                if opened is None:
+                    unreadable += 1
+                    continue
+                sealed = self._seal(endpoint.id, str(opened["secret"]))
+                self.store.update_webhook_endpoint(dataclasses.replace(endpoint, secret_sealed=sealed))
+                self._forget(project.id)
+                resealed += 1
+        if resealed:
+            log.info("webhook endpoint secrets re-sealed under the current server secret count=%d", resealed)
+        return resealed, unreadable
+
     # -- internals -------------------------------------------------------------------------------
     def _endpoints(self, project_id: str) -> list[WebhookEndpoint]:
         now = time.monotonic()

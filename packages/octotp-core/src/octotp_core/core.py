@@ -51,7 +51,7 @@ class Octotp(InProcessApi):
         self.store = store
         secrets = settings.secrets()
         # Metrics and spans: hooks that do nothing (NO_METRICS) and nothing wrapped (no tracer) unless
-        # metrics_enabled is set and opentelemetry-api is importable, respectively.
+        # metrics_enabled is set, and opentelemetry-api is importable with a tracer provider configured.
         self.metrics = metrics = metrics_for(settings)
         tracer = tracer_for(settings)
         hasher = metrics.instrument_hasher(make_code_hasher(settings.hasher, secrets, settings.argon2_profile))

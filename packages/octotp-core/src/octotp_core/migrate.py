@@ -1,15 +1,20 @@
-"""Running octotp's Alembic migrations programmatically (``octotp db upgrade`` calls this)."""
+"""Running octotp's Alembic migrations programmatically (``octotp db upgrade`` calls this).
+
+Alembic is imported by the functions that use it, not with this module: it brings Mako (and Mako
+Pygments, where installed), a third of the ``octotp`` command's start-up, which every command but
+the ones that migrate or compare revisions would pay for nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 VERSION_TABLE = "octotp_alembic_version"
 TABLE_PREFIX = "octotp_"
@@ -18,6 +23,8 @@ _SCRIPT_LOCATION = str(Path(__file__).parent / "migrations")
 
 def alembic_config() -> Config:
     """An Alembic ``Config`` pointing at the migrations shipped in this package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", _SCRIPT_LOCATION)
     return config
@@ -25,6 +32,8 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database up to ``revision`` (default: the newest)."""
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -33,6 +42,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` (``base`` removes every octotp table)."""
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -41,12 +52,16 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when octotp's tables were never created."""
+    from alembic.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
 def head_revision() -> str | None:
     """The newest revision shipped in this package."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

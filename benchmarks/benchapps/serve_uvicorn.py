@@ -29,13 +29,14 @@ APPS = {"standalone": "benchapps.fastapi_host:standalone", "host": "benchapps.fa
 
 def options(app: str) -> dict[str, Any]:
     if app == "standalone":  # exactly what octotp_fastapi.serve passes to uvicorn.run
-        from octotp_fastapi.serve import LOG_CONFIG
+        from octotp_core.logs import logging_config
 
         return {
-            "log_config": LOG_CONFIG,
+            "log_config": logging_config("text"),  # octotp serve's, for the default log_format
             "access_log": False,
             "timeout_graceful_shutdown": 10,
             "server_header": False,
+            "proxy_headers": False,
         }
     return {"access_log": False}
 

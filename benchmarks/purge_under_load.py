@@ -24,14 +24,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
+from harness.data import temporary_postgres  # the databases run.py and capacity.py measure on
 from octotp_core import Octotp, Settings
 from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import ServeProcess, clean_environment
@@ -57,22 +55,6 @@ def percentile(values: list[float], p: float) -> float:
     """The ``p``-th percentile (nearest rank) of ``values``."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-@contextmanager
-def temporary_postgres(server_url: str) -> Iterator[str]:
-    """A new database on the server, dropped afterwards."""
-    admin_url = make_url(server_url)
-    name = f"octotp_purge_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 class CreateLoad:

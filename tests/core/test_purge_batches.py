@@ -9,7 +9,6 @@ import os
 import pty
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,9 @@ from sqlalchemy import event
 
 from octotp_core import FrozenClock, Octotp, Settings
 from octotp_core.purge import purge_all
-from octotp_core.store import NewToken, SqlAlchemyStore, make_engine
+from octotp_core.store import SqlAlchemyStore, make_engine
 from octotp_core.testing.servers import clean_environment
+from octotp_core.testing.store_suite import StoreSuite
 
 
 def _expired_tokens(octotp: Octotp, count: int, at: dt.datetime) -> list[str]:
@@ -26,19 +26,7 @@ def _expired_tokens(octotp: Octotp, count: int, at: dt.datetime) -> list[str]:
     project = octotp.accounts.create_project("purge batches").project
     ids = []
     for i in range(count):
-        created = at - dt.timedelta(hours=2, seconds=i)
-        token = NewToken(
-            id=str(uuid.uuid4()),
-            project_id=project.id,
-            recipient_digest=uuid.uuid4().hex * 2,
-            recipient_hint="a***@example.com",
-            purpose="",
-            channel="email",
-            code_hash="unused",
-            max_attempts=5,
-            created_at=created,
-            expires_at=created + dt.timedelta(minutes=5),
-        )
+        token = StoreSuite.make_token(project, at - dt.timedelta(hours=2, seconds=i))  # expired 5 min later
         octotp.store.insert_token(token)
         ids.append(token.id)
     return ids

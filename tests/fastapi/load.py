@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from pathlib import Path
 
+from octotp_core import Octotp, Settings
 from octotp_core.testing.http_clients import UrlClient
 
 # No plan or recipient budget is reached by the load (each create has its own recipient).
@@ -13,6 +15,18 @@ LIMITS = {
     "OCTOTP_PLANS": json.dumps({"load": {"creates_per_minute": 10_000_000}}),
     "OCTOTP_DEFAULT_PLAN": "load",
 }
+
+
+def load_environment(data_dir: Path, secret: str) -> dict[str, str]:
+    """The environment of an ``octotp serve`` on ``data_dir`` whose projects are on the load's plan."""
+    return {"OCTOTP_DATA_DIR": str(data_dir), "OCTOTP_SECRET_KEY": secret, **LIMITS}
+
+
+def load_octotp(data_dir: Path, secret: str) -> Octotp:
+    """An in-process ``Octotp`` on the same data as ``load_environment``'s server (to migrate, make
+    the project and seed rows before the server starts)."""
+    plans = json.loads(LIMITS["OCTOTP_PLANS"])
+    return Octotp(Settings(data_dir=data_dir, secret_key=secret, default_plan="load", plans=plans))
 
 
 class CreateLoad:

@@ -12,22 +12,17 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from octotp_core import Octotp, Settings
 from octotp_core.cli import main
 from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import ServeProcess, clean_environment
 
-from .load import LIMITS, CreateLoad
+from .load import CreateLoad, load_environment, load_octotp
 
 
 def test_backup_under_traffic_restores_and_validates_a_code_issued_before(tmp_path: Path, test_secret: str) -> None:
     data_dir = tmp_path / "data"
-    env = {"OCTOTP_DATA_DIR": str(data_dir), "OCTOTP_SECRET_KEY": test_secret, **LIMITS}
-    setup = Octotp(
-        Settings(
-            data_dir=data_dir, secret_key=test_secret, default_plan="load", plans=json.loads(LIMITS["OCTOTP_PLANS"])
-        )
-    )
+    env = load_environment(data_dir, test_secret)
+    setup = load_octotp(data_dir, test_secret)
     try:
         setup.migrate()
         created = setup.accounts.create_project("backed up")

@@ -18,19 +18,15 @@ from octotp_core import Octotp, Settings
 from octotp_core.store.sql import tokens
 from octotp_core.testing.servers import ServeProcess, clean_environment
 
-from .load import LIMITS, CreateLoad
+from .load import CreateLoad, load_environment, load_octotp
 
 TOKENS = 20_000
 
 
 def test_purge_of_many_tokens_while_the_server_creates(tmp_path: Path, test_secret: str) -> None:
     data_dir = tmp_path / "data"
-    env = {"OCTOTP_DATA_DIR": str(data_dir), "OCTOTP_SECRET_KEY": test_secret, **LIMITS}
-    setup = Octotp(
-        Settings(
-            data_dir=data_dir, secret_key=test_secret, default_plan="load", plans=json.loads(LIMITS["OCTOTP_PLANS"])
-        )
-    )
+    env = load_environment(data_dir, test_secret)
+    setup = load_octotp(data_dir, test_secret)
     try:
         setup.migrate()
         created = setup.accounts.create_project("purged under load")

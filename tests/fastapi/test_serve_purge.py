@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from pathlib import Path
 
 from octotp_core import Octotp, Settings
-from octotp_core.store import NewToken
+from octotp_core.store import Project
 from octotp_core.testing.servers import ServeProcess
+from octotp_core.testing.store_suite import StoreSuite
 
 from .conftest import serve_env
 
 
-def _expired_token(octotp: Octotp, project_id: str, now: dt.datetime) -> str:
-    token = NewToken(
-        id=str(uuid.uuid4()),
-        project_id=project_id,
-        recipient_digest=uuid.uuid4().hex * 2,
-        recipient_hint="a***@example.com",
-        purpose="",
-        channel="email",
-        code_hash="unused",
-        max_attempts=5,
-        created_at=now - dt.timedelta(hours=1),
-        expires_at=now - dt.timedelta(minutes=55),
-    )
+def _expired_token(octotp: Octotp, project: Project, now: dt.datetime) -> str:
+    """A token of ``project`` that expired 55 minutes before ``now``, written straight to the store."""
+    token = StoreSuite.make_token(project, now - dt.timedelta(hours=1))
     octotp.store.insert_token(token)
     return token.id
 
@@ -38,7 +28,7 @@ def test_scheduled_purge_deletes_expired_tokens_in_one_process(tmp_path: Path, t
         octotp.migrate()
         project = octotp.accounts.create_project("scheduled purge").project
         now = dt.datetime.now(dt.timezone.utc)
-        expired = [_expired_token(octotp, project.id, now) for _ in range(7)]
+        expired = [_expired_token(octotp, project, now) for _ in range(7)]
         live = octotp.create_token(project.id, email="live@example.com", expires_in=600)
         env = serve_env(data_dir, test_secret, OCTOTP_PURGE_BATCH_SIZE="3")
         with ServeProcess(env, workers=2, args=("--purge-every", "1")) as server:
@@ -46,7 +36,7 @@ def test_scheduled_purge_deletes_expired_tokens_in_one_process(tmp_path: Path, t
             while any(octotp.store.get_token(i) is not None for i in expired) and time.monotonic() < deadline:
                 time.sleep(0.2)
             # A token expiring while the server runs goes at a later round.
-            later = _expired_token(octotp, project.id, now)
+            later = _expired_token(octotp, project, now)
             while octotp.store.get_token(later) is not None and time.monotonic() < deadline:
                 time.sleep(0.2)
             output = server.output()

@@ -416,11 +416,13 @@ class TokenService:
             raise NotFound(f"no open token {token_id} in this project")
 
     def purge(self, grace_seconds: int = 0) -> int:
-        """Delete tokens that expired more than ``grace_seconds`` ago (and idempotency records older than
-        a day); return how many tokens."""
-        now = self.clock.now()
+        """Delete tokens that expired more than ``grace_seconds`` ago, their finished jobs, and the
+        idempotency records past their window (the cutoffs ``octotp_core.purge`` decides for ``octotp
+        purge``, which deletes sessions and audit events too); return how many tokens."""
+        from .purge import purge_cutoffs  # purge imports the store and HTTP modules, which import this one
+
+        cutoffs = purge_cutoffs(self.settings, self.clock.now(), grace_seconds)
         size = self.settings.purge_batch_size
-        self.store.purge_idempotency_keys(now - dt.timedelta(hours=24), batch_size=size)
-        # finished jobs, with their tokens
-        self.store.purge_jobs(now - dt.timedelta(seconds=grace_seconds), batch_size=size)
-        return self.store.purge_tokens(now - dt.timedelta(seconds=grace_seconds), batch_size=size)
+        self.store.purge_idempotency_keys(cutoffs["idempotency keys"], batch_size=size)
+        self.store.purge_jobs(cutoffs["jobs"], batch_size=size)  # finished ones, with their tokens
+        return self.store.purge_tokens(cutoffs["tokens"], batch_size=size)

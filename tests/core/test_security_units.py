@@ -18,7 +18,7 @@ from octotp_core.accounts import AccountService
 from octotp_core.delivery import render
 from octotp_core.hashing import Argon2CodeHasher, HmacCodeHasher, make_code_hasher, pepper
 from octotp_core.passwords import hash_password, verify_password
-from octotp_core.recipients import normalise_email, normalise_phone, recipient_from
+from octotp_core.recipients import _normalised_email, normalise_email, normalise_phone, recipient_from
 from octotp_core.store.sql import accounts as accounts_table
 from octotp_core.store.sql import api_keys as api_keys_table
 
@@ -42,6 +42,26 @@ def test_email_domain_is_not_looked_up() -> None:
 def test_invalid_email_is_refused_with_the_field(raw: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         normalise_email(raw)
+    assert [e.field for e in caught.value.errors] == ["email"]
+
+
+def test_recent_recipients_are_kept_and_refusals_are_not() -> None:
+    # Kept: the second call does no parsing. Refused input is refused every time, in each field, and a
+    # number valid in one default region is not answered from another region's entry.
+    address = f"Kept.{uuid.uuid4().hex}@Example.com"
+    first = normalise_email(address)
+    hits = _normalised_email.cache_info().hits
+    assert normalise_email(address) == first
+    assert _normalised_email.cache_info().hits == hits + 1
+    for field in ("email", "recipientEmail"):
+        with pytest.raises(InvalidInput) as caught:
+            normalise_email("not-an-address", field=field)
+        assert [e.field for e in caught.value.errors] == [field]
+    assert normalise_phone("07400 123123", "GB").value == "+447400123123"
+    with pytest.raises(InvalidInput):
+        normalise_phone("07400 123123", "US")
+    with pytest.raises(InvalidInput) as caught:
+        normalise_email(42)  # type: ignore[arg-type]  # a library caller's mistake: a clear refusal
     assert [e.field for e in caught.value.errors] == ["email"]
 
 

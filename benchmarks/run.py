@@ -243,6 +243,8 @@ class Bench:
                         row.vs_reference = row.rps / reference.rps
                         row.ref_cpu_ms_per_request = reference.cpu_ms_per_request
                     self.results.append(row)
+                if self._peer_here(kind, hasher, cases):
+                    self.run_peer(db, hasher, env, project, server, target)
             finally:
                 server.stop()
 
@@ -278,38 +280,32 @@ class Bench:
         rates = [r.rps for r in self.results if (r.server, r.database, r.case) == (server, db, case)]
         return max(500, math.ceil(3 * max(rates, default=1500.0) * seconds / self.config.threads))
 
-    def run_peer(self, db: str) -> None:
-        """django-otp's rows and the double-accept probe of both, in one Django host (hmac hasher for
-        octotp's side of the probe) on a fresh database of ``db``."""
+    def _peer_here(self, kind: ServerKind, hasher: str, cases: list[str] | None) -> bool:
+        """The peer runs in the Django host's ``hmac`` run (or its only run), after octotp's cases."""
         config = self.config
-        label = f"{db}-{peer.SERVER}"
-        print(f"\n== {label}", flush=True)
-        kind = SERVERS["django"]
-        with database(db, config, self.workdir, label) as url:
-            env = server_env(config, db, url, "hmac", self.workdir)
-            project = prepare(kind, env)
-            pools = {case: self.pool("p") for case in ("warm", *peer.CASES)}
-            sizes = {case: self._pool_size("django", db, case, config.seconds) for case in peer.CASES}
-            peer.seed_devices(
-                env, pools["warm"], config.threads, self._pool_size("django", db, "create", config.warmup)
-            )
-            peer.seed_devices(env, pools["create"], config.threads, sizes["create"])
-            peer.seed_devices(env, pools["validate-ok"], config.threads, sizes["validate-ok"], token=CODE)
-            server = RunningServer(kind, env, self.workdir / f"{label}.log")
-            try:
-                server.wait_ready()
-                target = wrk.Target(server.url, kind.prefix, project.id, project.api_key)
-                self.load(server, target, "hello", self.pool("w"), config.warmup)
-                self.load(server, target, "peer-create", pools["warm"], config.warmup)
-                for case, load_case in peer.CASES.items():
-                    labels = (db, peer.SERVER, peer.HASHER, case)
-                    self.results.append(self._measure(server, target, labels, load_case, pools[case]))
-                if config.probe_tries:
-                    self._probe(db, env, project, server)
-            finally:
-                server.stop()
+        chosen = "hmac" if "hmac" in config.hashers else config.hashers[0]
+        return config.peer and kind.django and hasher == chosen and cases is None
 
-    def _probe(self, db: str, env: dict[str, str], project: Project, server: RunningServer) -> None:
+    def run_peer(
+        self, db: str, hasher: str, env: dict[str, str], project: Project, server: RunningServer, target: wrk.Target
+    ) -> None:
+        """django-otp's rows, then the double-accept probe of both, in the server and database that
+        octotp-django's rows just used."""
+        config = self.config
+        print(f"   -- {peer.SERVER} (same server and database)", flush=True)
+        pools = {case: self.pool("p") for case in ("warm", *peer.CASES)}
+        sizes = {case: self._pool_size("django", db, case, config.seconds) for case in peer.CASES}
+        peer.seed_devices(env, pools["warm"], config.threads, self._pool_size("django", db, "create", config.warmup))
+        peer.seed_devices(env, pools["create"], config.threads, sizes["create"])
+        peer.seed_devices(env, pools["validate-ok"], config.threads, sizes["validate-ok"], token=CODE)
+        self.load(server, target, "peer-create", pools["warm"], config.warmup)
+        for case, load_case in peer.CASES.items():
+            labels = (db, peer.SERVER, peer.HASHER, case)
+            self.results.append(self._measure(server, target, labels, load_case, pools[case]))
+        if config.probe_tries:
+            self._probe(db, hasher, env, project, server)
+
+    def _probe(self, db: str, hasher: str, env: dict[str, str], project: Project, server: RunningServer) -> None:
         tries = self.config.probe_tries
         octotp_pool, peer_pool = self.pool("q"), self.pool("q")
         seeder = Seeder(env, project)
@@ -326,7 +322,7 @@ class Bench:
         peer_bodies = ({"user": email(peer_pool, 1, n), "code": CODE} for n in range(1, tries + 1))
         url = server.url + SERVERS["django"].prefix + "/api/tokens/validate"
         for result in (
-            probe(db, "django (octotp-django, hmac)", url, octotp_bodies, api_key),
+            probe(db, f"django (octotp-django, {hasher})", url, octotp_bodies, api_key),
             probe(db, f"{peer.SERVER} (peer)", server.url + "/peer/validate", peer_bodies, {}),
         ):
             self.probes.append(result)
@@ -483,7 +479,8 @@ def _peer_table(bench: Bench) -> list[str]:
         "",
         "## Peer: octotp-django against django-otp",
         "",
-        "Same Django host, settings, database kind, gunicorn and wrk load; django-otp's email device "
+        "Measured in the same server process and database as octotp-django's hmac rows, right after them, "
+        "with the same wrk load; django-otp's email device "
         "(plain-text token, e-mail rendered into the locmem backend) behind `POST /peer/create` "
         "(`generate_challenge()`) and `POST /peer/validate` (`verify_token()`). Ratio = octotp-django "
         "req/s ÷ django-otp req/s. " + ", ".join(f"target `{h}` ≥ {g:g}x" for h, g in TARGET_VS_PEER.items()),
@@ -711,9 +708,6 @@ def main(argv: list[str] | None = None) -> int:
         if config.nodelay_check and "standalone" in config.servers:
             shipped = SERVERS["standalone-nodelay-bug"]
             bench.run_server(config.databases[0], shipped, "hmac", ["hello", "create"])
-        if config.peer and "django" in config.servers:
-            for db in config.databases:
-                bench.run_peer(db)
         if config.lookup:
             for db in config.databases:
                 bench.run_lookup(db)

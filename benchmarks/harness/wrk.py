@@ -142,9 +142,24 @@ class Target:
     api_key: str
 
 
+def _peer_body_format(pool: str, code: str | None) -> str:
+    """The peer's body: ``{"user": "<pool><tid>-<n>@bench.example"}`` (plus ``code``), as a Lua format."""
+    body = {"user": f"{pool}%d-%d@bench.example", **({"code": code} if code else {})}
+    return _lua_string(json.dumps(body, separators=(",", ":")))
+
+
+PEER_CASES = {"peer-create": ("/peer/create", None), "peer-validate-ok": ("/peer/validate", CODE)}
+
+
 def script(case: str, target: Target, pool: str) -> str:
-    """The Lua script for one case: hello, reference, create, validate-ok, validate-bad or mixed."""
+    """The Lua script for one case: hello, reference, create, validate-ok, validate-bad or mixed, or
+    the django-otp peer's peer-create and peer-validate-ok (``benchapps.django_host.views``)."""
     api = target.prefix + "/api/tokens"
+    if case in PEER_CASES:
+        path, code = PEER_CASES[case]
+        consts = ['METHOD = "POST"', f"PATH = {_lua_string(path)}", _headers(None, True)]
+        consts.append(f"BODY_FORMAT = {_peer_body_format(pool, code)}")
+        return _COMMON + "\n".join(consts) + "\n" + _SIMPLE
     if case == "hello":
         consts = ['METHOD = "GET"', 'PATH = "/bench/hello"', "HEADERS = {}", "BODY_FORMAT = nil"]
         return _COMMON + "\n".join(consts) + "\n" + _SIMPLE

@@ -54,7 +54,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "octotp_django",
+    # The peer row: django-otp's email device behind two JSON views (views.peer_create/peer_validate).
+    "django_otp",
+    "django_otp.plugins.otp_email",
 ]
+# In memory: django-otp's "sending" renders and builds the message and costs nothing more.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+OTP_EMAIL_SENDER = "bench@bench.example"
 # startproject's middleware (minus clickjacking), so every endpoint pays what a real site pays.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

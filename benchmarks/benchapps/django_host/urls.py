@@ -7,5 +7,7 @@ from . import views
 urlpatterns = [
     path("bench/hello", views.hello),
     path("bench/create", views.reference_create),
+    path("peer/create", views.peer_create),
+    path("peer/validate", views.peer_validate),
     path("octotp/", include("octotp_django.urls")),
 ]

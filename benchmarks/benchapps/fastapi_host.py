@@ -6,6 +6,9 @@ Run with ``uvicorn --factory benchapps.fastapi_host:standalone`` (or ``:host``).
 
 from __future__ import annotations
 
+import gc
+import logging
+
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine, insert
 from starlette.concurrency import run_in_threadpool
@@ -47,6 +50,9 @@ def standalone() -> FastAPI:
     assert core.engine is not None
     _add_reference_routes(app, core.engine)
     app.router.routes.extend(catch_all)
+    # What octotp_fastapi.app.app_from_env does in each `octotp serve` worker once the app is built.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    gc.freeze()
     return app
 
 
@@ -56,4 +62,5 @@ def host() -> FastAPI:
     core = install(app, Octotp(Settings()), prefix="/octotp")
     assert core.engine is not None
     _add_reference_routes(app, core.engine)
+    gc.freeze()  # as octotp-fastapi's README advises a host to, once its app is built
     return app

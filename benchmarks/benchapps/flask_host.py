@@ -6,6 +6,7 @@ benchmark sets). Run with ``gunicorn 'benchapps.flask_host:create_app()'``.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -56,4 +57,5 @@ def create_app() -> Flask:
             conn.execute(statement, row)
         return Response(answer, status=201, mimetype="application/json")
 
+    gc.freeze()  # as octotp-flask's README advises a host to, once its app is built
     return app

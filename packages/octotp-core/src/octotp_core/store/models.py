@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -54,6 +55,51 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class HexDigest(TypeDecorator[str]):
+    """A SHA-256 digest: 64 hex characters in records and statements' parameters, its 32 raw bytes in
+    the row (``bytea`` on PostgreSQL, ``BLOB`` on SQLite, ``BINARY(32)`` on MariaDB/MySQL): half the
+    width in the table and in every index that holds it."""
+
+    impl = LargeBinary(32)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.BINARY(32))
+        return dialect.type_descriptor(LargeBinary(32))
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        return None if value is None else bytes(value).hex()
+
+    def literal_processor(self, dialect: Dialect) -> Any:
+        """A bytes literal (for ``literal_binds``, e.g. an EXPLAIN of a statement)."""
+
+        def process(value: str) -> str:
+            digits = bytes.fromhex(value).hex()  # only hex digits reach the SQL text
+            return f"'\\x{digits}'::bytea" if dialect.name == "postgresql" else f"X'{digits}'"
+
+        return process
+
+
+class NativeUuid(TypeDecorator[str]):
+    """A UUID kept as its canonical string in records, stored as PostgreSQL's 16-byte ``uuid``; on
+    SQLite and MariaDB/MySQL the 36-character string as before."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=False))
+        return dialect.type_descriptor(String(36))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
 
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -130,9 +176,9 @@ class TokenRow(Base):
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(36), unique=True)
+    id: Mapped[str] = mapped_column(NativeUuid, unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"))
-    recipient_digest: Mapped[str] = mapped_column(String(64))
+    recipient_digest: Mapped[str] = mapped_column(HexDigest)
     recipient_hint: Mapped[str] = mapped_column(String(330))
     channel: Mapped[str] = mapped_column(String(10))
     purpose: Mapped[str] = mapped_column(String(64))

@@ -167,21 +167,35 @@ class ApiKeyRow(Base):
 
 class TokenRow(Base):
     __tablename__ = "octotp_tokens"
+    # Every index serves a statement of ``statements``/``purge_statements`` (issue 18 measured each one's
+    # bytes per token with benchmarks/row_size.py):
+    # - the primary key ``pk``: ``RESERVE_LATEST``'s subquery and the purge's batched deletes;
+    # - unique ``id``: every per-token statement (``GET_TOKEN``, ``RESERVE_ATTEMPT``, ``CONSUME_TOKEN``,
+    #   ``CLOSE_TOKEN``), since records and the API name a token by its UUID;
+    # - ``ix_octotp_tokens_binding``, ``ix_octotp_tokens_project_created``: below;
+    # - ``expires_at``: the purge's oldest-first batch of expired keys and its count.
     __table_args__ = (
-        # The validate lookup: newest token of one binding is a single index seek.
+        # The validate lookup and the create's supersede: newest token of one binding is a single
+        # index seek. project_id stays first: a recipient's digest is the same in every project, so
+        # without it a lookup would walk that recipient's tokens of all projects.
         Index("ix_octotp_tokens_binding", "project_id", "recipient_digest", "purpose", "pk"),
-        # The dashboard's newest-first list. Deliberately not (project_id, pk): that would compete with
-        # the binding index for the validate lookup's ORDER BY pk and scan a busy project's tokens.
+        # The dashboard's newest-first list (``LIST_TOKENS``). Deliberately not (project_id, pk): that
+        # would compete with the binding index for the validate lookup's ORDER BY pk and scan a busy
+        # project's tokens.
         Index("ix_octotp_tokens_project_created", "project_id", "created_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # A uuid (16 bytes) on PostgreSQL, the 36-character text elsewhere; a str in records (migration 0011).
     id: Mapped[str] = mapped_column(NativeUuid, unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"))
+    # The keyed SHA-256 of the recipient as 32 bytes (migration 0011); hex in records and parameters.
     recipient_digest: Mapped[str] = mapped_column(HexDigest)
     recipient_hint: Mapped[str] = mapped_column(String(330))
     channel: Mapped[str] = mapped_column(String(10))
     purpose: Mapped[str] = mapped_column(String(64))
+    # Text either hasher writes (argon2's encoded hash, ~97 characters; ``hmac-sha256$`` and 64 hex):
+    # variable-length on every database, so the 255 only bounds it.
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

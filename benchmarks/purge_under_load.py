@@ -38,14 +38,15 @@ PLANS = {"bench": {"creates_per_minute": 10_000_000}}
 LIMITS = {"OCTOTP_PLANS": json.dumps(PLANS), "OCTOTP_DEFAULT_PLAN": "bench"}
 INSERT_CHUNK = 100_000
 
-# Expired an hour ago and more, one millisecond apart; random digests, so no binding is shared.
+# Expired an hour ago and more, one millisecond apart; random digests (32 bytes, as the recipient_digest
+# column holds them since migration 0011), so no binding is shared.
 SEED = text(
     """
     INSERT INTO octotp_tokens (id, project_id, recipient_digest, recipient_hint, channel, purpose, code_hash,
                                created_at, expires_at, attempts, max_attempts)
-    SELECT gen_random_uuid()::text, :project_id, md5(random()::text) || md5(random()::text), 'f***@bench.example',
-           'email', '', 'unused', now() - interval '2 hours', now() - interval '1 hour' - g * interval '1 millisecond',
-           0, 5
+    SELECT gen_random_uuid(), :project_id, decode(md5(random()::text) || md5(random()::text), 'hex'),
+           'f***@bench.example', 'email', '', 'unused', now() - interval '2 hours',
+           now() - interval '1 hour' - g * interval '1 millisecond', 0, 5
     FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
     """
 )

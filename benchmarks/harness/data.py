@@ -63,10 +63,11 @@ def engine_for(url: str) -> Engine:
 
 
 @contextmanager
-def temporary_postgres(server_url: str) -> Iterator[str]:
-    """A new database on the PostgreSQL server (the shared database is only used to issue CREATE/DROP)."""
+def temporary_postgres(server_url: str, prefix: str = "octotp_bench") -> Iterator[str]:
+    """A new database ``<prefix>_<random>`` on the PostgreSQL server (the shared database is only
+    used to issue CREATE/DROP)."""
     admin_url = make_url(server_url)
-    name = f"octotp_bench_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))

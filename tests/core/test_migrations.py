@@ -4,7 +4,8 @@ and the SQLAlchemy models agree with what the migrations built (autogenerate fin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
+from octotp_core import Octotp, Settings
 from octotp_core.migrate import VERSION_TABLE, current_revision, downgrade, head_revision, upgrade
 from octotp_core.store import SqlAlchemyStore, make_engine
 from octotp_core.store.models import Base
@@ -105,3 +107,56 @@ def test_0004_leaves_existing_projects_validating_without_a_key(empty_engine: En
         assert conn.execute(text("SELECT COUNT(*) FROM octotp_api_keys")).scalar_one() == 1
         columns = {c["name"] for c in inspect(empty_engine).get_columns("octotp_projects")}
     assert "validate_requires_key" not in columns
+
+
+def test_0011_keeps_stored_tokens_valid_and_downgrades_back_to_hex(
+    empty_engine: Engine, empty_database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    """Tokens stored at 0010 (hex digest text, id text) still validate once 0011 has made the digest
+    32 bytes (and the id a uuid on PostgreSQL); a downgrade gives back the same hex text."""
+    upgrade(empty_engine, "0010")
+    octotp = Octotp(make_settings(database_url=empty_database_url))
+    try:
+        project = octotp.accounts.create_project("old tokens").project
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        stored = {}
+        for i, email in enumerate(("a@example.com", "b@example.com")):
+            token_id = str(uuid.uuid4())
+            digest = octotp.tokens.recipient_digest(project, email=email)
+            stored[token_id] = digest
+            with empty_engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO octotp_tokens (id, project_id, recipient_digest, recipient_hint, channel,"
+                        " purpose, code_hash, created_at, expires_at, attempts, max_attempts) VALUES (:id, :p,"
+                        " :d, 'a***@example.com', 'email', '', :h, :now, :exp, 0, 5)"
+                    ),
+                    {
+                        "id": token_id,
+                        "p": project.id,
+                        "d": digest,
+                        "h": octotp.hasher.hash(f"12345{i}"),
+                        "now": now,
+                        "exp": now + dt.timedelta(minutes=10),
+                    },
+                )
+        octotp.store.engine.dispose()  # type: ignore[attr-defined]
+        upgrade(empty_engine)
+        assert _schema_diff(empty_engine) == []
+        for token_id, digest in stored.items():
+            token = octotp.store.get_token(token_id)
+            assert token is not None
+            assert (token.id, token.recipient_digest) == (token_id, digest)
+        assert octotp.tokens.validate(project, code="123451", email="a@example.com").status == "incorrect"
+        assert octotp.tokens.validate(project, code="123450", email="a@example.com").status == "approved"
+        assert octotp.tokens.validate(project, code="123451", email="b@example.com").status == "approved"
+        with empty_engine.connect() as conn:
+            raw = conn.execute(text("SELECT recipient_digest FROM octotp_tokens")).scalars().all()
+        assert sorted(bytes(value) for value in raw) == sorted(bytes.fromhex(d) for d in stored.values())
+        octotp.store.engine.dispose()  # type: ignore[attr-defined]
+        downgrade(empty_engine, "0010")
+        with empty_engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, recipient_digest FROM octotp_tokens")).all()
+        assert {str(token_id): digest for token_id, digest in rows} == stored
+    finally:
+        octotp.close()

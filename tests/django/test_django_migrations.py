@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connections
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, Table, Text, TypeDecorator
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, LargeBinary, String, Table, Text, TypeDecorator
 
 from octotp_core import Octotp
 from octotp_core.store.models import SQLALCHEMY_ONLY_TABLES, Base
@@ -101,6 +101,7 @@ _DJANGO_TYPES = {
     "BooleanField": Boolean,
     "DateTimeField": DateTime,
     "DateField": Date,
+    "BinaryField": LargeBinary,
 }
 
 
@@ -120,6 +121,45 @@ def test_models_keep_the_column_types_cores_statements_use() -> None:
             kind = _DJANGO_TYPES[target.get_internal_type()]
             core_type = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
             assert isinstance(core_type, kind), (name, column.name, core_type, kind)
-            if isinstance(core_type, String) and not isinstance(core_type, Text):
+            if isinstance(core_type, (String, LargeBinary)) and not isinstance(core_type, Text):
                 assert target.max_length == core_type.length, (name, column.name)
             assert field.null == (column.nullable and not column.primary_key), (name, column.name)
+
+
+def test_0010_keeps_stored_tokens_valid_and_downgrades_back_to_hex(octotp_db: str) -> None:
+    """A token stored at 0009 (hex digest text) validates once 0010 has made the digest 32 bytes (and
+    the id a uuid on PostgreSQL); a token made at 0010 reads back as the same hex text after a downgrade."""
+    import uuid
+
+    from octotp_django.conf import get_settings
+    from octotp_django.store import DjangoStore
+
+    connection = connections[octotp_db]
+    octotp = Octotp(get_settings(), store=DjangoStore())
+    project = octotp.accounts.create_project("old tokens").project
+    old_id, digest = str(uuid.uuid4()), octotp.tokens.recipient_digest(project, email="old@example.com")
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    call_command("migrate", "octotp", "0009", database=octotp_db, verbosity=0)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO octotp_tokens (id, project_id, recipient_digest, recipient_hint, channel, purpose,"
+                " code_hash, created_at, expires_at, attempts, max_attempts)"
+                " VALUES (%s, %s, %s, 'o***@example.com', 'email', '', %s, %s, %s, 0, 5)",
+                [old_id, project.id, digest, octotp.hasher.hash("246810"), now, now + dt.timedelta(minutes=10)],
+            )
+    finally:
+        call_command("migrate", "octotp", database=octotp_db, verbosity=0)
+    token = octotp.store.get_token(old_id)
+    assert token is not None
+    assert (token.id, token.recipient_digest) == (old_id, digest)
+    assert octotp.tokens.validate(project, code="246810", email="old@example.com").status == "approved"
+    new = octotp.create_token(project.id, email="new@example.com")
+    call_command("migrate", "octotp", "0009", database=octotp_db, verbosity=0)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, recipient_digest FROM octotp_tokens WHERE project_id = %s", [project.id])
+            rows = {str(token_id): value for token_id, value in cursor.fetchall()}
+    finally:
+        call_command("migrate", "octotp", database=octotp_db, verbosity=0)
+    assert rows == {old_id: digest, new.id: octotp.tokens.recipient_digest(project, email="new@example.com")}

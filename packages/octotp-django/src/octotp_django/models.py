@@ -9,14 +9,66 @@ constraint on core's composite key, because Django 4.2 has no composite primary 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 
 def new_id() -> str:
     """A new UUID as a string (ids are UUIDs sent as strings)."""
     return str(uuid.uuid4())
+
+
+class DigestField(models.BinaryField):  # type: ignore[type-arg]
+    """Core's ``HexDigest``: a SHA-256 digest that is 64 hex characters in Python and its 32 raw bytes
+    in the row (``bytea`` on PostgreSQL, ``BLOB`` on SQLite, ``binary(32)`` on MariaDB/MySQL, where a
+    blob could not be indexed)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        if connection.vendor == "mysql":
+            return "binary(32)"
+        return super().db_type(connection)
+
+    def get_db_prep_value(self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False) -> Any:
+        if isinstance(value, str):
+            value = bytes.fromhex(value)
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> str | None:
+        return None if value is None else bytes(value).hex()
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, (bytes, memoryview)):
+            return bytes(value).hex()
+        return value
+
+    def value_to_string(self, obj: models.Model) -> str:
+        """The hex digest (a serializer's text; ``BinaryField`` would write base64)."""
+        return str(self.value_from_object(obj))
+
+
+class TokenIdField(models.CharField):  # type: ignore[type-arg]
+    """Core's ``NativeUuid``: a UUID string in Python, PostgreSQL's 16-byte ``uuid`` in the row there,
+    ``varchar(36)`` on SQLite and MariaDB/MySQL."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 36)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        if connection.vendor == "postgresql":
+            return "uuid"
+        return super().db_type(connection)
+
+    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> str | None:
+        return None if value is None else str(value)
 
 
 class Account(models.Model):
@@ -113,9 +165,9 @@ class Token(models.Model):
     """One issued code: only its hash and a masked recipient hint are stored."""
 
     seq = models.BigAutoField(primary_key=True, db_column="pk")
-    token_id = models.CharField(max_length=36, unique=True, db_column="id", verbose_name="id")
+    token_id = TokenIdField(unique=True, db_column="id", verbose_name="id")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tokens", db_index=False)
-    recipient_digest = models.CharField(max_length=64)
+    recipient_digest = DigestField()
     recipient_hint = models.CharField(max_length=330, verbose_name="recipient")
     channel = models.CharField(max_length=10)
     purpose = models.CharField(max_length=64, blank=True)
@@ -138,7 +190,7 @@ class Token(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.token_id
+        return str(self.token_id)
 
 
 class UsageDay(models.Model):

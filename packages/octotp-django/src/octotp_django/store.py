@@ -46,7 +46,7 @@ from octotp_core.store import statements as sql
 from octotp_core.store.console_store import ConsoleStoreMixin
 from octotp_core.store.guard import storage_guard
 from octotp_core.store.job_store import JobStoreMixin
-from octotp_core.store.models import UTCDateTime
+from octotp_core.store.models import HexDigest, UTCDateTime
 from octotp_core.store.protocol import IdempotencyClaimRaced
 from octotp_core.store.purge_store import PurgeStoreMixin
 from octotp_core.store.records import PROJECT_SETTABLE
@@ -109,11 +109,14 @@ def _prep_datetime(value: dt.datetime, connection: BaseDatabaseWrapper) -> Any:
 
 
 def _prep(bind_type: Any) -> Prep | None:
-    """How the ORM binds a value of this SQLAlchemy type (None: as it is)."""
+    """How the ORM binds a value of this SQLAlchemy type (None: as it is, e.g. a token id, which
+    PostgreSQL casts to its ``uuid`` column)."""
     if isinstance(bind_type, UTCDateTime):
         return _prep_datetime
     if isinstance(bind_type, Date):
         return _field(m.UsageDay, "day").get_db_prep_value
+    if isinstance(bind_type, HexDigest):  # hex text to the column's raw bytes (``DigestField``)
+        return _field(m.Token, "recipient_digest").get_db_prep_value
     return None
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -54,6 +55,51 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class HexDigest(TypeDecorator[str]):
+    """A SHA-256 digest: 64 hex characters in records and statements' parameters, its 32 raw bytes in
+    the row (``bytea`` on PostgreSQL, ``BLOB`` on SQLite, ``BINARY(32)`` on MariaDB/MySQL): half the
+    width in the table and in every index that holds it."""
+
+    impl = LargeBinary(32)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.BINARY(32))
+        return dialect.type_descriptor(LargeBinary(32))
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        return None if value is None else bytes(value).hex()
+
+    def literal_processor(self, dialect: Dialect) -> Any:
+        """A bytes literal (for ``literal_binds``, e.g. an EXPLAIN of a statement)."""
+
+        def process(value: str) -> str:
+            digits = bytes.fromhex(value).hex()  # only hex digits reach the SQL text
+            return f"'\\x{digits}'::bytea" if dialect.name == "postgresql" else f"X'{digits}'"
+
+        return process
+
+
+class NativeUuid(TypeDecorator[str]):
+    """A UUID kept as its canonical string in records, stored as PostgreSQL's 16-byte ``uuid``; on
+    SQLite and MariaDB/MySQL the 36-character string as before."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=False))
+        return dialect.type_descriptor(String(36))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
 
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -121,21 +167,35 @@ class ApiKeyRow(Base):
 
 class TokenRow(Base):
     __tablename__ = "octotp_tokens"
+    # Every index serves a statement of ``statements``/``purge_statements`` (issue 18 measured each one's
+    # bytes per token with benchmarks/row_size.py):
+    # - the primary key ``pk``: ``RESERVE_LATEST``'s subquery and the purge's batched deletes;
+    # - unique ``id``: every per-token statement (``GET_TOKEN``, ``RESERVE_ATTEMPT``, ``CONSUME_TOKEN``,
+    #   ``CLOSE_TOKEN``), since records and the API name a token by its UUID;
+    # - ``ix_octotp_tokens_binding``, ``ix_octotp_tokens_project_created``: below;
+    # - ``expires_at``: the purge's oldest-first batch of expired keys and its count.
     __table_args__ = (
-        # The validate lookup: newest token of one binding is a single index seek.
+        # The validate lookup and the create's supersede: newest token of one binding is a single
+        # index seek. project_id stays first: a recipient's digest is the same in every project, so
+        # without it a lookup would walk that recipient's tokens of all projects.
         Index("ix_octotp_tokens_binding", "project_id", "recipient_digest", "purpose", "pk"),
-        # The dashboard's newest-first list. Deliberately not (project_id, pk): that would compete with
-        # the binding index for the validate lookup's ORDER BY pk and scan a busy project's tokens.
+        # The dashboard's newest-first list (``LIST_TOKENS``). Deliberately not (project_id, pk): that
+        # would compete with the binding index for the validate lookup's ORDER BY pk and scan a busy
+        # project's tokens.
         Index("ix_octotp_tokens_project_created", "project_id", "created_at"),
     )
 
     pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(36), unique=True)
+    # A uuid (16 bytes) on PostgreSQL, the 36-character text elsewhere; a str in records (migration 0011).
+    id: Mapped[str] = mapped_column(NativeUuid, unique=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("octotp_projects.id", ondelete="CASCADE"))
-    recipient_digest: Mapped[str] = mapped_column(String(64))
+    # The keyed SHA-256 of the recipient as 32 bytes (migration 0011); hex in records and parameters.
+    recipient_digest: Mapped[str] = mapped_column(HexDigest)
     recipient_hint: Mapped[str] = mapped_column(String(330))
     channel: Mapped[str] = mapped_column(String(10))
     purpose: Mapped[str] = mapped_column(String(64))
+    # Text either hasher writes (argon2's encoded hash, ~97 characters; ``hmac-sha256$`` and 64 hex):
+    # variable-length on every database, so the 255 only bounds it.
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -536,6 +536,22 @@ def test_cancel(octotp: Octotp) -> None:
         octotp.cancel_token(str(uuid.uuid4()), token.id)
 
 
+def test_token_ids_answer_alike_on_every_database(octotp: Octotp) -> None:
+    # The canonical form in either case finds the token; the other spellings uuid.UUID reads are not
+    # ids here (PostgreSQL's uuid column reads braces and bare digits and refuses ``urn:uuid:``, text
+    # columns match none of them): a 404 on every database, never a storage error.
+    project = octotp.accounts.create_project("ids").project
+    token = octotp.create_token(project.id, email=email())
+    assert octotp.tokens.get(project.id, token.id.upper()).id == token.id
+    for spelling in (f"urn:uuid:{token.id}", f"{{{token.id}}}", token.id.replace("-", "")):
+        with pytest.raises(NotFound):
+            octotp.tokens.get(project.id, spelling)
+        with pytest.raises(NotFound):
+            octotp.cancel_token(project.id, spelling)
+    octotp.cancel_token(project.id, token.id.upper())
+    assert octotp.tokens.get(project.id, token.id).closed_reason == "cancelled"
+
+
 def test_cancel_by_another_project_leaves_the_code_usable(octotp: Octotp) -> None:
     project = octotp.accounts.create_project("cancel").project
     other = octotp.accounts.create_project("other").project

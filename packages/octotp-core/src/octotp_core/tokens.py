@@ -399,7 +399,8 @@ class TokenService:
         """The project's token ``token_id`` in any state (its state: ``octotp_core.states.token_state``);
         ``NotFound`` when the project has no such token (or it was purged)."""
         project = self._project(project)
-        token = self.store.get_token(token_id) if is_uuid(token_id) else None
+        # Stored lower-case: an id in capitals finds its token on every database alike.
+        token = self.store.get_token(token_id.lower()) if is_uuid(token_id) else None
         if token is None or token.project_id != project.id:
             raise NotFound(f"no token {token_id} in this project")
         return token
@@ -408,10 +409,11 @@ class TokenService:
         """Close an open token so it can no longer be approved. Idempotent: cancelling a cancelled token
         succeeds again. ``NotFound`` when the project has no such token, or it was used or replaced."""
         project = self._project(project)
-        if is_uuid(token_id) and self.store.close_token(token_id, self.clock.now(), "cancelled", project.id):
-            log.info("token cancelled id=%s project=%s", token_id, project.id)
+        stored_id = token_id.lower() if is_uuid(token_id) else None  # as ``get``
+        if stored_id and self.store.close_token(stored_id, self.clock.now(), "cancelled", project.id):
+            log.info("token cancelled id=%s project=%s", stored_id, project.id)
             return
-        token = self.store.get_token(token_id) if is_uuid(token_id) else None
+        token = self.store.get_token(stored_id) if stored_id else None
         if token is None or token.project_id != project.id or token.closed_reason != "cancelled":
             raise NotFound(f"no open token {token_id} in this project")
 

@@ -35,6 +35,8 @@ class ServerKind:
         bind = f"127.0.0.1:{port}"
         if self.name == "serve":
             return [py, "-m", "octotp_core.cli", "serve", "--port", str(port), "--workers", str(WORKERS)]
+        if self.name == "serve-importtime":  # one worker: every import is in the process -X importtime reports on
+            return [py, "-X", "importtime", "-m", "octotp_core.cli", "serve", "--port", str(port)]
         if self.name in ("standalone", "fastapi", "standalone-nodelay-bug"):
             app = "host" if self.name == "fastapi" else "standalone"
             sock = "uvicorn" if self.name == "standalone-nodelay-bug" else "tcp"
@@ -63,6 +65,7 @@ SERVERS = {
 }
 # Only timed from start to first 200 (no /bench routes): the real `octotp serve` command, as shipped.
 SERVE = ServerKind("serve", "octotp serve (the CLI, as shipped)", "", health="/healthz")
+SERVE_IMPORTTIME = ServerKind("serve-importtime", "octotp serve, one worker, -X importtime", "", health="/healthz")
 
 
 def free_port() -> int:
@@ -168,18 +171,21 @@ class RunningServer:
         )
         self.tree = ProcessTree(self.proc.pid)
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 120.0, *, interval: float = 0.2, all_workers: bool = True) -> float:
+        """Poll the kind's health URL until it answers 200 (and, with ``all_workers``, every worker
+        process is up); the monotonic time it did."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.kind.name} exited:\n{self.log_path.read_text()[-4000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/bench/hello", timeout=2) as r:
-                    if r.status == 200 and len(self.tree.worker_pids()) >= WORKERS:
-                        return
+                with urllib.request.urlopen(self.url + self.kind.health, timeout=2) as r:
+                    answered = time.monotonic()
+                    if r.status == 200 and (not all_workers or len(self.tree.worker_pids()) >= WORKERS):
+                        return answered
             except OSError:
                 pass
-            time.sleep(0.2)
+            time.sleep(interval)
         raise RuntimeError(f"{self.kind.name} did not start:\n{self.log_path.read_text()[-4000:]}")
 
     def stop(self) -> None:

@@ -3,7 +3,10 @@ peer: django-otp's email device behind two JSON views, written the way its docum
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -29,31 +32,36 @@ def reference_create(request: HttpRequest) -> HttpResponse:
     return HttpResponse(answer, status=201, content_type="application/json")
 
 
-def _device(request: HttpRequest) -> tuple[EmailDevice | None, dict[str, str]]:
-    data = json.loads(request.body)
-    device = EmailDevice.objects.select_related("user").filter(user__username=data["user"]).first()
-    return device, data
+PeerView = Callable[[HttpRequest, EmailDevice, dict[str, Any]], HttpResponse]
 
 
-@csrf_exempt
-@require_POST
-def peer_create(request: HttpRequest) -> HttpResponse:
+def _peer_view(view: PeerView) -> Callable[[HttpRequest], HttpResponse]:
+    """A JSON POST view given the device of the body's ``user`` (404 when that user has none)."""
+
+    @csrf_exempt
+    @require_POST
+    @functools.wraps(view)
+    def answer(request: HttpRequest) -> HttpResponse:
+        data = json.loads(request.body)
+        device = EmailDevice.objects.select_related("user").filter(user__username=data["user"]).first()
+        if device is None:
+            return JsonResponse({"status": "no_device"}, status=404)
+        return view(request, device, data)
+
+    return answer
+
+
+@_peer_view
+def peer_create(request: HttpRequest, device: EmailDevice, data: dict[str, Any]) -> HttpResponse:
     """``POST /peer/create {"user": ...}``: that user's email device generates and "sends" a token."""
-    device, _ = _device(request)
-    if device is None:
-        return JsonResponse({"status": "no_device"}, status=404)
     if not device.generate_is_allowed()[0]:
         return JsonResponse({"status": "cooldown"}, status=429)
     message = device.generate_challenge()
     return JsonResponse({"id": device.pk, "message": str(message)}, status=201)
 
 
-@csrf_exempt
-@require_POST
-def peer_validate(request: HttpRequest) -> HttpResponse:
+@_peer_view
+def peer_validate(request: HttpRequest, device: EmailDevice, data: dict[str, Any]) -> HttpResponse:
     """``POST /peer/validate {"user": ..., "code": ...}``: ``device.verify_token(code)``."""
-    device, data = _device(request)
-    if device is None:
-        return JsonResponse({"status": "no_device"}, status=404)
     approved = device.verify_token(str(data["code"]))
     return JsonResponse({"status": "approved" if approved else "incorrect"})

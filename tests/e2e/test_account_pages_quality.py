@@ -14,6 +14,7 @@ import pytest
 from octotp_core.testing.mailbox import Mailbox
 from octotp_core.testing.servers import ServeProcess
 
+from .counts import expect_count
 from .quality import describe
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -134,5 +135,6 @@ def test_the_account_pages_meet_the_quality_bars(
         check("unverified-projects")
         page.click(".notice >> text=Enter the code")
         page.wait_for_url(f"{dashboard}/verify")
-        assert page.locator("input[name=password]").count() == 0
+        page.wait_for_load_state()
+        expect_count(page.locator("input[name=password]"), 0)
         check("verify-signed-in")

@@ -13,6 +13,8 @@ import pytest
 from octotp_core.http import openapi_document
 from octotp_core.testing.servers import ServeProcess
 
+from .counts import expect_count
+
 pytestmark = pytest.mark.xdist_group("browser")
 
 
@@ -41,9 +43,9 @@ def test_swagger_ui_renders_offline(page: Any, tmp_path: Path, test_secret: str)
         paths = {block.locator(".opblock-summary-path").inner_text() for block in page.locator(".opblock").all()}
         # Swagger UI may break long paths with zero-width spaces.
         assert {path.replace("\u200b", "") for path in paths} == set(operations)
-        assert page.locator(".opblock").count() == sum(len(methods) for methods in operations.values())
+        expect_count(page.locator(".opblock"), sum(len(methods) for methods in operations.values()))
         # The API key scheme shows too (the Authorize button), as in a host app's docs.
-        assert page.locator("button.authorize").count() == 1
+        expect_count(page.locator("button.authorize"), 1)
 
         assert blocked == [], f"the docs page asked another origin for {blocked}"
         assert any(url.endswith("/swagger-ui-bundle.js") for url in loaded)

@@ -13,6 +13,8 @@ import pytest
 from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import ServeProcess
 
+from .counts import expect_count
+
 pytestmark = pytest.mark.xdist_group("browser")
 
 EMAIL = "operator@example.com"
@@ -63,7 +65,8 @@ def test_first_run_to_logout(page: Any, tmp_path: Path, test_secret: str) -> Non
         assert page.url == project_url
         page.reload()  # a GET: re-submits nothing, and the key is gone
         assert api_key not in page.content()
-        assert page.locator("#new-api-key").count() == 0
+        page.wait_for_load_state()
+        expect_count(page.locator("#new-api-key"), 0)
         page.goto(f"{server.url}/dashboard/")
         assert page.locator("table").inner_text().count("E2E shop") == 1
         page.goto(project_url)

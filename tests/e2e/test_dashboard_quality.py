@@ -18,6 +18,7 @@ import pytest
 
 from octotp_core.testing.servers import ServeProcess
 
+from .counts import expect_count
 from .quality import describe
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -89,7 +90,8 @@ def test_every_page_meets_the_quality_bars(
         assert "expiry" in page.locator(".error").first.inner_text().lower()
         check("project-settings-error")
         page.goto(project_url)
-        assert page.locator("#new-api-key").count() == 0
+        page.wait_for_load_state()
+        expect_count(page.locator("#new-api-key"), 0)
         check("project")
 
         page.goto(f"{dashboard}/")

@@ -21,6 +21,8 @@ import pytest
 from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import clean_environment, free_port, wait_until_healthy
 
+from .counts import expect_count
+
 pytestmark = pytest.mark.xdist_group("browser")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,13 +133,14 @@ def test_djangos_login_page_opens_the_dashboard(page: Any, django_host: DjangoDe
     page.wait_for_url(f"{url}/dashboard/")
     assert page.locator("h1").inner_text() == "Projects"
     assert USERNAME in page.locator("header").inner_text()
-    assert page.locator("input[name=password]").count() == 0  # no second login
+    page.wait_for_load_state()
+    expect_count(page.locator("input[name=password]"), 0)  # no second login
     cookies = {c["name"] for c in page.context.cookies()}
     assert {"sessionid", "csrftoken"} <= cookies  # Django's session and CSRF cookies
 
     # A project: the form carries Django's csrfmiddlewaretoken; its first API key is shown once.
     form = page.locator("form", has=page.locator("input[name=name]"))
-    assert form.locator("input[name=csrfmiddlewaretoken]").count() == 1
+    expect_count(form.locator("input[name=csrfmiddlewaretoken]"), 1)
     page.fill("input[name=name]", "Shop sign-ups")
     page.click("text=Create project")
     page.wait_for_url(PROJECT_URL)
@@ -146,7 +149,8 @@ def test_djangos_login_page_opens_the_dashboard(page: Any, django_host: DjangoDe
     assert api_key.startswith("octotp_")
     assert page.url == f"{url}/dashboard/projects/{project_id}"
     page.reload()
-    assert page.locator("#new-api-key").count() == 0
+    page.wait_for_load_state()
+    expect_count(page.locator("#new-api-key"), 0)
     status, created = _create_token(url, api_key, project_id)
     assert status == 201, created
     page.goto(f"{url}/dashboard/")

@@ -14,6 +14,7 @@ from octotp_core import Octotp, Settings
 from octotp_core.testing.servers import ThreadedUvicorn
 
 from ..fastapi.host_login import UserTable, create_host_app
+from .counts import expect_count
 
 PASSWORD = "a long host password"
 PROJECT_URL = re.compile(r".*/octotp/dashboard/projects/(?P<id>[0-9a-f-]{36})$")
@@ -41,7 +42,8 @@ def test_a_host_user_signs_in_on_the_host_login_page_and_creates_a_project(
                 page.get_by_role("button", name="Sign in").click()
             assert page.url == dashboard
             assert "jane@shop.example" in page.content()
-            assert page.locator("input[type=password]").count() == 0  # no second login
+            page.wait_for_load_state()
+            expect_count(page.locator("input[type=password]"), 0)  # no second login
 
             page.fill("input[name=name]", "Shop")
             with page.expect_navigation():

@@ -17,6 +17,7 @@ import pytest
 from octotp_core import Octotp, Settings
 from octotp_core.testing.servers import ServeProcess
 
+from .counts import expect_count
 from .quality import describe
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -115,5 +116,5 @@ def test_operator_plans_and_landing_pages_meet_the_quality_bars(
         assert use.locator("meter").get_attribute("value") == "3"
         check("plans")
         page.goto(f"{dashboard}/projects/{project.id}")
-        assert page.locator("#project-suspended").count() == 1
+        expect_count(page.locator("#project-suspended"), 1)
         check("project-suspended")

@@ -19,6 +19,7 @@ import pytest
 from octotp_core.testing.mailbox import Mailbox
 from octotp_core.testing.servers import ServeProcess
 
+from .counts import expect_count
 from .quality import describe
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -98,7 +99,7 @@ def test_team_pages_meet_the_quality_bars(
         page.fill("input[name=email]", OTHER)
         page.click("text=Send invitation")
         page.wait_for_url(members_url)
-        assert page.locator("#invitations tbody tr").count() == 2
+        expect_count(page.locator("#invitations tbody tr"), 2)
         check("members-invited")
         viewer_link, other_link = link_to(VIEWER), link_to(OTHER)
 
@@ -117,10 +118,10 @@ def test_team_pages_meet_the_quality_bars(
         page.click("text=Create account and join")
         page.wait_for_url(re.compile(r".*/dashboard/projects/[0-9a-f-]{36}$"))
         page.goto(members_url)
-        assert page.locator("text=Leave the project").count() == 1
+        expect_count(page.locator("text=Leave the project"), 1)
         check("members-as-viewer")
         page.goto(server.url + other_link)
-        assert page.locator("#wrong-account").count() == 1
+        expect_count(page.locator("#wrong-account"), 1)
         check("invitation-wrong-account")
         page.goto(server.url + viewer_link)
         assert page.locator("h1").inner_text() == "Invitation not valid"

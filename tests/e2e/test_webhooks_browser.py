@@ -20,6 +20,8 @@ from octotp_core.testing.http_clients import UrlClient
 from octotp_core.testing.servers import ServeProcess
 from octotp_core.testing.webhook_receiver import WebhookReceiver, running
 
+from .counts import expect_count
+
 pytestmark = pytest.mark.xdist_group("browser")
 
 EMAIL = "operator@example.com"
@@ -69,7 +71,7 @@ def test_add_an_endpoint_see_its_secret_once_and_resend_from_the_log(
         # The webhooks page: no endpoint yet; add one for token.created only.
         page.click("#webhooks-link")
         assert page.locator("h1").inner_text() == "Webhooks"
-        assert page.locator("#no-webhooks").count() == 1
+        expect_count(page.locator("#no-webhooks"), 1)
         page.fill("input[name=url]", receiver.url)
         page.fill("input[name=description]", "Order service")
         page.check("input[name=events][value='token.created']")
@@ -80,9 +82,10 @@ def test_add_an_endpoint_see_its_secret_once_and_resend_from_the_log(
         assert secret.startswith("whsec_")
         shown["secret"] = secret
         page.reload()  # once: a GET shows it no more
-        assert page.locator("#webhook-secret").count() == 0
+        page.wait_for_load_state()
+        expect_count(page.locator("#webhook-secret"), 0)
         assert secret not in page.content()
-        assert page.locator("#no-messages").count() == 1
+        expect_count(page.locator("#no-messages"), 1)
         page.click("text=Webhooks of Hooked shop")
         assert receiver.url in page.locator("#webhooks").inner_text()
         assert "token.created" in page.locator("#webhooks").inner_text()

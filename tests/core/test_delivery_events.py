@@ -14,6 +14,7 @@ import pytest
 from octotp_core import Octotp, TokenEvent
 from octotp_core.testing.mailbox import Mailbox
 
+from ..leftover_jobs import run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 handed: list[str] = []
@@ -53,7 +54,7 @@ def _drain(octotp: Octotp) -> None:
 
 def _queued(make_octotp: MakeOctotp, box: Mailbox, **settings: object) -> tuple[Octotp, str, list[TokenEvent]]:
     octotp = make_octotp(delivery_mode="queue", **box.delivery_settings, **settings)
-    _drain(octotp)  # other tests' jobs in the session database
+    run_out_leftover_jobs(octotp)
     events: list[TokenEvent] = []
     octotp.tokens.listeners.append(events.append)
     return octotp, octotp.accounts.create_project("Events project").project.id, events

@@ -20,6 +20,7 @@ from octotp_core.console.operators import OperatorActions
 from octotp_core.testing.mailbox import Mailbox
 from octotp_core.webhooks.endpoints import CACHE_SECONDS
 
+from ..leftover_jobs import run_out_leftover_jobs
 from ..webhook_receiver import Verify, WebhookReceiver, running
 from .conftest import MakeOctotp
 
@@ -55,7 +56,7 @@ def test_token_events_reach_the_endpoint_signed_and_masked(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     octotp = _octotp(make_octotp)
-    _run(octotp)
+    run_out_leftover_jobs(octotp)
     project = octotp.accounts.create_project("Hooks").project.id
     endpoint, secret = octotp.webhooks.create(project, "http://127.0.0.1:9/unused")
     with running(verified_by(secret)) as receiver:
@@ -87,7 +88,7 @@ def test_token_events_reach_the_endpoint_signed_and_masked(
 
 def test_an_endpoint_gets_only_the_types_it_chose_and_nothing_when_disabled(make_octotp: MakeOctotp) -> None:
     octotp = _octotp(make_octotp)
-    _run(octotp)
+    run_out_leftover_jobs(octotp)
     project = octotp.accounts.create_project("Chosen").project.id
     endpoint, secret = octotp.webhooks.create(project, "http://127.0.0.1:9/x", events=["token.approved"])
     with running(verified_by(secret)) as receiver:
@@ -108,7 +109,7 @@ def test_a_down_endpoint_is_retried_with_the_same_id_until_it_answers(
     make_octotp: MakeOctotp, clock: FrozenClock
 ) -> None:
     octotp = _octotp(make_octotp, delivery_retry_seconds=1.0)
-    _run(octotp)
+    run_out_leftover_jobs(octotp)
     project = octotp.accounts.create_project("Retried").project.id
     endpoint, secret = octotp.webhooks.create(project, "http://127.0.0.1:9/x", events=["token.created"])
     with running(verified_by(secret), answers=[503, 500]) as receiver:
@@ -129,7 +130,7 @@ def test_a_down_endpoint_is_retried_with_the_same_id_until_it_answers(
 
 def test_a_gone_endpoint_fails_at_once_and_a_resend_delivers_it_again(make_octotp: MakeOctotp) -> None:
     octotp = _octotp(make_octotp)
-    _run(octotp)
+    run_out_leftover_jobs(octotp)
     project = octotp.accounts.create_project("Gone").project.id
     endpoint, secret = octotp.webhooks.create(project, "http://127.0.0.1:9/x", events=["token.created"])
     with running(verified_by(secret), answers=[410]) as receiver:
@@ -152,7 +153,7 @@ def test_a_gone_endpoint_fails_at_once_and_a_resend_delivers_it_again(make_octot
 
 def test_a_rotated_secret_signs_from_then_on(make_octotp: MakeOctotp) -> None:
     octotp = _octotp(make_octotp)
-    _run(octotp)
+    run_out_leftover_jobs(octotp)
     project = octotp.accounts.create_project("Rotated").project.id
     endpoint, old = octotp.webhooks.create(project, "http://127.0.0.1:9/x", events=["token.created"])
     new = octotp.webhooks.rotate_secret(project, endpoint.id)
@@ -172,7 +173,7 @@ def test_delivery_and_plan_events(make_octotp: MakeOctotp) -> None:
     box = Mailbox(refuse=["550 5.1.1 No such user"]).start()
     try:
         octotp = _octotp(make_octotp, delivery_mode="queue", **box.delivery_settings)
-        _run(octotp)
+        run_out_leftover_jobs(octotp)
         project = octotp.accounts.create_project("Delivery events").project.id
         types = ["delivery.failed", "project.plan_changed"]
         endpoint, secret = octotp.webhooks.create(project, "http://127.0.0.1:9/x", events=types)
@@ -226,7 +227,7 @@ def test_a_name_that_resolves_to_the_servers_own_network_is_not_called(make_octo
     """A host name's addresses are checked again when each request is sent (its DNS may have
     changed since the URL was saved): one that resolves to loopback is never called."""
     octotp = make_octotp()
-    _run(octotp)
+    run_out_leftover_jobs(octotp)
     project = octotp.accounts.create_project("Resolved").project.id
     endpoint, secret = octotp.webhooks.create(project, "https://hooks.example.com/x", events=["token.created"])
     with running(verified_by(secret)) as receiver:

@@ -17,6 +17,7 @@ from octotp_core.http import ApiHandler, Request
 from octotp_core.outbox import backoff
 from octotp_core.testing.mailbox import Mailbox
 
+from ..leftover_jobs import run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 
@@ -37,12 +38,10 @@ def _queued(
     make_octotp: MakeOctotp, box: Mailbox, refuse: list[str] | None = None, **settings: object
 ) -> tuple[Octotp, str]:
     """An octotp in queue mode mailing ``box``, and a project of it. Jobs other tests left in the
-    session's database (some due only later, after a backoff) are first run out by an octotp a day
-    ahead, where every one of them has expired and none is sent: a leftover that fell due when this
-    test moves its clock would otherwise meet ``refuse`` (the box's next replies) before this test's."""
+    session's database are run out first (``run_out_leftover_jobs``), so that ``refuse`` (the box's
+    next replies) meets this test's."""
     octotp = make_octotp(delivery_mode="queue", **box.delivery_settings, **settings)
-    drain_clock = FrozenClock(octotp.clock.now() + dt.timedelta(days=1))
-    _run(make_octotp(octotp_clock=drain_clock, delivery_mode="queue", **box.delivery_settings))
+    run_out_leftover_jobs(octotp)
     box.refusals = list(refuse or [])
     return octotp, octotp.accounts.create_project("Outbox project").project.id
 

@@ -21,6 +21,7 @@ from octotp_core.delivery.twilio import TwilioSmsBackend, signature_valid, twili
 from octotp_core.http import ApiHandler, Request
 from octotp_core.testing.twilio_server import TwilioServer
 
+from ..leftover_jobs import run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 CALLBACK = "https://verify.example.com/api/delivery/twilio/status"
@@ -45,7 +46,7 @@ def _run(octotp: Octotp) -> None:
 
 def _queued(make_octotp: MakeOctotp, twilio: TwilioServer, **settings: object) -> tuple[Octotp, str]:
     octotp = make_octotp(delivery_mode="queue", **twilio.delivery_settings(status_callback_url=CALLBACK), **settings)
-    _run(octotp)  # jobs other tests left in the session database first
+    run_out_leftover_jobs(octotp)
     twilio.fail_next.clear()
     return octotp, octotp.accounts.create_project("Twilio project").project.id
 

@@ -3,12 +3,13 @@
 ``--app standalone`` runs it the way ``octotp serve`` does (the same ``uvicorn.run`` options and log
 configuration); ``--app host`` runs the FastAPI host app with uvicorn's defaults (access log off).
 
-``--socket uvicorn`` lets uvicorn bind the listening socket, as ``uvicorn.run(workers=N)`` (and so
-``octotp serve --workers N``) does. On Linux that socket has ``proto == 0``, so asyncio never sets
-TCP_NODELAY on accepted connections, and every keep-alive response after the first waits ~40 ms for
-the client's delayed ACK (uvicorn issue 3149). ``--socket tcp`` (the benchmark's default) binds the
-same socket with ``IPPROTO_TCP`` and hands it to uvicorn's own multiprocess supervisor, which is what
-a fixed uvicorn (or ``octotp serve``) would do.
+``--socket uvicorn`` lets uvicorn bind the listening socket, as ``uvicorn.run(workers=N)`` does (a
+plain ``uvicorn --workers N``; ``octotp serve`` binds its own). On Linux that socket has
+``proto == 0``, so asyncio never sets TCP_NODELAY on accepted connections, and every keep-alive
+response after the first waits ~40 ms for the client's delayed ACK (uvicorn issue 3149).
+``--socket tcp`` (the benchmark's default) binds the same socket with ``IPPROTO_TCP`` and hands it
+to uvicorn's own multiprocess supervisor, as ``octotp serve`` does
+(``octotp_fastapi.serve.listening_socket``).
 
 This module is re-imported by every spawned worker before it can answer uvicorn's 5-second health
 check, so it imports octotp only where needed: on a busy machine a heavy import here gets every

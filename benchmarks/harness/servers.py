@@ -56,8 +56,9 @@ SERVERS = {
     s.name: s
     for s in [
         ServerKind("standalone", "octotp serve (uvicorn)", ""),
-        # octotp serve's socket exactly as shipped (uvicorn binds it; no TCP_NODELAY): see serve_uvicorn.py
-        ServerKind("standalone-nodelay-bug", "octotp serve as shipped (uvicorn-bound socket)", ""),
+        # The standalone app on the socket uvicorn.run(workers=N) binds itself (no TCP_NODELAY), as a plain
+        # ``uvicorn --workers N`` serves it; octotp serve binds its own (see serve_uvicorn.py)
+        ServerKind("standalone-nodelay-bug", "the standalone app on uvicorn's own socket (no TCP_NODELAY)", ""),
         ServerKind("fastapi", "FastAPI host (uvicorn)", "/octotp"),
         ServerKind("flask", "Flask host (gunicorn gthread)", "/octotp"),
         ServerKind("django", "Django host (gunicorn gthread)", "/octotp", django=True),

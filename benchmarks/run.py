@@ -642,7 +642,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument(
         "--no-nodelay-check",
         action="store_true",
-        help="skip the run of octotp serve's socket as shipped (hello and create, hmac, first database)",
+        help="skip the run on uvicorn's own socket, as plain uvicorn --workers N binds it "
+        "(hello and create, hmac, first database)",
     )
     parser.add_argument(
         "--redis-url",
@@ -706,8 +707,8 @@ def main(argv: list[str] | None = None) -> int:
                 for hasher in config.hashers:
                     bench.run_server(db, SERVERS[name], hasher)
         if config.nodelay_check and "standalone" in config.servers:
-            shipped = SERVERS["standalone-nodelay-bug"]
-            bench.run_server(config.databases[0], shipped, "hmac", ["hello", "create"])
+            uvicorn_socket = SERVERS["standalone-nodelay-bug"]
+            bench.run_server(config.databases[0], uvicorn_socket, "hmac", ["hello", "create"])
         if config.lookup:
             for db in config.databases:
                 bench.run_lookup(db)

@@ -105,6 +105,18 @@ def test_an_unknown_key_with_no_near_name_is_refused(make_app: Callable[..., Fla
         make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_COLOUR="blue")
 
 
+def test_a_setting_only_octotp_serve_acts_on_is_refused_not_ignored(
+    make_app: Callable[..., Flask], sqlite_url: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_PURGE_INTERVAL_SECONDS=3600)
+    assert str(caught.value) == (
+        "OCTOTP_PURGE_INTERVAL_SECONDS is not used by octotp-flask "
+        "(only octotp serve runs a scheduled purge; run `flask octotp purge` from cron)"
+    )
+    make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_PURGE_INTERVAL_SECONDS=0)  # the default: nothing asked for
+
+
 def test_a_misspelt_option_gets_a_guess() -> None:
     from octotp_flask import Octotp
 

@@ -33,6 +33,12 @@ FLASK_DEFAULTS: dict[str, Any] = {
     "HANDLE_ERRORS": False,
 }
 
+#: Core settings that only ``octotp serve`` acts on, and what to do under Flask instead (a value
+#: other than the default is refused rather than ignored; Django's ``NOT_USED`` does the same).
+NOT_USED: dict[str, str] = {
+    "PURGE_INTERVAL_SECONDS": "only octotp serve runs a scheduled purge; run `flask octotp purge` from cron",
+}
+
 #: Core settings whose default is worked out per app rather than taken from ``Settings``.
 _PER_APP = {"data_dir", "secret_key", "secret_key_fallbacks"}
 
@@ -78,6 +84,17 @@ def check_keys(app: Flask) -> None:
         meant = closest_setting(name, known)
         hint = f"did you mean {PREFIX}{meant.upper()}?" if meant else "see octotp-flask's README, Configuration"
         problems.append(f"{key} is not an octotp setting ({hint})")
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+
+
+def refuse_not_used(app: Flask) -> None:
+    """Refuse a ``NOT_USED`` key given a value other than its default (in ``app.config`` or as an
+    option; call after ``set_defaults``): the app would otherwise go without what it asked for."""
+    problems = []
+    for key, instead in NOT_USED.items():
+        if app.config[PREFIX + key] != Settings.model_fields[key.lower()].get_default(call_default_factory=True):
+            problems.append(f"{PREFIX}{key} is not used by octotp-flask ({instead})")
     if problems:
         raise ConfigurationError("; ".join(problems))
 

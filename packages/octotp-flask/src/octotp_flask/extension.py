@@ -29,7 +29,7 @@ from octotp_core.store import SqlAlchemyStore, Store
 
 from .blueprint import make_blueprint
 from .cli import octotp_cli
-from .config import PREFIX, check_keys, option_keys, set_defaults, settings_from_config
+from .config import PREFIX, check_keys, option_keys, refuse_not_used, set_defaults, settings_from_config
 from .errors import handle_octotp_errors
 from .host_login import DashboardAuth, HostAuth, HostDashboard
 from .signals import send_token_signal
@@ -113,6 +113,7 @@ class Octotp:
         )
         check_keys(app)
         set_defaults(app, self._options)
+        refuse_not_used(app)
         settings = settings_from_config(app)
         if host_auth is not None:
             host_auth.check_mounted(dashboard=settings.dashboard, blueprint=app.config[PREFIX + "REGISTER_BLUEPRINT"])

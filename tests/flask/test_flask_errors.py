@@ -114,7 +114,10 @@ def test_a_setting_only_octotp_serve_acts_on_is_refused_not_ignored(
         "OCTOTP_PURGE_INTERVAL_SECONDS is not used by octotp-flask "
         "(only octotp serve runs a scheduled purge; run `flask octotp purge` from cron)"
     )
-    make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_PURGE_INTERVAL_SECONDS=0)  # the default: nothing asked for
+    with pytest.raises(ConfigurationError, match=r"^OCTOTP_LOG_FORMAT is not used by octotp-flask \(octotp configures"):
+        make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_LOG_FORMAT="json")
+    # The defaults ask for nothing.
+    make_app(OCTOTP_DATABASE_URL=sqlite_url, OCTOTP_PURGE_INTERVAL_SECONDS=0, OCTOTP_LOG_FORMAT="text")
 
 
 def test_a_misspelt_option_gets_a_guess() -> None:

@@ -345,6 +345,14 @@ class Settings(BaseSettings):
         )
 
 
+OWN_PROCESS_SETTINGS: dict[str, str] = {
+    "log_format": "octotp configures logging only in its own processes (octotp serve, octotp worker)",
+    "purge_interval_seconds": "only octotp serve runs a scheduled purge",
+}
+"""Settings only octotp's own processes act on, and why. A framework extension refuses one it is
+given (each adds what to do instead in its framework) rather than ignore it."""
+
+
 class ExplicitSettings(Settings):
     """``Settings`` from the values given only, never from the environment: what a framework
     extension uses when its own configuration (Flask's ``app.config``, Django's ``OCTOTP``) is the

@@ -24,7 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import ValidationError
 
 from octotp_core import Settings
-from octotp_core.settings import ExplicitSettings, closest_setting
+from octotp_core.settings import OWN_PROCESS_SETTINGS, ExplicitSettings, closest_setting
 
 SETTING = "OCTOTP"
 DEFAULT_EMAIL_BACKEND = "octotp_django.mail.DjangoEmailBackend"
@@ -33,9 +33,10 @@ NOT_USED = {
     "DATABASE_URL": "octotp stores its tables in Django's database; configure DATABASES instead",
     "DATA_DIR": "octotp-django keeps no files: its secret derives from Django's SECRET_KEY (or is "
     "OCTOTP['SECRET_KEY']) and its tables are in DATABASES",
-    "LOG_FORMAT": "Django's LOGGING configures octotp's loggers; for JSON lines give a handler the formatter "
-    "{'()': 'octotp_core.logs.JsonFormatter'}",
-    "PURGE_INTERVAL_SECONDS": "only octotp serve runs a scheduled purge; run `manage.py octotp purge` from cron",
+    "LOG_FORMAT": f"{OWN_PROCESS_SETTINGS['log_format']}: Django's LOGGING configures octotp's loggers; for JSON "
+    "lines give a handler the formatter {'()': 'octotp_core.logs.JsonFormatter'}",
+    "PURGE_INTERVAL_SECONDS": f"{OWN_PROCESS_SETTINGS['purge_interval_seconds']}; run `manage.py octotp purge` "
+    "from cron",
 }
 #: Where every ``OCTOTP`` key is documented (named by the ``octotp.E002`` hint).
 SETTINGS_DOCS = "packages/octotp-django/README.md#settings"

@@ -20,7 +20,7 @@ from flask import Flask
 from pydantic import ValidationError
 
 from octotp_core import Settings
-from octotp_core.settings import ExplicitSettings, closest_setting
+from octotp_core.settings import OWN_PROCESS_SETTINGS, ExplicitSettings, closest_setting
 
 PREFIX = "OCTOTP_"
 
@@ -33,10 +33,13 @@ FLASK_DEFAULTS: dict[str, Any] = {
     "HANDLE_ERRORS": False,
 }
 
-#: Core settings that only ``octotp serve`` acts on, and what to do under Flask instead (a value
-#: other than the default is refused rather than ignored; Django's ``NOT_USED`` does the same).
+#: Core settings only octotp's own processes act on (``OWN_PROCESS_SETTINGS``), with what to do under
+#: Flask instead: a value other than the default is refused rather than ignored (as Django's
+#: ``NOT_USED`` check does).
 NOT_USED: dict[str, str] = {
-    "PURGE_INTERVAL_SECONDS": "only octotp serve runs a scheduled purge; run `flask octotp purge` from cron",
+    "LOG_FORMAT": f"{OWN_PROCESS_SETTINGS['log_format']}: configure the octotp.* loggers in your app's "
+    "logging; for JSON lines give a handler octotp_core.logs.JsonFormatter",
+    "PURGE_INTERVAL_SECONDS": f"{OWN_PROCESS_SETTINGS['purge_interval_seconds']}; run `flask octotp purge` from cron",
 }
 
 #: Core settings whose default is worked out per app rather than taken from ``Settings``.

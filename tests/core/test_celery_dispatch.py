@@ -19,6 +19,7 @@ from octotp_core.testing.databases import service_url
 from octotp_core.testing.mailbox import Mailbox
 
 from ..conftest import unavailable
+from ..outbox_runs import run_out_leftover_jobs
 from . import celery_host
 from .conftest import MakeOctotp
 
@@ -97,8 +98,7 @@ def test_a_celery_worker_sends_each_dispatched_code_exactly_once(
         "OCTOTP_TEST_AMQP_URL": amqp_url,
         **mailbox.delivery_environment,
     }
-    while octotp.outbox.run_once("before-the-test", 100):  # jobs other tests left in the session's database
-        pass
+    run_out_leftover_jobs(octotp)
     with mailbox.lock:
         mailbox.messages.clear()
     log = tmp_path / "celery.log"

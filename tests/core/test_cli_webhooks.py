@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from octotp_client import verify_webhook
-from octotp_core import FrozenClock, Octotp
+from octotp_core import FrozenClock
 from octotp_core.cli import main
 
+from ..outbox_runs import run_due, run_out_leftover_jobs
 from ..webhook_receiver import running
 from .conftest import MakeOctotp
 
@@ -52,12 +53,6 @@ def fails(env: Mapping[str, str], *args: str, code: int) -> str:
 
 def new_project(env: Mapping[str, str]) -> str:
     return str(ok_json(env, "projects", "create", f"Hooks {uuid.uuid4().hex[:6]}")["projectId"])
-
-
-def _send_due(octotp: Octotp) -> None:
-    """What ``octotp worker`` does, until nothing is due (the session's database may hold other tests' jobs)."""
-    while octotp.outbox.run_once("cli-test-worker", 100):
-        pass
 
 
 def test_add_list_update_rotate_remove(env: dict[str, str]) -> None:
@@ -183,7 +178,7 @@ def test_an_endpoint_added_from_the_cli_gets_events_and_its_log_shows_them(
     each request with the printed secret; ``log`` shows what happened, with the webhook-id as id."""
     env["OCTOTP_WEBHOOK_PRIVATE_ADDRESSES"] = "true"  # the receiver is on 127.0.0.1
     octotp = make_octotp(webhook_private_addresses=True)
-    _send_due(octotp)
+    run_out_leftover_jobs(octotp)
     project = new_project(env)
     secret: dict[str, str] = {}  # the receiver's URL is needed before the secret exists
 
@@ -197,7 +192,7 @@ def test_an_endpoint_added_from_the_cli_gets_events_and_its_log_shows_them(
         assert run(env, "webhooks", "log", project, endpoint).stdout.strip() == "Nothing sent yet."
 
         created = octotp.tokens.create(project, email=f"cli-{uuid.uuid4().hex[:8]}@example.com")
-        _send_due(octotp)
+        run_due(octotp)
         (failed,) = ok_json(env, "webhooks", "log", project, endpoint)
         assert (failed["state"], failed["reason"], failed["eventType"]) == ("failed", "endpoint_gone", "token.created")
         assert "endpoint_gone" in run(env, "webhooks", "log", project, endpoint).stdout
@@ -205,7 +200,7 @@ def test_an_endpoint_added_from_the_cli_gets_events_and_its_log_shows_them(
         queued = ok_json(env, "webhooks", "resend", project, failed["jobId"])
         assert (queued["jobId"], queued["state"], queued["attempts"]) == (failed["jobId"], "queued", 0)
         clock.advance(5)  # the worker's clock is frozen; the CLI queued it at the real now
-        _send_due(octotp)
+        run_due(octotp)
 
     assert [r.status for r in receiver.received] == [410, 204]
     assert all(r.error is None for r in receiver.received), [r.error for r in receiver.received]

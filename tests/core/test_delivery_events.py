@@ -14,7 +14,7 @@ import pytest
 from octotp_core import Octotp, TokenEvent
 from octotp_core.testing.mailbox import Mailbox
 
-from ..leftover_jobs import run_out_leftover_jobs
+from ..outbox_runs import run_due, run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 handed: list[str] = []
@@ -47,11 +47,6 @@ def mailbox() -> Iterator[Mailbox]:
     box.stop()
 
 
-def _drain(octotp: Octotp) -> None:
-    while octotp.outbox.run_once("drain", 100):
-        pass
-
-
 def _queued(make_octotp: MakeOctotp, box: Mailbox, **settings: object) -> tuple[Octotp, str, list[TokenEvent]]:
     octotp = make_octotp(delivery_mode="queue", **box.delivery_settings, **settings)
     run_out_leftover_jobs(octotp)
@@ -69,7 +64,7 @@ def test_a_sent_job_tells_delivery_sent_to_the_token_listeners(make_octotp: Make
     to = _email()
     created = octotp.tokens.create(project, email=to, send=True, purpose="login")
     assert [e.kind for e in events] == ["created"]
-    _drain(octotp)
+    run_due(octotp)
     assert mailbox.code_for(to) == created.code
     sent = [e for e in events if e.kind == "delivery.sent"]
     assert len(sent) == 1
@@ -87,7 +82,7 @@ def test_a_permanent_refusal_tells_delivery_failed_with_its_reason(make_octotp: 
     mailbox.refusals = ["550 5.1.1 No such user"]
     to = _email()
     created = octotp.tokens.create(project, email=to, send=True)
-    _drain(octotp)
+    run_due(octotp)
     failed = [e for e in events if e.kind == "delivery.failed"]
     assert [(e.token_id, e.reason) for e in failed] == [(created.id, "rejected")]
     assert not [e for e in events if e.kind == "delivery.sent"]
@@ -101,7 +96,7 @@ def test_a_cancelled_code_tells_delivery_failed_token_closed(make_octotp: MakeOc
     to = _email()
     created = octotp.tokens.create(project, email=to, send=True)
     octotp.tokens.cancel(project, created.id)
-    _drain(octotp)
+    run_due(octotp)
     assert mailbox.to(to) == []
     assert [(e.kind, e.reason) for e in events if e.kind.startswith("delivery.")] == [
         ("delivery.failed", "token_closed")
@@ -116,7 +111,7 @@ def test_a_listener_that_raises_leaves_the_sent_job_sent(make_octotp: MakeOctotp
 
     octotp.tokens.listeners.insert(0, broken)
     created = octotp.tokens.create(project, email=_email(), send=True)
-    _drain(octotp)
+    run_due(octotp)
     assert octotp.store.get_token_job(created.id).state == "sent"  # type: ignore[union-attr]
     assert [e.kind for e in events] == ["created", "delivery.sent"]
 
@@ -164,7 +159,7 @@ def test_a_dispatch_that_fails_leaves_the_job_to_the_polling_worker(
     assert "delivery dispatch failed" in caplog.text
     assert "ConnectionRefusedError" in caplog.text
     assert to not in caplog.text
-    _drain(octotp)
+    run_due(octotp)
     assert mailbox.code_for(to) == created.code
 
 

@@ -21,7 +21,7 @@ from octotp_core.delivery import Message
 from octotp_core.delivery.webhook import WebhookBackend
 from octotp_core.webhooks import new_secret
 
-from ..leftover_jobs import run_out_leftover_jobs
+from ..outbox_runs import run_out_leftover_jobs
 from ..webhook_receiver import Verify, running
 from .conftest import MakeOctotp
 

@@ -20,7 +20,7 @@ from octotp_core.console.operators import OperatorActions
 from octotp_core.testing.mailbox import Mailbox
 from octotp_core.webhooks.endpoints import CACHE_SECONDS
 
-from ..leftover_jobs import run_out_leftover_jobs
+from ..outbox_runs import run_due, run_out_leftover_jobs
 from ..webhook_receiver import Verify, WebhookReceiver, running
 from .conftest import MakeOctotp
 
@@ -30,12 +30,6 @@ def verified_by(secret: str) -> Verify:
         return Webhook(secret).verify(body, dict(headers))
 
     return verify
-
-
-def _run(octotp: Octotp) -> None:
-    """Send everything due (the session's database may hold other tests' jobs too)."""
-    while octotp.outbox.run_once("test-worker", 100):
-        pass
 
 
 def _email() -> str:
@@ -66,7 +60,7 @@ def test_token_events_reach_the_endpoint_signed_and_masked(
         wrong = "000000" if created.code != "000000" else "111111"
         assert octotp.tokens.validate(project, code=wrong, email=to).status == "incorrect"
         assert octotp.tokens.validate(project, code=created.code, email=to).status == "approved"
-        _run(octotp)
+        run_due(octotp)
     # (One at a time, not in order: as Standard Webhooks says, a receiver orders by the timestamps.)
     events = {e["type"]: e for e in _events(receiver)}
     assert sorted(events) == ["token.approved", "token.created", "token.failed"]
@@ -96,12 +90,12 @@ def test_an_endpoint_gets_only_the_types_it_chose_and_nothing_when_disabled(make
         to = _email()
         created = octotp.tokens.create(project, email=to)
         octotp.tokens.validate(project, code=created.code, email=to)
-        _run(octotp)
+        run_due(octotp)
         assert [e["type"] for e in _events(receiver)] == ["token.approved"]
         octotp.webhooks.update(project, endpoint.id, enabled=False)
         again = octotp.tokens.create(project, email=to)
         octotp.tokens.validate(project, code=again.code, email=to)
-        _run(octotp)
+        run_due(octotp)
         assert len(receiver.received) == 1
 
 
@@ -115,12 +109,12 @@ def test_a_down_endpoint_is_retried_with_the_same_id_until_it_answers(
     with running(verified_by(secret), answers=[503, 500]) as receiver:
         octotp.webhooks.update(project, endpoint.id, url=receiver.url)
         octotp.tokens.create(project, email=_email())
-        _run(octotp)
+        run_due(octotp)
         (job,) = octotp.webhooks.log(project, endpoint.id)
         assert (job.state, job.attempts, job.reason) == ("queued", 1, "http_503")
         for _ in range(2):
             clock.advance(3)  # past the backoff (1 s, then 2 s, times a jitter below 1.5)
-            _run(octotp)
+            run_due(octotp)
     assert [r.status for r in receiver.received] == [503, 500, 204]
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
     (job,) = octotp.webhooks.log(project, endpoint.id)
@@ -136,12 +130,12 @@ def test_a_gone_endpoint_fails_at_once_and_a_resend_delivers_it_again(make_octot
     with running(verified_by(secret), answers=[410]) as receiver:
         octotp.webhooks.update(project, endpoint.id, url=receiver.url)
         octotp.tokens.create(project, email=_email())
-        _run(octotp)
+        run_due(octotp)
         (job,) = octotp.webhooks.log(project, endpoint.id)
         assert (job.state, job.reason) == ("failed", "endpoint_gone")
         queued = octotp.webhooks.resend(project, job.id)
         assert (queued.state, queued.attempts) == ("queued", 0)
-        _run(octotp)
+        run_due(octotp)
     assert [r.status for r in receiver.received] == [410, 204]
     assert receiver.received[0].body == receiver.received[1].body
     assert receiver.received[0].headers["webhook-id"] == receiver.received[1].headers["webhook-id"] == job.id
@@ -162,7 +156,7 @@ def test_a_rotated_secret_signs_from_then_on(make_octotp: MakeOctotp) -> None:
     with running(verified_by(new)) as receiver:
         octotp.webhooks.update(project, endpoint.id, url=receiver.url)
         octotp.tokens.create(project, email=_email())
-        _run(octotp)
+        run_due(octotp)
     (request,) = receiver.received
     assert request.error is None
     with pytest.raises(WebhookVerificationError):
@@ -180,11 +174,11 @@ def test_delivery_and_plan_events(make_octotp: MakeOctotp) -> None:
         with running(verified_by(secret)) as receiver:
             octotp.webhooks.update(project, endpoint.id, url=receiver.url)
             created = octotp.tokens.create(project, email=_email(), send=True)
-            _run(octotp)  # the code's job fails (550), which queues the event, which the next batch sends
-            _run(octotp)
+            run_due(octotp)  # the code's job fails (550), which queues the event, which the next batch sends
+            run_due(octotp)
             plans = list(octotp.settings.plans)
             OperatorActions(octotp).set_plan(project, next(p for p in plans if p != "free"), actor=None)
-            _run(octotp)
+            run_due(octotp)
     finally:
         box.stop()
     events = _events(receiver)
@@ -235,7 +229,7 @@ def test_a_name_that_resolves_to_the_servers_own_network_is_not_called(make_octo
         local = dataclasses.replace(endpoint, url=receiver.url.replace("127.0.0.1", "localhost"))
         assert octotp.store.update_webhook_endpoint(local)
         octotp.tokens.create(project, email=_email())
-        _run(octotp)
+        run_due(octotp)
     (job,) = octotp.webhooks.log(project, endpoint.id)
     assert receiver.received == []
     assert (job.state, job.reason) == ("failed", "private_address")

@@ -17,7 +17,7 @@ from octotp_core.http import ApiHandler, Request
 from octotp_core.outbox import backoff
 from octotp_core.testing.mailbox import Mailbox
 
-from ..leftover_jobs import run_out_leftover_jobs
+from ..outbox_runs import run_due, run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 
@@ -26,12 +26,6 @@ def mailbox() -> Iterator[Mailbox]:
     box = Mailbox().start()
     yield box
     box.stop()
-
-
-def _run(octotp: Octotp, worker: str = "test-worker") -> None:
-    """Run the outbox until nothing is due (the session database may hold other tests' jobs too)."""
-    while octotp.outbox.run_once(worker, 100):
-        pass
 
 
 def _queued(
@@ -58,9 +52,9 @@ def test_create_answers_before_sending_and_the_worker_sends_it_once(make_octotp:
     job = octotp.store.get_token_job(created.id)
     assert job is not None
     assert (job.state, job.attempts) == ("queued", 0)
-    _run(octotp)
+    run_due(octotp)
     assert mailbox.code_for(to) == created.code
-    _run(octotp)  # nothing due any more
+    run_due(octotp)  # nothing due any more
     assert len(mailbox.to(to)) == 1
     sent = octotp.store.get_token_job(created.id)
     assert sent is not None
@@ -90,21 +84,21 @@ def test_transient_refusals_are_retried_with_backoff_and_the_code_arrives_once(
         octotp, project = _queued(make_octotp, box, ["451 4.3.0 Try again later"] * 2, delivery_retry_seconds=2.0)
         to = _email()
         created = octotp.tokens.create(project, email=to, send=True)
-        _run(octotp)
+        run_due(octotp)
         first = octotp.store.get_token_job(created.id)
         assert first is not None
         assert (first.state, first.attempts, first.reason) == ("queued", 1, "SMTPDataError")
         assert 1.0 <= (first.due_at - clock.now()).total_seconds() < 3.0  # 2 s, with jitter
-        _run(octotp)  # not due yet
+        run_due(octotp)  # not due yet
         assert octotp.store.get_token_job(created.id).attempts == 1  # type: ignore[union-attr]
         clock.advance(3)
-        _run(octotp)
+        run_due(octotp)
         second = octotp.store.get_token_job(created.id)
         assert second is not None
         assert (second.state, second.attempts) == ("queued", 2)
         assert 2.0 <= (second.due_at - clock.now()).total_seconds() < 6.0  # doubled
         clock.advance(6)
-        _run(octotp)
+        run_due(octotp)
         assert box.refused == 2
         assert len(box.to(to)) == 1
         assert box.code_for(to) == created.code
@@ -119,13 +113,13 @@ def test_a_permanent_refusal_stops_at_once_and_leaves_no_usable_code(make_octotp
         octotp, project = _queued(make_octotp, box, ["550 5.1.1 No such user"])
         to = _email()
         created = octotp.tokens.create(project, email=to, send=True)
-        _run(octotp)
+        run_due(octotp)
         job = octotp.store.get_token_job(created.id)
         assert job is not None
         assert (job.state, job.reason, job.attempts, job.payload) == ("failed", "rejected", 1, None)
         assert octotp.store.get_token(created.id).closed_reason == "delivery_failed"  # type: ignore[union-attr]
         assert octotp.tokens.validate(project, email=to, code=created.code or "").status != "approved"
-        _run(octotp)
+        run_due(octotp)
         assert box.refused == 1
     finally:
         box.stop()
@@ -136,7 +130,7 @@ def test_nothing_is_sent_after_the_code_expires(make_octotp: MakeOctotp, mailbox
     to = _email()
     created = octotp.tokens.create(project, email=to, send=True, expires_in=60)
     clock.advance(61)
-    _run(octotp)
+    run_due(octotp)
     job = octotp.store.get_token_job(created.id)
     assert job is not None
     assert (job.state, job.reason) == ("failed", "expired")
@@ -148,9 +142,9 @@ def test_retries_stop_when_the_next_would_come_after_expiry(make_octotp: MakeOct
     try:
         octotp, project = _queued(make_octotp, box, ["451 4.3.0 Try again later"] * 10, delivery_retry_seconds=20.0)
         created = octotp.tokens.create(project, email=_email(), send=True, expires_in=30)
-        _run(octotp)  # fails; the next try would be 10-30 s later, the code lives 30 s
+        run_due(octotp)  # fails; the next try would be 10-30 s later, the code lives 30 s
         clock.advance(31)
-        _run(octotp)
+        run_due(octotp)
         job = octotp.store.get_token_job(created.id)
         assert job is not None
         assert (job.state, job.reason) == ("failed", "expired")
@@ -165,7 +159,7 @@ def test_a_cancelled_or_replaced_code_is_never_sent(make_octotp: MakeOctotp, mai
     octotp.tokens.cancel(project, cancelled.id)
     first = octotp.tokens.create(project, email=replaced_to, send=True)
     second = octotp.tokens.create(project, email=replaced_to, send=True)
-    _run(octotp)
+    run_due(octotp)
     assert mailbox.to(cancelled_to) == []
     assert mailbox.code_for(replaced_to) == second.code
     assert len(mailbox.to(replaced_to)) == 1
@@ -184,10 +178,10 @@ def test_a_crashed_workers_job_is_taken_over_after_its_lease(
     now = clock.now()
     held = [j for j in octotp.store.claim_jobs("dead", now, now + dt.timedelta(seconds=30), 100)]
     assert created.id in {j.token_id for j in held}  # claimed, then the worker dies without a word
-    _run(octotp, "alive")  # still leased: not sent
+    run_due(octotp, "alive")  # still leased: not sent
     assert mailbox.to(to) == []
     clock.advance(31)
-    _run(octotp, "alive")
+    run_due(octotp, "alive")
     assert len(mailbox.to(to)) == 1
     job = octotp.store.get_token_job(created.id)
     assert job is not None
@@ -212,7 +206,7 @@ def test_the_api_shows_the_delivery_state_never_the_code(make_octotp: MakeOctotp
         return state
 
     assert delivery() == {"state": "queued", "reason": None, "attempts": 0, "sentAt": None, "deliveredAt": None}
-    _run(octotp)
+    run_due(octotp)
     sent = delivery()
     assert (sent["state"], sent["attempts"]) == ("sent", 1)
     assert isinstance(sent["sentAt"], str)

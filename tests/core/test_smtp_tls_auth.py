@@ -14,11 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from octotp_core import FrozenClock, Octotp
+from octotp_core import FrozenClock
 from octotp_core.delivery import Message, PermanentFailure
 from octotp_core.delivery.smtp import SmtpBackend
 from octotp_core.testing.mailbox import Mailbox
 
+from ..outbox_runs import run_due, run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 USER = "octotp-relay"
@@ -90,21 +91,16 @@ def test_an_untrusted_certificate_gets_nothing(relay: Mailbox) -> None:
     assert relay.failed_logins == 0  # the password was never sent
 
 
-def _run(octotp: Octotp) -> None:
-    while octotp.outbox.run_once("test-worker", 100):
-        pass
-
-
 def test_the_outbox_sends_through_the_relay_and_stops_at_a_wrong_password(
     make_octotp: MakeOctotp, relay: Mailbox, password: str, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     good = make_octotp(delivery_mode="queue", **relay.delivery_settings)
-    _run(good)  # other tests' jobs first
+    run_out_leftover_jobs(good)
     project = good.accounts.create_project("Relay").project.id
     to = _email()
     created = good.tokens.create(project, email=to, send=True)
-    _run(good)
+    run_due(good)
     assert relay.code_for(to) == created.code
 
     settings = relay.delivery_settings
@@ -112,13 +108,13 @@ def test_the_outbox_sends_through_the_relay_and_stops_at_a_wrong_password(
     bad = make_octotp(delivery_mode="queue", **settings)
     other = _email()
     failed = bad.tokens.create(project, email=other, send=True)
-    _run(bad)
+    run_due(bad)
     job = bad.store.get_token_job(failed.id)
     assert job is not None
     assert (job.state, job.reason, job.attempts) == ("failed", "provider_auth", 1)
     assert relay.failed_logins == 1
     clock.advance(60)
-    _run(bad)  # (it may send other tests' retries, due by now, with the wrong password too)
+    run_due(bad)
     again = bad.store.get_token_job(failed.id)
     assert again is not None
     assert (again.state, again.attempts) == ("failed", 1)  # never tried again

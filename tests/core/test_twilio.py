@@ -21,7 +21,7 @@ from octotp_core.delivery.twilio import TwilioSmsBackend, signature_valid, twili
 from octotp_core.http import ApiHandler, Request
 from octotp_core.testing.twilio_server import TwilioServer
 
-from ..leftover_jobs import run_out_leftover_jobs
+from ..outbox_runs import run_due, run_out_leftover_jobs
 from .conftest import MakeOctotp
 
 CALLBACK = "https://verify.example.com/api/delivery/twilio/status"
@@ -37,11 +37,6 @@ def twilio() -> Iterator[TwilioServer]:
 
 def _message(to: str) -> Message:
     return Message(channel="sms", to=to, code="123456", subject="", body="Your code is 123456", locale="en")
-
-
-def _run(octotp: Octotp) -> None:
-    while octotp.outbox.run_once("test-worker", 100):
-        pass
 
 
 def _queued(make_octotp: MakeOctotp, twilio: TwilioServer, **settings: object) -> tuple[Octotp, str]:
@@ -225,12 +220,12 @@ def test_queue_mode_fails_an_invalid_number_at_once_and_retries_nothing(
 ) -> None:
     octotp, project = _queued(make_octotp, twilio)
     created = octotp.tokens.create(project, phone="+15005550001", send=True)
-    _run(octotp)
+    run_due(octotp)
     job = octotp.store.get_token_job(created.id)
     assert job is not None
     assert (job.state, job.reason, job.attempts, job.payload) == ("failed", "invalid_recipient", 1, None)
     clock.advance(120)
-    _run(octotp)
+    run_due(octotp)
     assert len(twilio.refused) == 1  # asked once, never again
     assert octotp.tokens.validate(project, phone="+15005550001", code=created.code or "").is_valid is False
 
@@ -242,12 +237,12 @@ def test_queue_mode_retries_a_503_and_records_the_sid(
     phone = _number()
     created = octotp.tokens.create(project, phone=phone, send=True)
     twilio.fail_next = [503]
-    _run(octotp)
+    run_due(octotp)
     first = octotp.store.get_token_job(created.id)
     assert first is not None
     assert (first.state, first.attempts, first.reason) == ("queued", 1, "HTTPError")
     clock.advance(5)
-    _run(octotp)
+    run_due(octotp)
     [sent] = twilio.to(phone)
     job = octotp.store.get_token_job(created.id)
     assert job is not None
@@ -269,7 +264,7 @@ def _callback(api: ApiHandler, params: dict[str, str], signature: str | None) ->
 def _sent(make_octotp: MakeOctotp, twilio: TwilioServer) -> tuple[Octotp, str, str]:
     octotp, project = _queued(make_octotp, twilio)
     created = octotp.tokens.create(project, phone=_number(), send=True)
-    _run(octotp)
+    run_due(octotp)
     job = octotp.store.get_token_job(created.id)
     assert job is not None
     assert job.provider_id

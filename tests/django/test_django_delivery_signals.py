@@ -18,7 +18,7 @@ from octotp_core.testing.mailbox import Mailbox
 from octotp_django import signals
 from octotp_django.models import Job, Token
 
-from ..leftover_jobs import run_out_leftover_jobs
+from ..outbox_runs import run_out_leftover_jobs
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

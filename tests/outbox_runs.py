@@ -1,4 +1,5 @@
-"""Running out the delivery jobs earlier tests left in a session's shared database."""
+"""Running the outbox in tests: until nothing is due, and out of the jobs earlier tests left in a
+session's shared database."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from octotp_core import FrozenClock, Octotp
 
 AHEAD = dt.timedelta(days=400)
 """Past every leftover's expiry: a code's (an hour by default) and a webhook's retry window (a day)."""
+
+
+def run_due(octotp: Octotp, worker: str = "test-worker") -> None:
+    """Run ``octotp``'s outbox as ``octotp worker`` does, until nothing is due (in a session's shared
+    database that includes other tests' due jobs)."""
+    while octotp.outbox.run_once(worker, 100):
+        pass
 
 
 def run_out_leftover_jobs(octotp: Octotp) -> None:
@@ -23,5 +31,4 @@ def run_out_leftover_jobs(octotp: Octotp) -> None:
         clock=FrozenClock(octotp.clock.now() + AHEAD),
         backends=dict(octotp.outbox.backends),
     )
-    while ahead.outbox.run_once("leftovers", 100):
-        pass
+    run_due(ahead, "leftovers")

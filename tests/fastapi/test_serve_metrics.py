@@ -115,7 +115,7 @@ def test_two_workers_report_the_exact_sums(metered: tuple[ServeProcess, Octotp])
     def create(email: str) -> tuple[int, dict[str, object]]:
         return _post(server.url, "/api/tokens", key, {"projectId": project, "recipientEmail": email})
 
-    # Concurrent, each on a connection of its own, so both workers answer some.
+    # Concurrent, each on a connection of its own, so both workers (usually) answer some.
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(create, recipients))
     statuses = sorted(status for status, _ in answers)
@@ -138,7 +138,9 @@ def test_two_workers_report_the_exact_sums(metered: tuple[ServeProcess, Octotp])
 
     directory = _multiproc_dir(server.proc.pid)
     pids = {name.stem.rsplit("_", 1)[1] for name in directory.glob("counter_*.db")}
-    assert len(pids) == 2  # both workers counted requests
+    # Both workers write their own counter files (ServeProcess waited for both to start); how the
+    # kernel spread the requests over them varies (seen: 10/11, 1/20), and the sums below must not.
+    assert len(pids) == 2
 
     for _ in range(4):  # whichever worker answers the scrape, the sums are the same
         status, text = scrape(server.url)

@@ -32,6 +32,9 @@ def clean_environment(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+STARTUP_COMPLETE = "Application startup complete."  # what uvicorn logs once per worker
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
     """Poll ``url + /healthz`` until it answers 200; raise with the server's output if it exits or stalls."""
     deadline = time.monotonic() + timeout
@@ -54,6 +57,10 @@ class ServeProcess:
     With ``app`` (``"package.module:factory"``), uvicorn serves that app factory instead (a host app
     in a process of its own), octotp mounted at ``prefix`` (its ``/healthz`` is polled there).
     ``args`` are more options of the command (``("--purge-every", "1")``).
+
+    It is ready when every one of its ``workers`` has started its app (uvicorn's "Application startup
+    complete." once per worker in the log), not when the first answers ``/healthz``: a test spreading
+    requests over the workers finds them all listening.
 
     Stop it with ``stop()`` (SIGTERM: uvicorn shuts down gracefully, then re-raises the signal, so the
     exit status is -15), or use it as a context manager.
@@ -84,10 +91,18 @@ class ServeProcess:
                 stderr=subprocess.STDOUT,
             )
         try:
+            deadline = time.monotonic() + startup_timeout
             wait_until_healthy(self.url + prefix, self.proc, self.log, startup_timeout)
+            self._wait_for_workers(workers, deadline)
         except BaseException:
             self.stop()
             raise
+
+    def _wait_for_workers(self, workers: int, deadline: float) -> None:
+        while self.output().count(STARTUP_COMPLETE) < workers:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"not all {workers} workers started:\n{self.output()}")
+            time.sleep(0.1)
 
     def stop(self) -> int:
         """SIGTERM and wait (SIGKILL after 30 s); the exit status."""
